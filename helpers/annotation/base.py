@@ -1,0 +1,46 @@
+"""One interface for every annotator: segments in, a segments x 8 emotions table out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import EMOTIONS
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of the story with its place in the audio (seconds)."""
+
+    index: int
+    text: str
+    onset: float
+    offset: float
+
+
+@dataclass
+class Annotation:
+    """Scores in [0, 1], one row per segment and one column per emotion, with their provenance."""
+
+    scores: pd.DataFrame
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [e for e in EMOTIONS if e not in self.scores.columns]
+        if missing:
+            raise ValueError(f"annotation lacks emotion columns {missing}")
+        values = self.scores[list(EMOTIONS)].to_numpy(dtype=float)
+        if np.isnan(values).any() or values.min() < 0 or values.max() > 1:
+            raise ValueError("annotation scores must be finite and within [0, 1]")
+
+
+class Annotator(Protocol):
+    """Anything that scores segments on the eight emotions."""
+
+    name: str
+
+    def annotate(self, segments: list[Segment]) -> Annotation:  # pragma: no cover - protocol
+        ...

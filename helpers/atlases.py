@@ -1,0 +1,170 @@
+"""Brain atlases behind one interface: what a masker needs, plus labels, networks and coordinates.
+
+* ``seitzman300``: 300 spheres with network and region labels (Seitzman et al. 2018). Its
+  coordinates ship inside nilearn, so it works offline: the default.
+* ``dosenbach160``: 160 spheres in six networks (Dosenbach et al. 2010), also shipped with nilearn.
+* ``schaefer400``: 400 parcels in Yeo's 7 networks (Schaefer et al. 2018), the paper's atlas;
+  downloaded by nilearn into the data home.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from helpers.data import DataUnavailableError
+from helpers.storage import get_data_home
+
+SPHERE_RADIUS_MM = {"seitzman300": 5.0, "dosenbach160": 5.0}
+
+SCHAEFER_NETWORK_NAMES = {
+    "Vis": "Visual",
+    "SomMot": "Somatomotor",
+    "DorsAttn": "DorsalAttention",
+    "SalVentAttn": "Salience",
+    "Limbic": "Limbic",
+    "Cont": "FrontoParietal",
+    "Default": "DefaultMode",
+}
+
+
+@dataclass(frozen=True)
+class Atlas:
+    """Regions of interest with their names, networks, anatomical regions and MNI centres."""
+
+    name: str
+    kind: str  # "spheres" or "labels"
+    labels: tuple[str, ...]
+    networks: tuple[str, ...]
+    regions: tuple[str, ...]
+    coords: np.ndarray = field(repr=False)  # (P, 3) MNI mm
+    radius_mm: float | None = None
+    maps: str | None = None  # path of a label image for kind == "labels"
+
+    @property
+    def n_rois(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_edges(self) -> int:
+        return self.n_rois * (self.n_rois - 1) // 2
+
+    def network_names(self) -> list[str]:
+        """Networks in order of first appearance."""
+        return list(dict.fromkeys(self.networks))
+
+    def network_order(self) -> np.ndarray:
+        """ROI indices sorted by network (stable), for network-ordered matrices."""
+        rank = {name: i for i, name in enumerate(self.network_names())}
+        return np.argsort([rank[n] for n in self.networks], kind="stable")
+
+    def rois_in(self, name: str) -> np.ndarray:
+        """Indices of ROIs whose network or region is ``name`` (case-insensitive)."""
+        wanted = name.lower()
+        hits = [
+            i
+            for i, (net, reg) in enumerate(zip(self.networks, self.regions))
+            if net.lower() == wanted or reg.lower() == wanted
+        ]
+        if not hits:
+            known = sorted(set(self.networks) | set(self.regions))
+            raise ValueError(f"atlas {self.name} has no network or region {name!r}; known: {', '.join(known)}")
+        return np.asarray(hits)
+
+
+def _to_str(values) -> tuple[str, ...]:
+    return tuple(v.decode() if isinstance(v, bytes) else str(v) for v in values)
+
+
+@lru_cache(maxsize=None)
+def load_atlas(name: str) -> Atlas:
+    """Load an atlas by name (see module docstring)."""
+    from nilearn import datasets
+
+    if name == "seitzman300":
+        bunch = datasets.fetch_coords_seitzman_2018()
+        coords = bunch.rois[["x", "y", "z"]].to_numpy(dtype=float)
+        networks = _to_str(bunch.networks)
+        regions = _to_str(bunch.regions)
+        labels = tuple(f"{net}_{reg}_{i:03d}" for i, (net, reg) in enumerate(zip(networks, regions)))
+        return Atlas(name, "spheres", labels, networks, regions, coords, SPHERE_RADIUS_MM[name])
+    if name == "dosenbach160":
+        bunch = datasets.fetch_coords_dosenbach_2010()
+        coords = bunch.rois[["x", "y", "z"]].to_numpy(dtype=float)
+        networks = _to_str(bunch.networks)
+        labels = _to_str(bunch.labels)
+        regions = tuple(" ".join(label.split()[:-1]) or label for label in labels)
+        return Atlas(name, "spheres", labels, networks, regions, coords, SPHERE_RADIUS_MM[name])
+    if name == "schaefer400":
+        return _load_schaefer400()
+    raise ValueError(f"unknown atlas {name!r}; allowed: seitzman300, schaefer400, dosenbach160")
+
+
+def _load_schaefer400() -> Atlas:
+    from nilearn import datasets
+    from nilearn.plotting import find_parcellation_cut_coords
+
+    try:
+        bunch = datasets.fetch_atlas_schaefer_2018(
+            n_rois=400, yeo_networks=7, resolution_mm=2, data_dir=get_data_home() / "nilearn", verbose=0
+        )
+    except Exception as exc:  # nilearn raises several network errors
+        raise DataUnavailableError(
+            "cannot get the Schaefer 400 atlas: nilearn could not download it "
+            f"({exc.__class__.__name__}). Connect once, or copy nilearn's schaefer_2018 folder into "
+            f"{get_data_home() / 'nilearn'}; offline, use atlas: seitzman300 (ships with nilearn)."
+        ) from None
+    labels = [lab for lab in _to_str(bunch.labels) if lab.lower() != "background"]
+    networks = tuple(SCHAEFER_NETWORK_NAMES.get(lab.split("_")[2], lab.split("_")[2]) for lab in labels)
+    regions = tuple(("cortexL" if "_LH_" in lab else "cortexR") for lab in labels)
+    coords = np.asarray(find_parcellation_cut_coords(bunch.maps), dtype=float)
+    return Atlas("schaefer400", "labels", tuple(labels), networks, regions, coords, None, str(bunch.maps))
+
+
+def roi_assignment(atlas: Atlas, affine: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Label image on a grid: for each voxel, the index of the ROI it belongs to, or -1.
+
+    Spheres: voxels whose centre lies within the radius of an ROI centre go to the nearest centre,
+    and every ROI keeps at least its nearest voxel. Parcels: nearest-neighbour resampling.
+    """
+    if atlas.kind == "labels":
+        from nilearn.image import resample_img
+
+        import nibabel as nib
+
+        resampled = resample_img(
+            nib.load(atlas.maps), target_affine=affine, target_shape=shape, interpolation="nearest",
+            force_resample=True, copy_header=True,
+        )
+        return np.asarray(resampled.get_fdata(), dtype=int) - 1
+
+    from scipy.spatial import cKDTree
+
+    grid = np.indices(shape).reshape(3, -1).T
+    mm = grid @ affine[:3, :3].T + affine[:3, 3]
+    inverse = np.linalg.inv(affine)
+    radius = atlas.radius_mm or 5.0
+    distance, nearest = cKDTree(atlas.coords).query(mm, k=1, distance_upper_bound=radius)
+    assignment = np.where(np.isfinite(distance), nearest, -1).astype(int)
+    # Guarantee each ROI its nearest voxel so no ROI is empty on a coarse grid.
+    for roi, centre in enumerate(atlas.coords):
+        ijk = np.round(inverse[:3, :3] @ centre + inverse[:3, 3]).astype(int)
+        ijk = np.clip(ijk, 0, np.asarray(shape) - 1)
+        flat = np.ravel_multi_index(tuple(ijk), shape)
+        assignment[flat] = roi
+    return assignment.reshape(shape)
+
+
+def atlas_summary(atlas: Atlas) -> dict[str, int]:
+    """ROIs per network."""
+    names, counts = np.unique(np.asarray(atlas.networks), return_counts=True)
+    return {str(n): int(c) for n, c in zip(names, counts)}
+
+
+def describe(atlas: Atlas) -> str:
+    return f"{atlas.name}: {atlas.n_rois} ROIs ({atlas.kind}) in {len(set(atlas.networks))} networks"
+
+
+__all__ = ["Atlas", "load_atlas", "roi_assignment", "atlas_summary", "describe"]

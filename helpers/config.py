@@ -1,0 +1,339 @@
+"""One typed parameter set drives every chapter.
+
+A YAML file under ``params/`` is validated into :class:`Params`. Unknown keys and bad values stop
+the run with a single line naming the key, the value and what is allowed, so a typo in a parameter
+file never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+EMOTIONS: tuple[str, ...] = (
+    "anticipation",
+    "joy",
+    "trust",
+    "fear",
+    "surprise",
+    "sadness",
+    "disgust",
+    "anger",
+)
+"""Plutchik's eight basic emotions, in the order used by the paper's authors."""
+
+N_VOLUMES = 372
+"""Volumes in one ds002322 run."""
+
+TR_SECONDS = 2.0
+"""Repetition time of ds002322."""
+
+ATLASES = ("seitzman300", "schaefer400", "dosenbach160")
+MODELS = (
+    "linear",
+    "ridge",
+    "lasso",
+    "elastic_net",
+    "kernel_ridge_linear",
+    "kernel_ridge_rbf",
+    "svr_rbf",
+    "svr_linear",
+    "random_forest",
+)
+FEATURE_SETS = ("roi", "roi_window", "dfc")
+CV_SCHEMES = ("random", "loso", "loso_blocked")
+
+
+class ParameterError(ValueError):
+    """A parameter file asks for something that does not exist or cannot work."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class SimulationParams(_Section):
+    """Knobs of the embedded simulated dataset (ignored for real data)."""
+
+    effect: Literal["connectivity", "amplitude", "both", "none"] = "connectivity"
+    snr: float = Field(1.0, ge=0.0, le=100.0)
+    seed: int = 0
+    resolution_mm: Literal[3, 4, 5, 6] = 4
+    edges_per_emotion: int = Field(6, ge=1, le=50)
+    rois_per_emotion: int = Field(4, ge=1, le=50)
+
+
+class PreprocessingParams(_Section):
+    """Options handed to the nilearn masker that turns BOLD images into ROI time series."""
+
+    detrend: bool = True
+    standardize: Literal["zscore_sample", "zscore", "psc", "none"] = "zscore_sample"
+    high_pass: float | None = Field(0.008, ge=0.0, le=0.25)
+    low_pass: float | None = Field(None, ge=0.0, le=0.25)
+    smoothing_fwhm: float | None = Field(None, ge=0.0, le=20.0)
+    sphere_radius_mm: float | None = Field(None, gt=0.0, le=20.0)
+    confounds: Literal["none", "global_signal"] = "none"
+
+    @model_validator(mode="after")
+    def _band_is_ordered(self) -> "PreprocessingParams":
+        if self.high_pass is not None and self.low_pass is not None:
+            if self.low_pass <= self.high_pass:
+                raise ValueError(
+                    f"preprocessing.low_pass ({self.low_pass}) must be above "
+                    f"preprocessing.high_pass ({self.high_pass})"
+                )
+        return self
+
+
+class LLMParams(_Section):
+    """An OpenAI-compatible chat endpoint. The key is read from OPENAI_API_KEY, never from here."""
+
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    server: Literal["remote", "local"] = "remote"
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    n_samples: int = Field(1, ge=1, le=20)
+    max_concurrency: int = Field(4, ge=1, le=64)
+    max_retries: int = Field(4, ge=0, le=20)
+    timeout_s: float = Field(60.0, gt=0.0)
+    context: Literal["previous", "cumulative", "none"] = "previous"
+    context_size: int = Field(3, ge=0, le=200)
+    out_of_range: Literal["clamp", "reject"] = "clamp"
+    max_tokens: int = Field(256, ge=16, le=8192)
+    backoff_s: float = Field(1.0, ge=0.0, le=60.0)
+    max_segments: int | None = Field(None, ge=1)
+    local_model: str | None = None
+    local_n_ctx: int = Field(2048, ge=256, le=32768)
+    local_startup_timeout_s: float = Field(180.0, gt=0.0)
+
+
+class AnnotationParams(_Section):
+    """How the story is cut into segments and scored on the eight emotions."""
+
+    annotator: Literal["reference", "lexicon", "llm"] = "reference"
+    segmentation: Literal["sentences", "paper"] = "sentences"
+    lexicon_smoothing: int = Field(3, ge=1, le=50)
+    hrf: Literal["spm", "glover"] = "spm"
+    compare: list[Literal["reference", "lexicon", "llm"]] = ["reference", "lexicon", "llm"]
+
+
+class WindowParams(_Section):
+    """Sliding windows for dynamic functional connectivity."""
+
+    length: int = Field(12, ge=2)
+    step: int = Field(1, ge=1)
+    shape: Literal["rectangular", "tapered"] = "rectangular"
+    taper_sigma: float = Field(3.0, gt=0.0, le=100.0)
+    anchors: Literal["tr", "paper"] = "tr"
+    target: Literal["mean", "centre"] = "mean"
+
+    @field_validator("step", mode="before")
+    @classmethod
+    def _step_positive(cls, value: Any) -> Any:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"window.step must be at least 1 TR, got {value}")
+        return value
+
+
+class CVParams(_Section):
+    """Details of the cross-validation schemes."""
+
+    n_blocks: int = Field(5, ge=2, le=50)
+    test_fraction: float = Field(0.1, gt=0.0, lt=0.5)
+    inner_splits: int = Field(3, ge=2, le=10)
+    hrf_span_s: float = Field(16.0, ge=0.0, le=60.0)
+    subjects_per_fold: int = Field(1, ge=1, le=26)
+    pairing: Literal["all", "rotation"] = "all"
+    random_splits: int = Field(1, ge=1, le=10)
+    feature_scaling: Literal["standard", "center"] = "standard"
+
+
+class ExplainParams(_Section):
+    """Graph explanations of the models."""
+
+    top_edge_fraction: float = Field(0.05, gt=0.0, le=1.0)
+    n_repeats: int = Field(5, ge=1, le=200)
+    lesions: list[str] = ["amygdala", "Salience", "DefaultMode"]
+
+
+class SweepParams(_Section):
+    """Defaults for sensitivity sweeps."""
+
+    max_workers: int = Field(2, ge=1, le=256)
+    scheduler: str | None = None
+
+
+class Params(_Section):
+    """Everything a run of the book depends on."""
+
+    dataset: Literal["simulated", "ds002322"] = "simulated"
+    subjects: int | list[str] = 8
+    bids_root: str | None = None
+    atlas: Literal["seitzman300", "schaefer400", "dosenbach160"] = "seitzman300"
+    seed: int = 0
+    simulation: SimulationParams = SimulationParams()
+    preprocessing: PreprocessingParams = PreprocessingParams()
+    annotation: AnnotationParams = AnnotationParams()
+    llm: LLMParams = LLMParams()
+    window: WindowParams = WindowParams()
+    features: list[Literal["roi", "roi_window", "dfc"]] = ["roi", "roi_window", "dfc"]
+    models: list[str] = ["ridge", "kernel_ridge_rbf", "svr_rbf"]
+    cv: Literal["random", "loso", "loso_blocked"] = "loso_blocked"
+    cv_options: CVParams = CVParams()
+    n_permutations: int = Field(100, ge=0, le=100_000)
+    null_method: Literal["circular_shift", "phase_randomization"] = "circular_shift"
+    explain: ExplainParams = ExplainParams()
+    sweep: SweepParams = SweepParams()
+
+    @field_validator("subjects")
+    @classmethod
+    def _subjects_valid(cls, value: int | list[str]) -> int | list[str]:
+        if isinstance(value, int):
+            if not 1 <= value <= 26:
+                raise ValueError(f"a subject count must be between 1 and 26, got {value}")
+            return value
+        if not value:
+            raise ValueError("the subject list is empty; give at least one subject ID")
+        normalised = [normalise_subject_id(s) for s in value]
+        if len(set(normalised)) != len(normalised):
+            raise ValueError(f"the subject list repeats an ID: {value}")
+        return normalised
+
+    @field_validator("models")
+    @classmethod
+    def _models_known(cls, value: list[str]) -> list[str]:
+        unknown = [m for m in value if m not in MODELS]
+        if unknown:
+            raise ValueError(f"unknown model {unknown[0]!r}; allowed: {', '.join(MODELS)}")
+        if not value:
+            raise ValueError(f"give at least one model; allowed: {', '.join(MODELS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _window_fits_run(self) -> "Params":
+        if self.window.length >= N_VOLUMES:
+            raise ValueError(
+                f"window.length = {self.window.length} TR is not shorter than the run "
+                f"({N_VOLUMES} volumes); use a window between 2 and {N_VOLUMES - 1} TR"
+            )
+        return self
+
+    # ------------------------------------------------------------------ helpers
+    def subject_ids(self) -> list[str]:
+        """The subjects of this run as BIDS IDs (``'sub-18'``...)."""
+        from helpers.datasets import DS002322_SUBJECTS, DS002322_SUBJECTS_WITH_DERIVATIVES
+
+        if isinstance(self.subjects, list):
+            return list(self.subjects)
+        pool = DS002322_SUBJECTS if self.dataset == "simulated" else DS002322_SUBJECTS_WITH_DERIVATIVES
+        if self.subjects > len(pool):
+            raise ParameterError(
+                f"subjects: {self.subjects} asks for more subjects than {self.dataset} has "
+                f"({len(pool)}); use a number up to {len(pool)}"
+            )
+        return list(pool[: self.subjects])
+
+    def section(self, *names: str) -> dict[str, Any]:
+        """The named top-level keys as a plain dict, e.g. to key a cache folder."""
+        dumped = self.model_dump(mode="json")
+        return {name: dumped[name] for name in names}
+
+    def digest(self, *names: str) -> str:
+        """A short stable hash of the named keys (all keys when none are named)."""
+        payload = self.section(*names) if names else self.model_dump(mode="json")
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def normalise_subject_id(value: Any) -> str:
+    """``18``, ``'18'`` and ``'sub-18'`` all mean ``'sub-18'``."""
+    text = str(value).strip()
+    if text.startswith("sub-"):
+        text = text[4:]
+    if not text.isdigit():
+        raise ValueError(f"subject ID {value!r} is not of the form 'sub-NN' or NN")
+    return f"sub-{int(text):02d}"
+
+
+def _describe_error(err: dict[str, Any]) -> str:
+    """Turn one pydantic error into 'key = value: what is allowed'."""
+    loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "(top level)"
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return f"unknown key '{loc}' (value {value!r}); check the spelling against params/default.yml"
+    if kind == "literal_error":
+        return f"{loc} = {value!r} is not allowed; allowed: {ctx.get('expected', '')}"
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        return f"{loc} = {value!r} is out of range: {msg.lower()}"
+    if loc == "(top level)":
+        return msg
+    return f"{loc} = {value!r}: {msg}"
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into a copy of ``base``, recursing into nested dicts."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def params_from_dict(raw: dict[str, Any], source: str = "parameters") -> Params:
+    """Validate a dict into :class:`Params`, raising :class:`ParameterError` with one clear line."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParameterError(f"{source}: expected a mapping of keys to values, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = len(exc.errors()) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise ParameterError(f"{source}: {_describe_error(first)}{suffix}") from None
+
+
+def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Params:
+    """Read and validate a YAML parameter file, optionally with nested ``overrides`` applied.
+
+    A file may name another with ``base: other.yml`` (relative to itself) and override some keys.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(
+            f"parameter file {path} does not exist; pick one of params/*.yml or give a full path"
+        )
+    raw = _read_yaml_with_base(path)
+    if overrides:
+        raw = deep_merge(raw, overrides)
+    return params_from_dict(raw, source=str(path))
+
+
+def _read_yaml_with_base(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    if path.resolve() in _seen:
+        raise ParameterError(f"{path}: 'base' files refer to each other in a loop")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(raw, dict):
+        raise ParameterError(f"{path}: expected a mapping of keys to values at the top level")
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    base_path = (path.parent / base).resolve()
+    if not base_path.is_file():
+        raise ParameterError(f"{path}: base file {base!r} not found next to it ({base_path})")
+    return deep_merge(_read_yaml_with_base(base_path, _seen + (path.resolve(),)), raw)
