@@ -191,9 +191,11 @@ class Params(_Section):
     explain: ExplainParams = ExplainParams()
     sweep: SweepParams = SweepParams()
 
-    @field_validator("subjects")
+    @field_validator("subjects", mode="before")
     @classmethod
-    def _subjects_valid(cls, value: int | list[str]) -> int | list[str]:
+    def _subjects_valid(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, list)):
+            raise ValueError(f"give a subject count or a list of IDs like ['sub-18', 22], got {value!r}")
         if isinstance(value, int):
             if not 1 <= value <= 26:
                 raise ValueError(f"a subject count must be between 1 and 26, got {value}")

@@ -129,7 +129,10 @@ def _runs_from_root(root: Path, subjects: list[str], what: str) -> list[SubjectR
         tr, onset = _read_sidecar(root, subject)
         validate_bold(bold, subject, tr)
         if abs(tr - TR_SECONDS) > 1e-3:
-            raise DatasetError(f"{subject}: RepetitionTime {tr} s in the sidecar, expected {TR_SECONDS} s")
+            raise DatasetError(
+                f"{subject}: RepetitionTime {tr} s in {root / sidecar_relpath(subject)}, expected "
+                f"{TR_SECONDS} s; this is not a ds002322 run"
+            )
         runs.append(SubjectRun(subject, bold, tr, onset))
     return runs
 

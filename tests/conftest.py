@@ -1,0 +1,48 @@
+"""Test set-up: offline data (the shared reference mirror) and a data home kept between runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+if not os.environ.get("ALICE_MIRROR"):
+    candidate = ROOT.parent / "shared" / "reference"
+    if candidate.is_dir():
+        os.environ["ALICE_MIRROR"] = str(candidate)
+if not os.environ.get("ALICE_DATA_HOME"):
+    os.environ["ALICE_DATA_HOME"] = str(ROOT / ".pytest-data-home")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def mirror_or_skip() -> Path:
+    value = os.environ.get("ALICE_MIRROR")
+    if not value or not Path(value).is_dir():
+        pytest.skip("ALICE_MIRROR is not set to the reference files (CI sets it)")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    return mirror_or_skip()
+
+
+@pytest.fixture(scope="session")
+def small_params(mirror):
+    """A small simulated run: 3 subjects on a 6 mm grid, the default atlas and window."""
+    from helpers.config import load_params
+
+    return load_params(
+        ROOT / "params" / "quick.yml",
+        {"subjects": 3, "simulation": {"resolution_mm": 6, "snr": 1.5}},
+    )
+
+
+@pytest.fixture(scope="session")
+def small_roi(small_params):
+    from helpers.pipeline import roi_timeseries
+
+    return roi_timeseries(small_params, progress=False)
