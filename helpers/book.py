@@ -378,8 +378,18 @@ def build_copy(params_file: str | Path, destination: Path, warnings_as_errors: b
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["sweep"]:
+        from helpers.sweep import main as sweep_main
+
+        return sweep_main(arguments[1:])
     parser = argparse.ArgumentParser(prog="python -m helpers.book", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "sweep",
+        help="parameter sweeps: sweep run FILE --out DIR [--scheduler ADDR] [--max-workers N] | "
+        "sweep gather DIR | sweep list FILE",
+    )
     run_parser = sub.add_parser("run", help="execute chapters with a parameter file")
     run_parser.add_argument("--params", default="params/default.yml")
     run_parser.add_argument("--only", nargs="*", help="chapter names or numbers, e.g. 02 03_features")

@@ -62,10 +62,10 @@ class SimulationParams(_Section):
     """Knobs of the embedded simulated dataset (ignored for real data)."""
 
     effect: Literal["connectivity", "amplitude", "both", "none"] = "connectivity"
-    snr: float = Field(1.0, ge=0.0, le=100.0)
+    snr: float = Field(3.0, ge=0.0, le=100.0)
     seed: int = 0
     resolution_mm: Literal[3, 4, 5, 6] = 4
-    edges_per_emotion: int = Field(6, ge=1, le=50)
+    module_size: int = Field(6, ge=2, le=30)
     rois_per_emotion: int = Field(4, ge=1, le=50)
 
 
@@ -142,31 +142,82 @@ class WindowParams(_Section):
 
 
 class CVParams(_Section):
-    """Details of the cross-validation schemes."""
+    """Details of the cross-validation schemes (see ``helpers.splits`` and ``helpers.models``).
+
+    ``subjects_per_fold`` subjects are held out together; ``loso_blocked`` then has
+    ``ceil(n_subjects / subjects_per_fold) * n_blocks`` folds with ``pairing: all`` (every subject
+    tested on every block once) or ``ceil(n_subjects / subjects_per_fold)`` with ``pairing: rotation``.
+    ``random_splits`` folds of the paper's random split are run (1 = its single 90/10 split).
+    ``feature_scaling``: ``center`` centres features on each training fold (kernels then come from one
+    Gram per feature set); ``standard`` also divides by the training standard deviation (one Gram per
+    fold: exact StandardScaler, slower for 44,850 edges).
+    """
 
     n_blocks: int = Field(5, ge=2, le=50)
     test_fraction: float = Field(0.1, gt=0.0, lt=0.5)
     inner_splits: int = Field(3, ge=2, le=10)
     hrf_span_s: float = Field(16.0, ge=0.0, le=60.0)
-    subjects_per_fold: int = Field(1, ge=1, le=26)
+    subjects_per_fold: int = Field(4, ge=1, le=26)
     pairing: Literal["all", "rotation"] = "all"
     random_splits: int = Field(1, ge=1, le=10)
-    feature_scaling: Literal["standard", "center"] = "standard"
+    feature_scaling: Literal["standard", "center"] = "center"
 
 
 class ExplainParams(_Section):
-    """Graph explanations of the models."""
+    """Graph explanations of the models.
+
+    ``window_stride``: explanations use every k-th window of each subject (neighbouring windows
+    overlap almost entirely). ``folds``: ``rotation`` tests each subject on one story block,
+    ``all`` on every block (blocked LOSO only). ``n_repeats``: shuffles per permutation block, null
+    target draws and random lesions. ``n_label_shuffles``: shuffles of network labels for the
+    entropy null. ``feature_scaling``: scaling of the explained models (``cv`` follows
+    ``cv_options.feature_scaling``); ``center`` keeps DFC patterns in Fisher-z units.
+    """
 
     top_edge_fraction: float = Field(0.05, gt=0.0, le=1.0)
     n_repeats: int = Field(5, ge=1, le=200)
     lesions: list[str] = ["amygdala", "Salience", "DefaultMode"]
+    window_stride: int = Field(4, ge=1, le=50)
+    folds: Literal["rotation", "all"] = "rotation"
+    n_label_shuffles: int = Field(1000, ge=0, le=100_000)
+    feature_scaling: Literal["standard", "center", "cv"] = "center"
 
 
 class SweepParams(_Section):
-    """Defaults for sensitivity sweeps."""
+    """Defaults for sensitivity sweeps.
+
+    ``max_workers`` and ``scheduler`` drive ``python -m helpers.sweep`` (local parallel runs, or a
+    Dask scheduler address). The other keys are the sensitivity chapter's direct grid: ``grid``
+    maps dotted parameter keys (``window.length``, ``window.shape``, ``atlas``...) to the values to
+    try (cartesian product), ``combinations`` adds single parameter sets to it, ``fixed`` holds dotted overrides applied to every combination (a coarser window step keeps
+    the chapter fast), and every combination is scored with each of ``models`` under each of ``cv``,
+    DFC against ``roi_features``.
+    """
 
     max_workers: int = Field(2, ge=1, le=256)
     scheduler: str | None = None
+    grid: dict[str, list[Any]] = {"window.length": [6, 12, 24, 48]}
+    combinations: list[dict[str, Any]] = [{"window.length": 12, "window.shape": "tapered"}]
+    fixed: dict[str, Any] = {"window.step": 4, "cv_options.pairing": "rotation"}
+    models: list[str] = ["ridge", "kernel_ridge_rbf"]
+    cv: list[Literal["random", "loso", "loso_blocked"]] = ["loso_blocked", "loso", "random"]
+    roi_features: Literal["roi", "roi_window"] = "roi_window"
+
+    @field_validator("grid")
+    @classmethod
+    def _grid_lists(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, options in value.items():
+            if not options:
+                raise ValueError(f"sweep.grid[{key!r}] is empty; give at least one value to try")
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _sweep_models_known(cls, value: list[str]) -> list[str]:
+        unknown = [m for m in value if m not in MODELS]
+        if unknown or not value:
+            raise ValueError(f"unknown or no model {unknown[:1]}; allowed: {', '.join(MODELS)}")
+        return value
 
 
 class Params(_Section):

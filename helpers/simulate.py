@@ -11,12 +11,14 @@ Signal model, per subject, for ROI ``k`` at volume ``t`` (all ROI noise has unit
 
 * background: ``x_k = l_k z_net(k) + sqrt(1 - l_k^2) e_k``, a shared AR(1) fluctuation of the ROI's
   network (loading ``l_k``) plus private AR(1) noise, so static connectivity has network structure;
-* connectivity coding: for a planted pair ``(i, j)`` of emotion ``e``, both ROIs receive
-  ``a sqrt(c_e(t)) s_ij(t)`` where ``s_ij`` is a shared AR(1) driver and ``c_e`` the emotion's
-  trajectory rescaled to [0, 1]. The pair's covariance rises with the emotion while neither ROI's
-  mean does: the information sits in the interaction only;
+* connectivity coding: each emotion ``e`` owns a module of ``module_size`` ROIs; every ROI ``i`` of
+  the module receives ``a_i sqrt(c_e(t)) s_e(t)`` where ``s_e`` is the module's shared AR(1) driver
+  and ``c_e`` the emotion's trajectory rescaled to [0, 1]. The coupling of every pair in the module
+  (``module_size * (module_size - 1) / 2`` edges) rises with the emotion while no ROI's mean level
+  does: the information sits in the interactions only, spread over a small distributed network;
 * amplitude coding: a planted ROI receives ``b * zscore(E_e(t))``: its mean level tracks the emotion;
-* ``a`` and ``b`` are ``snr`` times a per-edge/ROI gain (0.8-1.2) times a per-subject factor (0.8-1.2).
+* ``a_i`` and ``b`` are ``snr`` times a per-ROI gain (0.8-1.2) times a per-subject factor (0.8-1.2);
+  an edge's planted gain is the product of its two ROIs' gains.
 
 Voxels of each ROI carry its signal plus voxel noise, at about 1% signal change on a baseline of
 1000, with slow drifts (removed by high-pass filtering) and a few global motion-like spikes.
@@ -93,54 +95,71 @@ def _host_rois(atlas: Atlas, emotion: str, rng: np.random.Generator) -> np.ndarr
 
 
 def plant_ground_truth(atlas: Atlas, sim: SimulationParams) -> dict:
-    """Choose, per emotion, the ROI pairs (connectivity) and ROIs (amplitude) that carry it.
+    """Choose, per emotion, the module of ROIs (connectivity) and the ROIs (amplitude) that carry it.
 
-    No ROI is used twice, so each planted signal belongs to exactly one emotion.
+    No ROI is used by two emotions, so each planted signal belongs to exactly one emotion. The
+    choice depends only on the atlas and ``sim.seed``: a null dataset (``effect: none``) with the
+    same seed has the same noise and would have planted the same ROIs (``would_plant``).
     """
     rng = np.random.default_rng([sim.seed, 1])
     used: set[int] = set()
+    per_emotion = sim.module_size + sim.rois_per_emotion
     truth: dict = {
         "atlas": atlas.name,
         "n_rois": atlas.n_rois,
         "effect": sim.effect,
         "snr": sim.snr,
         "seed": sim.seed,
+        "module_size": sim.module_size,
         "edge_order": "np.triu_indices(n_rois, k=1)",
         "emotions": {},
+        "would_plant": {},
     }
+    if per_emotion * len(EMOTIONS) > atlas.n_rois:
+        raise ValueError(
+            f"simulation.module_size + simulation.rois_per_emotion = {per_emotion} ROIs per emotion "
+            f"need {per_emotion * len(EMOTIONS)} ROIs, more than {atlas.name} has ({atlas.n_rois})"
+        )
     for emotion in EMOTIONS:
         hosts = [r for r in _host_rois(atlas, emotion, rng) if r not in used]
-        if len(hosts) < 2 * sim.edges_per_emotion + sim.rois_per_emotion:
+        if len(hosts) < per_emotion:
             pool = [r for r in range(atlas.n_rois) if r not in used and r not in hosts]
-            extra = rng.choice(pool, size=2 * sim.edges_per_emotion + sim.rois_per_emotion, replace=False)
-            hosts = list(hosts) + list(extra)
-        chosen = rng.choice(hosts, size=2 * sim.edges_per_emotion + sim.rois_per_emotion, replace=False)
-        used.update(int(c) for c in chosen)
-        pairs = chosen[: 2 * sim.edges_per_emotion].reshape(-1, 2)
-        singles = chosen[2 * sim.edges_per_emotion:]
-        edges = []
-        for i, j in sorted((min(p), max(p)) for p in pairs):
-            edges.append(
-                {
-                    "rois": [int(i), int(j)],
-                    "labels": [atlas.labels[i], atlas.labels[j]],
-                    "networks": [atlas.networks[i], atlas.networks[j]],
-                    "edge_index": edge_index(int(i), int(j), atlas.n_rois),
-                    "gain": round(float(rng.uniform(0.8, 1.2)), 4),
-                }
-            )
+            hosts = list(hosts) + list(rng.choice(pool, size=per_emotion - len(hosts), replace=False))
+        chosen = [int(c) for c in rng.choice(hosts, size=per_emotion, replace=False)]
+        used.update(chosen)
+        module = sorted(chosen[: sim.module_size])
+        gains = {k: round(float(rng.uniform(0.8, 1.2)), 4) for k in module}
+        edges = [
+            {
+                "rois": [i, j],
+                "labels": [atlas.labels[i], atlas.labels[j]],
+                "networks": [atlas.networks[i], atlas.networks[j]],
+                "edge_index": edge_index(i, j, atlas.n_rois),
+                "gain": round(gains[i] * gains[j], 4),
+            }
+            for a, i in enumerate(module)
+            for j in module[a + 1:]
+        ]
+        module_entries = [
+            {"roi": k, "label": atlas.labels[k], "network": atlas.networks[k], "gain": gains[k]}
+            for k in module
+        ]
         rois = [
             {
-                "roi": int(k),
+                "roi": k,
                 "label": atlas.labels[k],
                 "network": atlas.networks[k],
                 "gain": round(float(rng.uniform(0.8, 1.2)), 4),
             }
-            for k in sorted(singles)
+            for k in sorted(chosen[sim.module_size:])
         ]
+        truth["would_plant"][emotion] = {"module": module_entries, "edges": edges, "rois": rois}
+        connectivity = sim.effect in ("connectivity", "both")
+        amplitude = sim.effect in ("amplitude", "both")
         truth["emotions"][emotion] = {
-            "edges": edges if sim.effect in ("connectivity", "both") else [],
-            "rois": rois if sim.effect in ("amplitude", "both") else [],
+            "module": module_entries if connectivity else [],
+            "edges": edges if connectivity else [],
+            "rois": rois if amplitude else [],
         }
     return truth
 
@@ -178,14 +197,11 @@ def simulate_roi_signals(
         subject_factor = effect_rng.uniform(0.8, 1.2)
         for e_index, emotion in enumerate(EMOTIONS):
             planted = truth["emotions"][emotion]
-            if planted["edges"]:
-                drivers = _ar1(effect_rng, N_VOLUMES, len(planted["edges"]), 0.5)
-                for edge, driver in zip(planted["edges"], drivers.T):
-                    a = sim.snr * edge["gain"] * subject_factor
-                    shared = a * np.sqrt(coupling[:, e_index]) * driver
-                    i, j = edge["rois"]
-                    x[:, i] += shared
-                    x[:, j] += shared
+            if planted["module"]:
+                driver = _ar1(effect_rng, N_VOLUMES, 1, 0.5)[:, 0]
+                shared = np.sqrt(coupling[:, e_index]) * driver
+                for roi in planted["module"]:
+                    x[:, roi["roi"]] += sim.snr * roi["gain"] * subject_factor * shared
             for roi in planted["rois"]:
                 x[:, roi["roi"]] += sim.snr * roi["gain"] * subject_factor * level[:, e_index]
         signals[subject] = x.astype(np.float32)

@@ -42,10 +42,14 @@ def atlas():
 
 
 def test_planted_rois_are_distinct_and_edge_index_matches_triu(atlas):
-    truth = plant_ground_truth(atlas, SimulationParams(effect="both", edges_per_emotion=4, rois_per_emotion=3))
-    rois = [r for e in truth["emotions"].values() for edge in e["edges"] for r in edge["rois"]]
+    truth = plant_ground_truth(atlas, SimulationParams(effect="both", module_size=4, rois_per_emotion=3))
+    rois = [m["roi"] for e in truth["emotions"].values() for m in e["module"]]
     rois += [r["roi"] for e in truth["emotions"].values() for r in e["rois"]]
-    assert len(rois) == len(set(rois)) == len(EMOTIONS) * (2 * 4 + 3)
+    assert len(rois) == len(set(rois)) == len(EMOTIONS) * (4 + 3)
+    for e in truth["emotions"].values():
+        assert len(e["edges"]) == 4 * 3 // 2
+        module = {m["roi"] for m in e["module"]}
+        assert all(set(edge["rois"]) <= module for edge in e["edges"])
     rows, cols = np.triu_indices(atlas.n_rois, k=1)
     for e in truth["emotions"].values():
         for edge in e["edges"]:
@@ -78,7 +82,7 @@ def edge_emotion_correlations(signals, truth, emotions):
 
 def test_planted_edges_follow_their_emotion(atlas):
     emotions = smooth_emotions()
-    sim = SimulationParams(effect="connectivity", snr=1.5, edges_per_emotion=2)
+    sim = SimulationParams(effect="connectivity", snr=1.5, module_size=3)
     out = simulate_roi_signals(emotions, atlas, sim, ["sub-18", "sub-22"])
     planted, random_pairs = edge_emotion_correlations(out.roi_signals, out.ground_truth, emotions)
     assert planted.mean() > 0.3
@@ -89,12 +93,13 @@ def test_planted_edges_follow_their_emotion(atlas):
 def test_null_dataset_has_no_such_correlation(atlas):
     emotions = smooth_emotions()
     planted_truth = simulate_roi_signals(
-        emotions, atlas, SimulationParams(effect="connectivity", edges_per_emotion=2), ["sub-18"]
+        emotions, atlas, SimulationParams(effect="connectivity", module_size=3), ["sub-18"]
     ).ground_truth
     null = simulate_roi_signals(
-        emotions, atlas, SimulationParams(effect="none", edges_per_emotion=2), ["sub-18", "sub-22"]
+        emotions, atlas, SimulationParams(effect="none", module_size=3), ["sub-18", "sub-22"]
     )
     assert all(not e["edges"] and not e["rois"] for e in null.ground_truth["emotions"].values())
+    assert null.ground_truth["would_plant"] == planted_truth["would_plant"]
     planted, _ = edge_emotion_correlations(null.roi_signals, planted_truth, emotions)
     assert abs(planted.mean()) < 0.1
 
@@ -103,7 +108,7 @@ def test_null_dataset_shares_noise_with_effect_dataset(atlas):
     emotions = smooth_emotions()
     sims = [simulate_roi_signals(emotions, atlas, SimulationParams(effect=e), ["sub-18"]) for e in ("none", "connectivity")]
     truth = sims[1].ground_truth
-    touched = {r for e in truth["emotions"].values() for edge in e["edges"] for r in edge["rois"]}
+    touched = {m["roi"] for e in truth["emotions"].values() for m in e["module"]}
     untouched = [k for k in range(atlas.n_rois) if k not in touched]
     np.testing.assert_array_equal(sims[0].roi_signals["sub-18"][:, untouched], sims[1].roi_signals["sub-18"][:, untouched])
 
@@ -118,13 +123,18 @@ def test_amplitude_coding_moves_roi_level(atlas):
 
 
 def test_planted_edge_mask(atlas):
-    truth = plant_ground_truth(atlas, SimulationParams(effect="connectivity", edges_per_emotion=3))
+    truth = plant_ground_truth(atlas, SimulationParams(effect="connectivity", module_size=3))
     mask = planted_edge_mask(truth, "joy")
     assert mask.sum() == 3 and mask.size == atlas.n_edges
 
 
+def test_too_many_planted_rois_is_a_clear_error(atlas):
+    with pytest.raises(ValueError, match="need 232 ROIs, more than dosenbach160 has"):
+        plant_ground_truth(atlas, SimulationParams(module_size=25, rois_per_emotion=4))
+
+
 def test_written_dataset_is_shaped_like_ds002322(tmp_path, atlas):
-    sim = SimulationParams(effect="connectivity", resolution_mm=6, edges_per_emotion=2)
+    sim = SimulationParams(effect="connectivity", resolution_mm=6, module_size=3)
     root = write_dataset(tmp_path / "sim", smooth_emotions(), atlas, sim, ["sub-18", "sub-22"])
     bold = root / "derivatives/sub-18/sub-18_task-alice_bold_preprocessed.nii.gz"
     image = nib.load(str(bold))
@@ -147,7 +157,7 @@ def test_interrupted_write_leaves_nothing(tmp_path, atlas, monkeypatch):
         real_save(image, path)
 
     monkeypatch.setattr(nib, "save", failing_save)
-    sim = SimulationParams(resolution_mm=6, edges_per_emotion=1)
+    sim = SimulationParams(resolution_mm=6, module_size=2)
     with pytest.raises(KeyboardInterrupt):
         write_dataset(tmp_path / "sim", smooth_emotions(), atlas, sim, ["sub-18", "sub-22"])
     assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,295 @@
+"""Locationist or constructionist? Each claim as a number with a null.
+
+A *locationist* account expects each emotion to live in its own region or network (fear in the
+amygdala and salience network): importance concentrated in few networks, little overlap between
+emotions, region amplitude enough to decode, and a lesion of the emotion's region destroying it. A
+*psychological constructionist* account expects emotions to emerge from distributed interactions of
+domain-general networks: importance spread over networks, a shared core of edges across emotions,
+interactions (DFC) decoding better than regions, and no single lesion worse than a random one.
+
+Every index here comes with a null: shuffled network labels (keeping network sizes), null targets
+(circular shifts of the TR-level emotion series, shared by all subjects and emotions), random ROI
+sets of the lesion's size, or a sign-flip test across held-out subjects. On simulated data the
+planted truth also gives the recovery AUROC of edge importance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from helpers.graphs import top_edge_indices
+
+
+# --------------------------------------------------------------------------------- ground truth
+def planted_edge_masks(truth: Mapping[str, Any], emotions: Sequence[str]) -> dict[str, np.ndarray]:
+    """Boolean masks over edges (triu order), True where the simulator planted the emotion."""
+    from helpers.simulate import planted_edge_mask
+
+    if "emotions" not in truth or "n_rois" not in truth:
+        raise ValueError("truth must be a ground_truth.json dict with 'n_rois' and 'emotions'")
+    return {e: planted_edge_mask(truth, e) for e in emotions}
+
+
+def candidate_edge_masks(atlas: Any, simulation: Any, emotions: Sequence[str]) -> dict[str, np.ndarray]:
+    """The edges the simulator would plant with connectivity coding and these settings.
+
+    A null dataset (``effect: none``) plants nothing; these masks let its importance be scored
+    against the edges an effect would have used (the AUROC should then be near 0.5).
+    """
+    from helpers.simulate import plant_ground_truth
+
+    settings = simulation.model_copy(update={"effect": "connectivity"})
+    return planted_edge_masks(plant_ground_truth(atlas, settings), emotions)
+
+
+def recovery_auroc(
+    importance: np.ndarray, masks: Mapping[str, np.ndarray], emotions: Sequence[str], absolute: bool = True
+) -> dict[str, float]:
+    """AUROC of edge importance for telling planted edges from the rest, per emotion.
+
+    ``absolute`` scores ``|importance|`` (any sign counts as important). Emotions without planted
+    edges get NaN. The ``"mean"`` entry averages the defined ones.
+    """
+    importance = np.asarray(importance, dtype=float)
+    if importance.ndim != 2 or importance.shape[1] != len(emotions):
+        raise ValueError(f"importance must be (n_edges, {len(emotions)}); got {importance.shape}")
+    out = {}
+    for k, emotion in enumerate(emotions):
+        mask = np.asarray(masks[emotion], dtype=bool)
+        if len(mask) != len(importance):
+            raise ValueError(f"the mask of {emotion} has {len(mask)} edges, importance has {len(importance)}")
+        score = np.abs(importance[:, k]) if absolute else importance[:, k]
+        out[emotion] = float(roc_auc_score(mask, score)) if 0 < mask.sum() < len(mask) else float("nan")
+    defined = [v for v in out.values() if np.isfinite(v)]
+    out["mean"] = float(np.mean(defined)) if defined else float("nan")
+    return out
+
+
+# ----------------------------------------------------------------------------- null p-values
+def empirical_p(observed: float | np.ndarray, null: np.ndarray, tail: str = "greater") -> np.ndarray:
+    """``(1 + #null at least as extreme) / (1 + n_null)`` along the first axis of ``null``."""
+    null = np.asarray(null, dtype=float)
+    observed = np.asarray(observed, dtype=float)
+    if null.shape[0] == 0:
+        return np.full(observed.shape, np.nan)
+    if tail == "greater":
+        count = np.sum(null >= observed - 1e-12, axis=0)
+    elif tail == "less":
+        count = np.sum(null <= observed + 1e-12, axis=0)
+    else:
+        raise ValueError(f"tail must be 'greater' or 'less', got {tail!r}")
+    return (1.0 + count) / (1.0 + null.shape[0])
+
+
+# ---------------------------------------------------------------------------- spread over networks
+def node_strength(importance: np.ndarray, edges: np.ndarray | None, n_rois: int) -> np.ndarray:
+    """Sum of ``|importance|`` over each ROI's edges: (n_rois, n_targets). ROI features: ``|importance|``."""
+    values = np.abs(np.asarray(importance, dtype=float))
+    if values.ndim == 1:
+        values = values[:, None]
+    if edges is None:
+        if len(values) != n_rois:
+            raise ValueError(f"{len(values)} ROI importances for {n_rois} ROIs")
+        return values
+    edges = np.asarray(edges)
+    strength = np.zeros((n_rois, values.shape[1]))
+    np.add.at(strength, edges[:, 0], values)
+    np.add.at(strength, edges[:, 1], values)
+    return strength
+
+
+def network_shares(strength: np.ndarray, roi_networks: Sequence[str], names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Share of importance per network: mean ROI strength in the network, normalised to sum 1.
+
+    Using the mean (not the sum) makes a network's share independent of how many ROIs it has, so
+    uniform importance gives equal shares and normalised entropy 1.
+    """
+    networks = np.asarray(roi_networks, dtype=str)
+    names = list(names) if names is not None else list(dict.fromkeys(networks.tolist()))
+    means = np.stack([strength[networks == n].mean(axis=0) for n in names])
+    total = means.sum(axis=0)
+    return pd.DataFrame(means / np.where(total > 0, total, 1.0), index=names)
+
+
+def _entropy_of_groups(strength: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Normalised entropy of mean strength per group; ``codes`` is (n_rois,) or (n_shuffles, n_rois)."""
+    codes = np.atleast_2d(codes)
+    sizes = np.bincount(codes[0], minlength=n_groups).astype(float)
+    out = np.empty((codes.shape[0], strength.shape[1]))
+    for s, code in enumerate(codes):
+        sums = np.zeros((n_groups, strength.shape[1]))
+        np.add.at(sums, code, strength)
+        means = sums / sizes[:, None]
+        p = means / np.where(means.sum(axis=0) > 0, means.sum(axis=0), 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -np.nansum(np.where(p > 0, p * np.log(p), 0.0), axis=0)
+        out[s] = h / np.log(n_groups)
+    return out
+
+
+def network_entropy(strength: np.ndarray, roi_networks: Sequence[str]) -> np.ndarray:
+    """Normalised Shannon entropy (0..1) of importance over networks, per target (see network_shares)."""
+    networks = np.asarray(roi_networks, dtype=str)
+    _, codes = np.unique(networks, return_inverse=True)
+    n_groups = int(codes.max()) + 1
+    if n_groups < 2:
+        raise ValueError("entropy over networks needs at least two networks")
+    return _entropy_of_groups(np.asarray(strength, dtype=float), codes, n_groups)[0]
+
+
+def network_entropy_label_null(
+    strength: np.ndarray, roi_networks: Sequence[str], n_shuffles: int, seed: int = 0
+) -> np.ndarray:
+    """Entropies after shuffling which ROI belongs to which network (sizes kept): (n_shuffles, K)."""
+    networks = np.asarray(roi_networks, dtype=str)
+    _, codes = np.unique(networks, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    shuffled = np.stack([rng.permutation(codes) for _ in range(n_shuffles)]) if n_shuffles else np.empty((0, len(codes)), int)
+    if n_shuffles == 0:
+        return np.empty((0, np.shape(strength)[1]))
+    return _entropy_of_groups(np.asarray(strength, dtype=float), shuffled, int(codes.max()) + 1)
+
+
+# -------------------------------------------------------------------------- overlap across emotions
+def overlap_indices(importance: np.ndarray, fraction: float) -> dict[str, float]:
+    """How much the emotions share their top edges.
+
+    ``mean_jaccard``: mean pairwise Jaccard overlap of the top ``fraction`` edges;
+    ``shared_core``: share of the union of top edges that is top for at least two emotions;
+    ``specific``: mean share of an emotion's top edges that no other emotion has in its top set.
+    """
+    importance = np.asarray(importance, dtype=float)
+    k = importance.shape[1]
+    if k < 2:
+        raise ValueError("overlap needs at least two emotions")
+    counts = np.zeros(len(importance), dtype=int)
+    tops = []
+    for j in range(k):
+        top = top_edge_indices(importance[:, j], fraction)
+        tops.append(top)
+        counts[top] += 1
+    jaccards = []
+    for a in range(k):
+        for b in range(a + 1, k):
+            inter = np.intersect1d(tops[a], tops[b]).size
+            jaccards.append(inter / np.union1d(tops[a], tops[b]).size)
+    union = counts > 0
+    specific = [float(np.mean(counts[top] == 1)) for top in tops]
+    return {
+        "mean_jaccard": float(np.mean(jaccards)),
+        "shared_core": float(np.mean(counts[union] >= 2)),
+        "specific": float(np.mean(specific)),
+    }
+
+
+# ----------------------------------------------------------------------------- regions vs edges
+def region_vs_edge(roi_result: Any, dfc_result: Any, seed: int = 0) -> dict[str, float]:
+    """Paired comparison over held-out subjects of the edge (DFC) model against the region model.
+
+    Uses each subject's mean over emotions of held-out r; ``delta_r > 0`` favours edges. The p-value
+    is the regression module's two-sided sign-flip test.
+    """
+    from helpers.stats import paired_subject_test
+
+    dfc = dfc_result.subject_mean_r()
+    roi = roi_result.subject_mean_r()
+    common = [s for s in dfc.index if s in roi.index]
+    if len(common) < 2:
+        raise ValueError("region and edge models share fewer than 2 held-out subjects; use the same splitter")
+    test = paired_subject_test(dfc[common].to_numpy(), roi[common].to_numpy(), seed=seed)
+    return {"delta_r": test["delta_r"], "p_value": test["p_value"], "n_subjects": test["n_subjects"],
+            "r_dfc": float(dfc_result.scores()["r"].iloc[-1]), "r_roi": float(roi_result.scores()["r"].iloc[-1])}
+
+
+# ---------------------------------------------------------------------------------- lesions
+def random_roi_sets(n_rois: int, size: int, n_sets: int, seed: int = 0, exclude: Sequence[int] = ()) -> list[np.ndarray]:
+    """``n_sets`` random ROI sets of ``size`` ROIs (not from ``exclude``): the lesion null."""
+    pool = np.setdiff1d(np.arange(n_rois), np.asarray(exclude, dtype=int))
+    if size > len(pool):
+        raise ValueError(f"cannot draw {size} ROIs from {len(pool)} available")
+    rng = np.random.default_rng(seed)
+    return [np.sort(rng.choice(pool, size=size, replace=False)) for _ in range(n_sets)]
+
+
+def lesion_summary(drops: pd.DataFrame, null_drops: pd.DataFrame) -> pd.DataFrame:
+    """Each named lesion's mean drop in r (over emotions) and its largest single-emotion drop, with
+    p-values against random lesions of the same size (``null_drops`` has a ``lesion`` column naming
+    the real lesion each random set stands in for)."""
+    rows = []
+    for lesion, group in drops[drops.emotion != "mean"].groupby("lesion", sort=False):
+        null = null_drops[(null_drops.lesion == lesion) & (null_drops.emotion != "mean")]
+        null_mean = null.groupby("draw")["drop"].mean().to_numpy()
+        null_max = null.groupby("draw")["drop"].max().to_numpy()
+        worst = group.loc[group["drop"].idxmax()]
+        rows.append({
+            "lesion": lesion,
+            "n_features": int(group["n_features"].iloc[0]),
+            "mean_drop": float(group["drop"].mean()),
+            "null_mean_drop": float(np.mean(null_mean)) if len(null_mean) else float("nan"),
+            "p_mean_drop": float(empirical_p(group["drop"].mean(), null_mean)),
+            "max_drop": float(worst["drop"]),
+            "max_drop_emotion": str(worst["emotion"]),
+            "p_max_drop": float(empirical_p(worst["drop"], null_max)),
+        })
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------- final table
+PREDICTIONS = {
+    "network_entropy": (
+        "importance concentrated in few networks (low entropy)",
+        "importance spread over many networks (high entropy)",
+    ),
+    "overlap": (
+        "each emotion has its own edges (low overlap)",
+        "a shared core of edges across emotions (high overlap)",
+    ),
+    "region_vs_edge": (
+        "region amplitude decodes as well as interactions (delta r <= 0)",
+        "interactions decode better than regions (delta r > 0)",
+    ),
+    "lesions": (
+        "removing an emotion's region destroys its decoding (drop above random lesions)",
+        "no lesion hurts more than a random one of the same size (degeneracy)",
+    ),
+}
+
+
+def constructionist_table(indices: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The side-by-side table: what each account predicts, what the data show, and which it favours.
+
+    ``indices`` maps an index name of :data:`PREDICTIONS` to ``{"observed": text, "p_value": p,
+    "favours": "locationist" | "constructionist" | "neither"}``.
+    """
+    rows = []
+    for name, result in indices.items():
+        if name not in PREDICTIONS:
+            raise ValueError(f"unknown index {name!r}; known: {', '.join(PREDICTIONS)}")
+        locationist, constructionist = PREDICTIONS[name]
+        rows.append({
+            "index": name, "locationist predicts": locationist, "constructionist predicts": constructionist,
+            "data show": result["observed"], "null p": result.get("p_value"), "favours": result["favours"],
+        })
+    return pd.DataFrame(rows)
+
+
+def verdict(p_for_constructionist: float, p_for_locationist: float, alpha: float = 0.05) -> str:
+    """Which account an index favours, from one-sided p-values for each direction."""
+    if p_for_constructionist < alpha <= p_for_locationist:
+        return "constructionist"
+    if p_for_locationist < alpha <= p_for_constructionist:
+        return "locationist"
+    return "neither"
+
+
+__all__ = [
+    "planted_edge_masks", "candidate_edge_masks", "recovery_auroc", "empirical_p", "node_strength",
+    "network_shares", "network_entropy", "network_entropy_label_null", "overlap_indices",
+    "region_vs_edge", "random_roi_sets", "lesion_summary", "PREDICTIONS", "constructionist_table",
+    "verdict",
+]

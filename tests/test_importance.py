@@ -1,0 +1,117 @@
+"""Activation patterns, grouped permutation importance and lesions on synthetic data with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from helpers.evaluation import cross_validate_model
+from helpers.importance import (
+    ExplanationData,
+    FoldKernels,
+    activation_pattern,
+    block_permutation_importance,
+    lesion_drops,
+    network_blocks,
+    network_pair_blocks,
+    roi_set_block,
+    thinned_rows,
+    training_patterns,
+)
+from helpers.splits import LeaveOneSubjectOut, WindowMeta
+
+
+def test_haufe_pattern_recovers_signal_where_weights_mislead():
+    # x1 = signal + distractor, x2 = distractor, y = signal. The best decoder is w = (1, -1): the
+    # distractor-only channel gets a large weight, but its activation pattern is 0.
+    rng = np.random.default_rng(0)
+    signal = rng.standard_normal(5000)
+    signal -= signal.mean()
+    distractor = 2.0 * rng.standard_normal(5000)
+    distractor -= distractor.mean()
+    distractor -= signal * (distractor @ signal) / (signal @ signal)  # sample-uncorrelated
+    X = np.stack([signal + distractor, distractor], axis=1)
+    decoder = LinearRegression().fit(X, signal)
+    assert decoder.coef_ == pytest.approx([1.0, -1.0], abs=1e-8)
+    pattern = activation_pattern(X, decoder.predict(X))
+    assert pattern == pytest.approx([1.0, 0.0], abs=1e-8)
+    # joint = per-target when the outputs are one; chunking changes nothing
+    assert activation_pattern(X, decoder.predict(X)[:, None], joint=True)[:, 0] == pytest.approx(pattern)
+    assert activation_pattern(X, decoder.predict(X), chunk_features=1) == pytest.approx(pattern)
+    with pytest.raises(ValueError, match="one row per sample"):
+        activation_pattern(X, signal[:10])
+
+
+def _toy_data(seed: int = 0, n_subjects: int = 4, n_per: int = 60) -> ExplanationData:
+    """Two 'networks' of 5 ROIs each -> 45 edges; targets are driven by edges of network A only."""
+    rng = np.random.default_rng(seed)
+    n_rois = 10
+    edges = np.stack(np.triu_indices(n_rois, k=1), axis=1)
+    n = n_subjects * n_per
+    X = rng.standard_normal((n, len(edges))).astype(np.float32)
+    networks = np.array(["A"] * 5 + ["B"] * 5)
+    in_a = np.flatnonzero((networks[edges[:, 0]] == "A") & (networks[edges[:, 1]] == "A"))
+    y = np.stack([X[:, in_a[:3]].sum(axis=1), X[:, in_a[3:6]].sum(axis=1)], axis=1) + 0.3 * rng.standard_normal((n, 2))
+    subject = np.repeat([f"sub-{i:02d}" for i in range(n_subjects)], n_per)
+    start = np.tile(np.arange(n_per), n_subjects)
+    meta = WindowMeta(subject, start, start + 1)
+    return ExplanationData(X, y, meta, edges, networks, ("e1", "e2"))
+
+
+def test_training_patterns_find_the_driving_edges():
+    data = _toy_data()
+    splitter = LeaveOneSubjectOut(data.meta)
+    imp = training_patterns("ridge", data, splitter, feature_scaling="center")
+    assert imp.method == "haufe" and imp.values.shape == (45, 2)
+    top = np.argsort(-np.abs(imp.values[:, 0]))[:3]
+    network_a = np.flatnonzero((data.edges < 5).all(axis=1))
+    assert set(top) == set(network_a[:3])
+    assert imp.cv.scores()["r"].iloc[-1] > 0.8
+
+
+def test_permutation_importance_fast_path_and_blocks():
+    data = _toy_data(1)
+    splitter = LeaveOneSubjectOut(data.meta)
+    blocks = network_pair_blocks(data.edges, data.roi_networks)
+    assert sorted(np.concatenate(list(blocks.values())).tolist()) == list(range(45))
+    for model in ("kernel_ridge_rbf", "svr_rbf", "random_forest"):
+        table = block_permutation_importance(model, data, splitter, blocks, n_repeats=3, feature_scaling="center")
+        by_block = table.groupby("block")["importance"].mean()
+        assert by_block["A|A"] > 0.2, model
+        assert abs(by_block["B|B"]) < 0.1, model
+    # unpermuted predictions of the rebuilt kernel model equal the regression module's
+    direct = cross_validate_model("kernel_ridge_rbf", data.X, data.y, data.meta, splitter, feature_scaling="center")
+    table = block_permutation_importance("kernel_ridge_rbf", data, splitter, blocks, n_repeats=1, feature_scaling="center")
+    assert table["r_full"].iloc[:2].to_numpy() == pytest.approx(direct.scores()["r_pooled"].iloc[:2].to_numpy(), abs=1e-6)
+
+
+def test_lesion_kernel_subtraction_equals_refit():
+    data = _toy_data(2)
+    splitter = LeaveOneSubjectOut(data.meta)
+    lesions = network_blocks(data.edges, data.roi_networks)
+    table = lesion_drops("ridge", data, splitter, lesions, feature_scaling="standard")
+    keep = np.setdiff1d(np.arange(45), lesions["A"])
+    refit = cross_validate_model("ridge", data.X[:, keep], data.y, data.meta, splitter, feature_scaling="standard")
+    lesioned = table[(table.lesion == "A")].set_index("emotion")["r_lesioned"]
+    assert lesioned["mean"] == pytest.approx(refit.scores()["r"].iloc[-1], abs=1e-6)
+    assert table[(table.lesion == "A") & (table.emotion == "mean")]["drop"].iloc[0] > 0.5
+    assert abs(table[(table.lesion == "B") & (table.emotion == "mean")]["drop"].iloc[0]) < 0.05
+
+
+def test_blocks_and_thinning():
+    edges = np.stack(np.triu_indices(4, k=1), axis=1)
+    assert roi_set_block(edges, [0]).tolist() == [0, 1, 2]
+    assert roi_set_block(None, [2, 1]).tolist() == [1, 2]
+    with pytest.raises(ValueError, match="empty"):
+        roi_set_block(edges, [])
+    blocks = network_blocks(edges, ["a", "a", "b", "c"])
+    assert blocks["b"].tolist() == [1, 3, 5]
+    subject = np.repeat(["s1", "s2"], 10)
+    start = np.tile(np.arange(10)[::-1], 2)
+    rows = thinned_rows(subject, start, 3)
+    assert sorted(start[rows[:4]].tolist()) == [0, 3, 6, 9]
+    with pytest.raises(ValueError, match="stride"):
+        thinned_rows(subject, start, 0)
+    with pytest.raises(ValueError, match="feature_scaling"):
+        FoldKernels(np.zeros((3, 2)), [], "minmax")
