@@ -183,6 +183,8 @@ def execute_chapter(source: Path, params_file: Path, overrides: dict | None = No
     nbformat.write(source_notebook(source), staging)
     target = output_dir / f"{source.stem}.ipynb"
     try:
+        # Progress bars are for interactive use; in the rendered book they are noise on stderr.
+        os.environ.setdefault("TQDM_DISABLE", "1")
         pm.execute_notebook(
             str(staging),
             str(target),

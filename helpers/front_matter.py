@@ -133,7 +133,11 @@ def _honest_split(results: dict[str, Any]) -> str:
         for r in per_emotion:
             significant[(r["model"], r["features"])] += r["p_fdr"] < 0.05
         (model, features), count = max(significant.items(), key=lambda item: item[1])
-        text += f"; at most {count} of {len(EMOTIONS)} emotions significant after FDR ({model} on {features})"
+        if count:
+            text += (f"; the most for one model: {count} of {len(EMOTIONS)} emotions significant after "
+                     f"FDR ({model} on {features})")
+        else:
+            text += f"; no emotion significant after FDR for any model"
     return text
 
 

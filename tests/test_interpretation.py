@@ -129,3 +129,11 @@ def test_p_values_verdicts_and_table():
     assert isinstance(table, pd.DataFrame) and table["favours"].iloc[0] == "constructionist"
     with pytest.raises(ValueError, match="unknown index"):
         constructionist_table({"mood": {"observed": "", "favours": "neither"}})
+
+
+def test_keep_top_edges_zeroes_all_but_the_top_fraction():
+    from helpers.interpretation import keep_top_edges
+
+    importance = np.array([[0.1, -5.0], [-3.0, 0.2], [2.0, 0.3], [0.05, 0.4]])
+    kept = keep_top_edges(importance, 0.5)
+    np.testing.assert_array_equal(kept, [[0.0, 5.0], [3.0, 0.0], [2.0, 0.0], [0.0, 0.4]])
