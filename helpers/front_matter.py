@@ -137,7 +137,7 @@ def _honest_split(results: dict[str, Any]) -> str:
             text += (f"; the most for one model: {count} of {len(EMOTIONS)} emotions significant after "
                      f"FDR ({model} on {features})")
         else:
-            text += f"; no emotion significant after FDR for any model"
+            text += "; no emotion significant after FDR for any model"
     return text
 
 

@@ -39,7 +39,6 @@ from threadpoolctl import threadpool_limits
 from helpers.config import EMOTIONS
 from helpers.evaluation import CVResult, cross_validate_model, pearson_columns
 from helpers.models import (
-    ESTIMATOR_MODELS,
     KERNEL_MODELS,
     SVR_MODELS,
     FoldInput,

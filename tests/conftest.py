@@ -46,3 +46,12 @@ def small_roi(small_params):
     from helpers.pipeline import roi_timeseries
 
     return roi_timeseries(small_params, progress=False)
+
+
+@pytest.fixture
+def fresh_data_home(tmp_path, monkeypatch, mirror):
+    """External files from the reference mirror, a fresh data home per test, no LLM endpoint."""
+    monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path / "data_home"))
+    for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    return tmp_path / "data_home"

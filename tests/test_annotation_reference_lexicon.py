@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import types
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,21 +29,7 @@ from helpers.annotation.reference import (
 from helpers.config import EMOTIONS, Params
 from helpers.stimulus import load_segments
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-
-
-@pytest.fixture(autouse=True)
-def _mirror(tmp_path, monkeypatch):
-    """External files from the reference mirror; a fresh data home (and annotation cache) per test."""
-    if not os.environ.get("ALICE_MIRROR"):
-        if not REFERENCE.is_dir():
-            pytest.skip(
-                "no ALICE_MIRROR and no ../shared/reference: the reference files are unavailable"
-            )
-        monkeypatch.setenv("ALICE_MIRROR", str(REFERENCE))
-    monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path / "data_home"))
-    for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(key, raising=False)
+pytestmark = pytest.mark.usefixtures("fresh_data_home")
 
 
 def _segments(*texts: str) -> list[Segment]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,18 +17,7 @@ from helpers.targets import (
     volume_times,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-
-
-@pytest.fixture(autouse=True)
-def _mirror(tmp_path, monkeypatch):
-    if not os.environ.get("ALICE_MIRROR"):
-        if not REFERENCE.is_dir():
-            pytest.skip(
-                "no ALICE_MIRROR and no ../shared/reference: the reference files are unavailable"
-            )
-        monkeypatch.setenv("ALICE_MIRROR", str(REFERENCE))
-    monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path / "data_home"))
+pytestmark = pytest.mark.usefixtures("fresh_data_home")
 
 
 def _one_event(onset: float, offset: float, value: float = 1.0, **kwargs) -> np.ndarray:
