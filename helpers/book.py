@@ -166,6 +166,23 @@ def _failed_cell_summary(notebook_path: Path) -> str:
     return ""
 
 
+@contextlib.contextmanager
+def _kernel_environment():
+    """Environment for chapter kernels: inline figures (whatever MPLBACKEND the caller uses, e.g.
+    Agg in tests, would leave the book without figures) and no progress bars (noise on stderr)."""
+    wanted = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "TQDM_DISABLE": "1"}
+    saved = {key: os.environ.get(key) for key in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def execute_chapter(source: Path, params_file: Path, overrides: dict | None = None,
                     output_dir: Path = EXECUTED_DIR, cwd: Path = ROOT) -> Path:
     """Execute one jupytext chapter with papermill; return the executed notebook's path.
@@ -183,17 +200,16 @@ def execute_chapter(source: Path, params_file: Path, overrides: dict | None = No
     nbformat.write(source_notebook(source), staging)
     target = output_dir / f"{source.stem}.ipynb"
     try:
-        # Progress bars are for interactive use; in the rendered book they are noise on stderr.
-        os.environ.setdefault("TQDM_DISABLE", "1")
-        pm.execute_notebook(
-            str(staging),
-            str(target),
-            parameters={"params_file": str(params_file), "overrides": overrides or {}},
-            kernel_name="python3",
-            cwd=str(cwd),
-            progress_bar=False,
-            log_output=False,
-        )
+        with _kernel_environment():
+            pm.execute_notebook(
+                str(staging),
+                str(target),
+                parameters={"params_file": str(params_file), "overrides": overrides or {}},
+                kernel_name="python3",
+                cwd=str(cwd),
+                progress_bar=False,
+                log_output=False,
+            )
     except pm.PapermillExecutionError as exc:
         cell = f"cell {exc.exec_count}{_failed_cell_summary(target)}"
         raise ChapterFailed(

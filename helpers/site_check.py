@@ -61,7 +61,8 @@ _PAGE_PROBE = r"""
     const box = f.getBoundingClientRect();
     return {canvases: canvases, text: text, width: box.width, height: box.height};
   });
-  return {images: images, errorCells: errorCells, connectomes: connectomes,
+  const figures = document.querySelectorAll('.cell_output img').length;
+  return {images: images, figures: figures, errorCells: errorCells, connectomes: connectomes,
           apiKeys: document.documentElement.outerHTML.match(API_KEY) || [], title: document.title,
           height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)};
 })()
@@ -79,6 +80,7 @@ class PageReport:
     error_outputs: list[str] = field(default_factory=list)
     api_keys: list[str] = field(default_factory=list)
     n_images: int = 0
+    n_figures: int = 0  # images inside cell outputs (logos and icons excluded)
     n_connectomes: int = 0
     broken_connectomes: list[str] = field(default_factory=list)
     screenshot: Path | None = None
@@ -91,6 +93,8 @@ class PageReport:
         found += [f"error output: {text[:200]!r}" for text in self.error_outputs]
         found += [f"string that looks like an API key: {key[:6]}..." for key in self.api_keys]
         found += [f"connectome view not rendered: {why}" for why in self.broken_connectomes]
+        if "chapters/" in self.page and self.n_figures == 0:
+            found.append("no figure on a chapter page (were the notebooks run without inline figures?)")
         return [f"{self.page}: {problem}" for problem in found]
 
 
@@ -266,6 +270,7 @@ def check_page(browser: Chromium, base_url: str, page_name: str, screenshot: Pat
         probe = page.evaluate(_PAGE_PROBE.replace("PATTERN", json.dumps(API_KEY_PATTERN.pattern)))
         report.title = probe["title"]
         report.n_images = len(probe["images"])
+        report.n_figures = int(probe["figures"])
         report.broken_images = [img["src"] for img in probe["images"] if not img["complete"] or img["width"] == 0]
         report.error_outputs = [cell["text"] for cell in probe["errorCells"]
                                 if "error" in cell["classes"] or "traceback" in cell["classes"]

@@ -119,9 +119,22 @@ def results_dir() -> Path:
     return folder
 
 
+def _finite_or_none(value: Any) -> Any:
+    """NaN and infinities become null, so results files are strict JSON that any reader accepts."""
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return _finite_or_none(value.tolist())
+    return value
+
+
 def save_results(notebook: str, numbers: dict[str, Any]) -> Path:
-    """Write a chapter's key numbers to ``_build/results/<notebook>.json``."""
-    return atomic_write_json(results_dir() / f"{notebook}.json", numbers)
+    """Write a chapter's key numbers to ``_build/results/<notebook>.json`` (NaN written as null)."""
+    return atomic_write_json(results_dir() / f"{notebook}.json", _finite_or_none(numbers))
 
 
 def load_results(notebook: str) -> dict[str, Any]:

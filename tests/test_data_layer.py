@@ -104,5 +104,9 @@ def test_interrupted_atomic_write_leaves_previous_content(tmp_path):
 
 def test_results_written_under_results_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("ALICE_RESULTS_DIR", str(tmp_path))
-    path = save_results("99_test", {"value": 1.5})
+    path = save_results("99_test", {"value": 1.5, "missing": float("nan"), "nested": [float("inf"), 2]})
     assert path == tmp_path / "99_test.json" and '"value": 1.5' in path.read_text()
+    import json
+
+    assert json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}")) == {
+        "value": 1.5, "missing": None, "nested": [None, 2]}

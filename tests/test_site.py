@@ -63,7 +63,7 @@ def test_every_page_renders_cleanly_in_a_browser(reports) -> None:
     for name, report in reports.items():
         assert report.screenshot is not None and report.screenshot.stat().st_size > 10_000, name
         if name.startswith("book/chapters/"):
-            assert report.n_images > 0, f"{name} shows no figure"
+            assert report.n_figures > 0, f"{name} shows no figure"
 
 
 def test_interactive_connectome_renders_when_present(reports) -> None:
@@ -107,3 +107,12 @@ def test_checker_catches_a_broken_page(tmp_path: Path, chromium: str) -> None:
     assert any(src.endswith("missing.png") for src in bad.broken_images)
     assert bad.error_outputs and "Traceback" in bad.error_outputs[0]
     assert bad.api_keys
+
+
+def test_a_chapter_page_without_figures_is_a_problem() -> None:
+    from helpers.site_check import PageReport
+
+    logos_only = PageReport(page="book/chapters/02_preprocessing.html", n_images=2, n_figures=0)
+    assert any("no figure" in problem for problem in logos_only.problems)
+    assert not PageReport(page="book/chapters/02_preprocessing.html", n_images=5, n_figures=3).problems
+    assert not PageReport(page="book/instructors.html", n_images=2, n_figures=0).problems
