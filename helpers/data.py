@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
 from helpers.storage import atomic_path, get_data_home
 

@@ -213,7 +213,7 @@ def cross_validate_model(
     """
     import time
 
-    from tqdm.auto import tqdm
+    from helpers.progress import tqdm
 
     began = time.perf_counter()
     if not isinstance(meta, WindowMeta):

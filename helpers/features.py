@@ -582,7 +582,7 @@ def _compute_feature_set(
     weights: np.ndarray,
     labels: np.ndarray,
 ) -> _Arrays:
-    from tqdm.auto import tqdm
+    from helpers.progress import tqdm
 
     n_rois = len(labels)
     length = window.length

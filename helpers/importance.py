@@ -344,7 +344,7 @@ def training_patterns(
     in each fold changes the output's scale, and a pattern per unit of output would let the most
     shrunk fold dominate the average. ``y`` replaces the targets (e.g. null targets) if given.
     """
-    from tqdm.auto import tqdm
+    from helpers.progress import tqdm
 
     check_model_name(model)
     grid = grid or ModelGrid()
@@ -469,7 +469,7 @@ def block_permutation_importance(
     ``K - G_B + G_B[pi]``. Estimator models (forest, lasso...) are refitted once per fold with the
     chosen hyperparameters and predict on permuted copies of the test features.
     """
-    from tqdm.auto import tqdm
+    from helpers.progress import tqdm
 
     check_model_name(model)
     if n_repeats < 1:
@@ -563,7 +563,7 @@ def lesion_drops(
     minus the block's (exact, since kernels are sums over features). Returns one row per (lesion,
     emotion) plus an emotion ``"mean"`` row: ``r_full``, ``r_lesioned``, ``drop``.
     """
-    from tqdm.auto import tqdm
+    from helpers.progress import tqdm
 
     check_model_name(model)
     X, Y = data.X, np.asarray(data.y, dtype=float)

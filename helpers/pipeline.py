@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from helpers.progress import tqdm
 
 from helpers.atlases import Atlas, load_atlas
 from helpers.config import Params

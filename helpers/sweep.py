@@ -430,7 +430,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, max_workers: int | None =
     ``executor`` to use one you manage. Failures are collected in the report (and in each folder's
     ``error.json``), never raised, so one bad combination does not lose the others.
     """
-    from tqdm.auto import tqdm
+    from helpers.progress import tqdm
 
     began = time.perf_counter()
     out_dir = Path(out_dir).resolve()
@@ -625,7 +625,7 @@ def sensitivity_scores(
     purge gap leaves no training windows with very long windows) gets ``verdict = "not testable"`` and
     the reason in ``error`` instead of stopping the whole grid.
     """
-    from tqdm.auto import tqdm
+    from helpers.progress import tqdm
 
     from helpers.evaluation import cross_validate_model
     from helpers.features import build_feature_sets

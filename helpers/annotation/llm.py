@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
-from tqdm import tqdm
+from helpers.progress import tqdm
 
 from helpers.annotation.base import Annotation, Segment
 from helpers.config import EMOTIONS, LLMParams
