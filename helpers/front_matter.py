@@ -170,7 +170,11 @@ def _interpretation(results: dict[str, Any]) -> str:
     for account in favours:
         counts[account] = counts.get(account, 0) + 1
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return "; ".join(f"{n} of {len(favours)} indices favour the {account} account" for account, n in ranked)
+    return "; ".join(
+        f"{n} of {len(favours)} indices favour "
+        + ("neither account" if account == "neither" else f"the {account} account")
+        for account, n in ranked
+    )
 
 
 CLAIMS: tuple[Claim, ...] = (
