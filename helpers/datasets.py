@@ -36,9 +36,13 @@ DERIVATIVE_BYTES: dict[str, int] = {}
 """Expected sizes of derivative files, filled lazily from the mirror's annexed_file_sizes.tsv."""
 
 
+TASK = "alice"
+"""The BIDS task label of the run."""
+
+
 def derivative_relpath(subject: str) -> str:
     """Path of a subject's preprocessed BOLD inside the dataset."""
-    return f"derivatives/{subject}/{subject}_task-alice_bold_preprocessed.nii.gz"
+    return f"derivatives/{subject}/{subject}_task-{TASK}_bold_preprocessed.nii.gz"
 
 
 def sidecar_relpath(subject: str) -> str:

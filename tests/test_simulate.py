@@ -8,6 +8,7 @@ import pytest
 
 from helpers.atlases import load_atlas
 from helpers.config import EMOTIONS, SimulationParams
+from helpers.datasets import derivative_relpath
 from helpers.simulate import (
     edge_index,
     plant_ground_truth,
@@ -136,7 +137,9 @@ def test_too_many_planted_rois_is_a_clear_error(atlas):
 def test_written_dataset_is_shaped_like_ds002322(tmp_path, atlas):
     sim = SimulationParams(effect="connectivity", resolution_mm=6, module_size=3)
     root = write_dataset(tmp_path / "sim", smooth_emotions(), atlas, sim, ["sub-18", "sub-22"])
-    bold = root / "derivatives/sub-18/sub-18_task-alice_bold_preprocessed.nii.gz"
+    bold = root / derivative_relpath("sub-18")
+    assert bold.parent.parent.name == "derivatives"
+    assert bold.name.startswith("sub-18_task-") and bold.name.endswith("alice_bold_preprocessed.nii.gz")
     image = nib.load(str(bold))
     assert image.shape[3] == 372 and image.header.get_zooms()[3] == pytest.approx(2.0)
     assert json.loads((root / "sub-18/sub-18_task-alice_bold.json").read_text())["RepetitionTime"] == 2.0
