@@ -54,6 +54,16 @@ class ParameterError(ValueError):
     """A parameter file asks for something that does not exist or cannot work."""
 
 
+def check_model_names(value: list[str]) -> list[str]:
+    """A non-empty list of known model names, or a ValueError naming the first unknown one."""
+    unknown = [m for m in value if m not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown model {unknown[0]!r}; allowed: {', '.join(MODELS)}")
+    if not value:
+        raise ValueError(f"give at least one model; allowed: {', '.join(MODELS)}")
+    return value
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
@@ -214,10 +224,7 @@ class SweepParams(_Section):
     @field_validator("models")
     @classmethod
     def _sweep_models_known(cls, value: list[str]) -> list[str]:
-        unknown = [m for m in value if m not in MODELS]
-        if unknown or not value:
-            raise ValueError(f"unknown or no model {unknown[:1]}; allowed: {', '.join(MODELS)}")
-        return value
+        return check_model_names(value)
 
 
 class Params(_Section):
@@ -261,12 +268,7 @@ class Params(_Section):
     @field_validator("models")
     @classmethod
     def _models_known(cls, value: list[str]) -> list[str]:
-        unknown = [m for m in value if m not in MODELS]
-        if unknown:
-            raise ValueError(f"unknown model {unknown[0]!r}; allowed: {', '.join(MODELS)}")
-        if not value:
-            raise ValueError(f"give at least one model; allowed: {', '.join(MODELS)}")
-        return value
+        return check_model_names(value)
 
     @model_validator(mode="after")
     def _window_fits_run(self) -> "Params":
@@ -374,15 +376,22 @@ def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Pa
     return params_from_dict(raw, source=str(path))
 
 
+def read_yaml_mapping(path: Path, error: type[Exception] = ParameterError,
+                      expected: str = "a mapping of keys to values at the top level") -> dict[str, Any]:
+    """A YAML file that must hold a mapping; anything else raises ``error`` naming the file."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(raw, dict):
+        raise error(f"{path}: expected {expected}")
+    return raw
+
+
 def _read_yaml_with_base(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path.resolve() in _seen:
         raise ParameterError(f"{path}: 'base' files refer to each other in a loop")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})") from None
-    if not isinstance(raw, dict):
-        raise ParameterError(f"{path}: expected a mapping of keys to values at the top level")
+    raw = read_yaml_mapping(path)
     base = raw.pop("base", None)
     if base is None:
         return raw

@@ -54,9 +54,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from helpers.config import ParameterError, Params, deep_merge, load_params, params_from_dict
+from helpers.config import ParameterError, Params, deep_merge, load_params, params_from_dict, read_yaml_mapping
 from helpers.storage import RESULTS_DIR_ENV, atomic_write_json, atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,12 +226,7 @@ def load_sweep(path: str | Path, notebook_dir: str | Path | None = None) -> Swee
     path = Path(path).resolve()
     if not path.is_file():
         raise SweepError(f"sweep file {path} does not exist; see params/sweeps/*.yml for examples")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise SweepError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(raw, dict):
-        raise SweepError(f"{path}: expected a mapping with keys {', '.join(SWEEP_KEYS)}")
+    raw = read_yaml_mapping(path, SweepError, f"a mapping with keys {', '.join(SWEEP_KEYS)}")
     unknown = sorted(set(raw) - set(SWEEP_KEYS))
     if unknown:
         raise SweepError(f"{path}: unknown key {unknown[0]!r}; allowed: {', '.join(SWEEP_KEYS)}")
