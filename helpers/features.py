@@ -35,8 +35,8 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits
 
-from helpers.config import EMOTIONS, TR_SECONDS
-from helpers.storage import atomic_path, load_arrays, save_arrays, step_dir
+from helpers.study import EMOTIONS, TR_SECONDS
+from helpers.data.storage import atomic_path, load_arrays, save_arrays, step_dir
 
 R_CLIP = 1.0 - 1e-7
 """Largest |r| passed to the Fisher transform; ``arctanh(R_CLIP)`` is about 8.41."""
@@ -125,7 +125,7 @@ def paper_anchor_times() -> np.ndarray:
 
     They lie on a 2 s grid from 26 to 746 s but skip some points and repeat four.
     """
-    from helpers.data import fetch
+    from helpers.data.fetch import fetch
 
     table = pd.read_csv(fetch("emotional-decoding-2025/expanded_timestamps.csv"), index_col=0)
     return table["timestamps"].to_numpy(dtype=float)

@@ -36,7 +36,7 @@ from scipy import linalg
 from sklearn.svm import SVR
 from threadpoolctl import threadpool_limits
 
-from helpers.config import EMOTIONS
+from helpers.study import EMOTIONS
 from helpers.evaluation import CVResult, cross_validate_model, pearson_columns
 from helpers.models import (
     KERNEL_MODELS,
@@ -666,7 +666,7 @@ def explanation_inputs(params: Any, feature_sets: Sequence[str] = ("dfc", "roi_w
     """ROI signals, targets and cached features of ``params``, thinned by ``explain.window_stride``."""
     from helpers.features import build_feature_sets
     from helpers.pipeline import ground_truth, roi_timeseries
-    from helpers.targets import emotion_targets
+    from helpers.annotation.targets import emotion_targets
 
     roi = roi_timeseries(params, progress=False)
     targets = emotion_targets(params, stimulus_onset=roi.stimulus_onset)

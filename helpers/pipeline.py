@@ -13,10 +13,17 @@ from pathlib import Path
 import numpy as np
 from helpers.progress import tqdm
 
-from helpers.atlases import Atlas, load_atlas
+from helpers.data.atlases import Atlas, load_atlas
 from helpers.config import Params
-from helpers.datasets import SubjectRun, ds002322_runs, simulated_runs
-from helpers.storage import atomic_write_json, digest_of, get_data_home, load_arrays, save_arrays, step_dir
+from helpers.data.datasets import SubjectRun, ds002322_runs, simulated_runs
+from helpers.data.storage import (
+    atomic_write_json,
+    digest_of,
+    get_data_home,
+    load_arrays,
+    save_arrays,
+    step_dir,
+)
 
 
 @dataclass
@@ -42,7 +49,7 @@ class RoiData:
 def simulation_drive(params: Params) -> np.ndarray:
     """Emotion time series (372, 8) that drive the simulated brain: the chapter-1 targets."""
     from helpers.simulate import SIMULATED_STIMULUS_ONSET_S
-    from helpers.targets import emotion_targets
+    from helpers.annotation.targets import emotion_targets
 
     return emotion_targets(params, stimulus_onset=SIMULATED_STIMULUS_ONSET_S).to_numpy(dtype=float)
 
@@ -83,7 +90,7 @@ def ground_truth(params: Params) -> dict | None:
 
 def roi_timeseries(params: Params, progress: bool = True) -> RoiData:
     """ROI time series per subject, extracted once per (dataset, atlas, preprocessing) and cached."""
-    from helpers.preprocessing import extract_roi_timeseries, load_bold, temporal_snr
+    from helpers.data.preprocessing import extract_roi_timeseries, load_bold, temporal_snr
 
     runs = dataset_runs(params)
     atlas = load_atlas(params.atlas)

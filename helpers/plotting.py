@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from helpers.atlases import Atlas
+from helpers.data.atlases import Atlas
 
 
 def network_colors(atlas: Atlas) -> dict[str, tuple[float, float, float, float]]:

@@ -38,9 +38,10 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from helpers.atlases import Atlas, roi_assignment
-from helpers.config import EMOTIONS, N_VOLUMES, TR_SECONDS, SimulationParams
-from helpers.datasets import derivative_relpath, events_relpath, sidecar_relpath
+from helpers.data.atlases import Atlas, roi_assignment
+from helpers.study import EMOTIONS, N_VOLUMES, TR_SECONDS
+from helpers.config import SimulationParams
+from helpers.data.datasets import derivative_relpath, events_relpath, sidecar_relpath
 
 SIMULATED_STIMULUS_ONSET_S = 0.657
 """Audio onset after the first volume, as in ds002322's sub-18 events file."""

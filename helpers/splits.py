@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.config import TR_SECONDS
+from helpers.study import TR_SECONDS
 
 IndexPair = tuple[np.ndarray, np.ndarray]
 

@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.agreement import intraclass_correlation, krippendorff_alpha, per_emotion_spearman
+from helpers.annotation.agreement import (
+    intraclass_correlation,
+    krippendorff_alpha,
+    per_emotion_spearman,
+)
 
 nan = np.nan
 

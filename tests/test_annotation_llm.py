@@ -37,7 +37,8 @@ from helpers.annotation.llm import (
     public_endpoint,
     request_key,
 )
-from helpers.config import EMOTIONS, LLMParams
+from helpers.study import EMOTIONS
+from helpers.config import LLMParams
 
 SECRET = "sk-" + "test-DO-NOT-LEAK-7f3a9c21"  # built at run time so secret scanners skip this file
 

@@ -26,8 +26,9 @@ from helpers.annotation.reference import (
     load_reference_labels,
     timestamp_check,
 )
-from helpers.config import EMOTIONS, Params
-from helpers.stimulus import load_segments
+from helpers.study import EMOTIONS
+from helpers.config import Params
+from helpers.data.stimulus import load_segments
 
 pytestmark = pytest.mark.usefixtures("fresh_data_home")
 

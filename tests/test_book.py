@@ -10,10 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import book
-from helpers.front_matter import CLAIMS, draw_pipeline_figure, render_chapter_list, render_findings
-from helpers.reproducibility import render_reproducibility
-from helpers.sphinx_assets import remove_duplicate_scripts
+from helpers.book import runner as book
+from helpers.book.front_matter import (
+    CLAIMS,
+    draw_pipeline_figure,
+    render_chapter_list,
+    render_findings,
+)
+from helpers.book.reproducibility import render_reproducibility
+from helpers.book.sphinx_assets import remove_duplicate_scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,7 +95,7 @@ def test_failing_chapter_is_named_and_earlier_results_are_kept(tmp_path):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     _chapter(notebooks, "01_good",
-             "from helpers.storage import save_results\nsave_results('01_good', {'answer': 42})")
+             "from helpers.data.storage import save_results\nsave_results('01_good', {'answer': 42})")
     _chapter(notebooks, "02_bad", "value = 1\nraise ValueError('the planted failure')")
     _chapter(notebooks, "03_never", "x = 1")
     toc = _toc(tmp_path / "_toc.yml", ["01_good", "02_bad", "03_never"])
@@ -202,7 +207,7 @@ def test_findings_show_the_numbers_of_the_results_files(tmp_path):
 
 
 def test_every_claim_belongs_to_a_chapter_with_a_question():
-    from helpers.front_matter import CHAPTER_QUESTIONS
+    from helpers.book.front_matter import CHAPTER_QUESTIONS
 
     assert {claim.chapter for claim in CLAIMS} <= set(CHAPTER_QUESTIONS)
     listing = render_chapter_list(["01_annotation", "02_preprocessing"])
@@ -262,7 +267,7 @@ def test_launch_buttons_and_repository_are_configured():
     assert config["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
     assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
     assert config["execute"]["execute_notebooks"] == "off"
-    assert "helpers.sphinx_assets" in config["sphinx"]["extra_extensions"]
+    assert "helpers.book.sphinx_assets" in config["sphinx"]["extra_extensions"]
     post_build = (ROOT / "binder" / "postBuild").read_text()
     assert "-c constraints.txt" in post_build and "helpers.book prepare" in post_build
 

@@ -7,9 +7,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from helpers import data
-from helpers.data import ChecksumMismatchError, DataUnavailableError, RemoteFile, fetch
-from helpers.storage import atomic_path, save_results
+from helpers.data import fetch as data
+from helpers.data.fetch import ChecksumMismatchError, DataUnavailableError, RemoteFile, fetch
+from helpers.data.storage import atomic_path, save_results
 
 
 @pytest.fixture

@@ -6,7 +6,12 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from helpers.datasets import DatasetError, derivative_relpath, ds002322_runs, sidecar_relpath
+from helpers.data.datasets import (
+    DatasetError,
+    derivative_relpath,
+    ds002322_runs,
+    sidecar_relpath,
+)
 
 
 def make_run(root, subject, shape=(4, 4, 4, 372), tr=2.0, sidecar_tr=2.0):
@@ -65,8 +70,8 @@ def test_subject_without_derivatives(tmp_path):
 
 def test_offline_real_dataset_names_file_and_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path))
-    monkeypatch.setattr("helpers.datasets.OPENNEURO_BUCKET", "http://127.0.0.1:9")
-    from helpers.data import DataUnavailableError
+    monkeypatch.setattr("helpers.data.datasets.OPENNEURO_BUCKET", "http://127.0.0.1:9")
+    from helpers.data.fetch import DataUnavailableError
 
     with pytest.raises(DataUnavailableError, match=r"ds002322/derivatives/sub-18/.*ALICE_MIRROR"):
         ds002322_runs(["sub-18"])

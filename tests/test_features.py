@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.config import EMOTIONS, N_VOLUMES, params_from_dict
+from helpers.study import EMOTIONS, N_VOLUMES
+from helpers.config import params_from_dict
 from helpers.features import (
     R_CLIP,
     Z_MAX,

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.config import EMOTIONS, N_VOLUMES, SimulationParams
+from helpers.study import EMOTIONS, N_VOLUMES
+from helpers.config import SimulationParams
 from helpers.features import sliding_window_connectivity, window_average, window_starts
 from helpers.importance import ExplanationData, training_patterns
 from helpers.interpretation import (
@@ -37,7 +38,7 @@ def _drive(seed: int = 5) -> np.ndarray:
 
 
 def _simulated(effect: str):
-    from helpers.atlases import load_atlas
+    from helpers.data.atlases import load_atlas
     from helpers.simulate import simulate_roi_signals
 
     atlas = load_atlas("dosenbach160")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import local_llm
+from helpers.annotation import local_server as local_llm
 from helpers.annotation.base import Segment
 from helpers.annotation.llm import (
     EMOTION_SCHEMA,
@@ -31,8 +31,9 @@ from helpers.annotation.llm import (
     parse_rating,
     response_format_for,
 )
-from helpers.config import EMOTIONS, LLMParams
-from helpers.local_llm import (
+from helpers.study import EMOTIONS
+from helpers.config import LLMParams
+from helpers.annotation.local_server import (
     INSTALL_HINT,
     PACKAGED_MODEL_ALIAS,
     PACKAGED_MODEL_FILE,

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from helpers.config import N_VOLUMES
+from helpers.study import N_VOLUMES
 from helpers.pipeline import ground_truth, roi_timeseries
-from helpers.preprocessing import static_connectivity
-from helpers.quality import connectivity_structure
+from helpers.data.preprocessing import static_connectivity
+from helpers.data.preprocessing import connectivity_structure
 
 
 def test_roi_timeseries_shape_and_cleaning(small_params, small_roi):
@@ -30,7 +30,7 @@ def test_planted_edges_survive_voxels_and_masker(small_params, small_roi):
     drive = simulation_drive(small_params)
     length = 12
     target = np.array([drive[t:t + length].mean(axis=0) for t in range(N_VOLUMES - length + 1)])
-    from helpers.config import EMOTIONS
+    from helpers.study import EMOTIONS
 
     values = []
     for x in small_roi.timeseries.values():

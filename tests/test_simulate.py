@@ -6,9 +6,10 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from helpers.atlases import load_atlas
-from helpers.config import EMOTIONS, SimulationParams
-from helpers.datasets import derivative_relpath
+from helpers.data.atlases import load_atlas
+from helpers.study import EMOTIONS
+from helpers.config import SimulationParams
+from helpers.data.datasets import derivative_relpath
 from helpers.simulate import (
     edge_index,
     plant_ground_truth,

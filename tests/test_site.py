@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import book
-from helpers.front_matter import render_findings
-from helpers.site_check import CHROMIUM, check_site
+from helpers.book import runner as book
+from helpers.book.front_matter import render_findings
+from helpers.book.site_check import CHROMIUM, check_site
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK_BOOK = ROOT / "_build" / "quick-book"
@@ -110,7 +110,7 @@ def test_checker_catches_a_broken_page(tmp_path: Path, chromium: str) -> None:
 
 
 def test_a_chapter_page_without_figures_is_a_problem() -> None:
-    from helpers.site_check import PageReport
+    from helpers.book.site_check import PageReport
 
     logos_only = PageReport(page="book/chapters/02_preprocessing.html", n_images=2, n_figures=0)
     assert any("no figure" in problem for problem in logos_only.problems)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import stimulus
-from helpers.stimulus import (
+from helpers.data import stimulus
+from helpers.data.stimulus import (
     AUDIO_END,
     StimulusError,
     align_segments,
@@ -47,7 +47,7 @@ def _mirror(tmp_path_factory):
 
 
 def _book_text() -> str:
-    from helpers.data import fetch
+    from helpers.data.fetch import fetch
 
     return Path(fetch("gutenberg/alice.txt")).read_text(encoding="utf-8")
 

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 import helpers.annotation as annotation_pkg
-from helpers.config import EMOTIONS, N_VOLUMES, TR_SECONDS, Params
-from helpers.targets import (
+from helpers.study import EMOTIONS, N_VOLUMES, TR_SECONDS
+from helpers.config import Params
+from helpers.annotation.targets import (
     emotion_targets,
     held_offsets,
     hrf_kernel,
@@ -69,7 +70,7 @@ def test_held_offsets_fill_pauses_but_keep_overlaps():
 
 def _interim_reference_targets(stimulus_onset: float) -> np.ndarray:
     """The paper's labels held from the previous timestamp (first word for the first) to their own."""
-    from helpers.data import fetch
+    from helpers.data.fetch import fetch
 
     labels = pd.read_csv(fetch("emotional-decoding-2025/godvectors.csv"), index_col=0)
     labels.columns = [c.strip().lower() for c in labels.columns]

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.annotation.base import Annotation, Annotator, Segment
-from helpers.config import EMOTIONS
+from helpers.study import EMOTIONS
 
 __all__ = [
     "ANNOTATORS",
@@ -64,7 +64,7 @@ def effective_segmentation(params: Any, name: str | None = None) -> str:
 
 def annotation_segments(params: Any, name: str | None = None):
     """Segments (with audio times) and alignment report for the chosen annotator."""
-    from helpers.stimulus import load_segments
+    from helpers.data.stimulus import load_segments
 
     return load_segments(effective_segmentation(params, name))
 
@@ -93,7 +93,7 @@ def make_annotator(
 
 def annotation_cache_key(params: Any, name: str | None, segments: list[Segment]) -> dict[str, Any]:
     """Everything that changes an annotation: annotator, its settings and the segments themselves."""
-    from helpers.storage import digest_of
+    from helpers.data.storage import digest_of
 
     chosen = _annotator_name(params, name)
     key: dict[str, Any] = {
@@ -111,7 +111,7 @@ def annotation_cache_key(params: Any, name: str | None, segments: list[Segment])
 
 
 def _cache_folder(params: Any, name: str | None, segments: list[Segment]):
-    from helpers.storage import step_dir
+    from helpers.data.storage import step_dir
 
     return step_dir("annotation", annotation_cache_key(params, name, segments))
 
@@ -165,7 +165,7 @@ def _with_segment_columns(annotation: Annotation, segments: list[Segment]) -> An
 
 
 def _save(folder, annotation: Annotation) -> None:
-    from helpers.storage import atomic_write_json
+    from helpers.data.storage import atomic_write_json
 
     provenance = json.loads(json.dumps(annotation.provenance, default=str))
     payload = {"scores": annotation.scores.to_dict(orient="split"), "provenance": provenance}

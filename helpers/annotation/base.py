@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from helpers.config import EMOTIONS
+from helpers.study import EMOTIONS
 
 
 @dataclass(frozen=True)

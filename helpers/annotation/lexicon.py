@@ -19,7 +19,7 @@ import pandas as pd
 from nrclex import NRCLex
 
 from helpers.annotation.base import Annotation, Segment
-from helpers.config import EMOTIONS
+from helpers.study import EMOTIONS
 
 _WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
 

@@ -36,8 +36,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from helpers.progress import tqdm
 
 from helpers.annotation.base import Annotation, Segment
-from helpers.config import EMOTIONS, LLMParams
-from helpers.storage import get_data_home
+from helpers.study import EMOTIONS
+from helpers.config import LLMParams
+from helpers.data.storage import get_data_home
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ def public_endpoint(url: str) -> str:
 def endpoint_id(llm_params: LLMParams) -> str:
     """What identifies the endpoint in cache keys: the public URL, or the local model file."""
     if llm_params.server == "local":
-        from helpers.local_llm import PACKAGED_MODEL_FILE
+        from helpers.annotation.local_server import PACKAGED_MODEL_FILE
 
         name = Path(llm_params.local_model).name if llm_params.local_model else PACKAGED_MODEL_FILE
         return f"llama.cpp-local:{name}"
@@ -553,7 +554,7 @@ class LLMAnnotator:
     @contextmanager
     def _base_url(self) -> Iterator[str]:
         if self.params.server == "local":
-            from helpers.local_llm import LocalLLMServer
+            from helpers.annotation.local_server import LocalLLMServer
 
             with LocalLLMServer(
                 self.params.local_model,

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.annotation.base import Annotation, Segment
-from helpers.config import EMOTIONS
-from helpers.data import REMOTE_FILES, fetch
+from helpers.study import EMOTIONS
+from helpers.data.fetch import REMOTE_FILES, fetch
 
 LABELS_KEY = "emotional-decoding-2025/godvectors.csv"
 TIMESTAMPS_KEY = "emotional-decoding-2025/timestamps.csv"
@@ -100,7 +100,7 @@ class ReferenceAnnotator:
     """Serves the published GPT-4 labels; it scores nothing itself.
 
     The labels exist only for the authors' own segments, so :meth:`annotate` needs the 91
-    segments of the ``paper`` segmentation (from :func:`helpers.stimulus.load_segments`).
+    segments of the ``paper`` segmentation (from :func:`helpers.data.stimulus.load_segments`).
     """
 
     name = "reference"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers.config import EMOTIONS
+from helpers.study import EMOTIONS
 
 
 class MissingResult(KeyError):

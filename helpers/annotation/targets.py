@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from nilearn.glm.first_level import glover_hrf, spm_hrf
 
-from helpers.config import N_VOLUMES, TR_SECONDS
+from helpers.study import N_VOLUMES, TR_SECONDS
 
 FINE_DT = 0.1
 """Resolution (s) of the grid on which boxcars are convolved before sampling per TR."""
@@ -172,8 +172,8 @@ def emotion_targets(params, stimulus_onset: float = 0.0):
     import pandas as pd
 
     from helpers.annotation import annotate
-    from helpers.config import EMOTIONS
-    from helpers.storage import cached_arrays, step_dir
+    from helpers.study import EMOTIONS
+    from helpers.data.storage import cached_arrays, step_dir
 
     if not np.isfinite(stimulus_onset) or not -TR_SECONDS * N_VOLUMES < stimulus_onset < 60.0:
         raise ValueError(

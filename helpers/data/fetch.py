@@ -17,7 +17,7 @@ from pathlib import Path
 
 from helpers.progress import tqdm
 
-from helpers.storage import atomic_path, get_data_home
+from helpers.data.storage import atomic_path, get_data_home
 
 MIRROR_ENV = "ALICE_MIRROR"
 

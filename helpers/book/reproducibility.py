@@ -52,8 +52,8 @@ def data_sources() -> list[dict[str, Any]]:
     A file whose content differs from its pinned checksum is reported, not hidden: the data layer
     refuses such files, so a mismatch here means the cache was edited by hand.
     """
-    from helpers.data import REMOTE_FILES, get_mirror, sha256_of
-    from helpers.storage import get_data_home
+    from helpers.data.fetch import REMOTE_FILES, get_mirror, sha256_of
+    from helpers.data.storage import get_data_home
 
     mirror = get_mirror()
     found = []

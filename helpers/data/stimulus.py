@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.annotation.base import Segment
-from helpers.data import fetch
+from helpers.data.fetch import fetch
 
 STORY_START = "Alice was beginning to get very tired"
 """First words of chapter 1; everything before them (licence, contents, title) is front matter."""

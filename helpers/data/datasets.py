@@ -16,28 +16,19 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from helpers.config import N_VOLUMES, TR_SECONDS
-from helpers.data import OPENNEURO_BUCKET, DataUnavailableError, download_file, get_mirror
-from helpers.storage import get_data_home
-
-DS002322_SUBJECTS: tuple[str, ...] = tuple(
-    f"sub-{n}" for n in [18, 22, 23, 24, 26, 28, 30, 31, 35, 36, 37, 38, 39, 41, 42, 43, 44, 45,
-                         46, 47, 48, 49, 50, 51, 52, 53]
+from helpers.study import N_VOLUMES, TR_SECONDS
+from helpers.data.fetch import OPENNEURO_BUCKET, DataUnavailableError, download_file, get_mirror
+from helpers.data.storage import get_data_home
+from helpers.study import (
+    DS002322_SUBJECTS,
+    DS002322_SUBJECTS_WITH_DERIVATIVES,
+    NO_DERIVATIVES,
+    TASK,
 )
-"""The 26 usable subjects of ds002322 (there is no sub-40)."""
 
-NO_DERIVATIVES = ("sub-38", "sub-46", "sub-52")
-DS002322_SUBJECTS_WITH_DERIVATIVES: tuple[str, ...] = tuple(
-    s for s in DS002322_SUBJECTS if s not in NO_DERIVATIVES
-)
-"""The 23 subjects whose SPM-preprocessed BOLD is published."""
 
 DERIVATIVE_BYTES: dict[str, int] = {}
 """Expected sizes of derivative files, filled lazily from the mirror's annexed_file_sizes.tsv."""
-
-
-TASK = "alice"
-"""The BIDS task label of the run."""
 
 
 def derivative_relpath(subject: str) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import nibabel as nib
 import numpy as np
 
-from helpers.atlases import Atlas, roi_assignment
-from helpers.config import TR_SECONDS, PreprocessingParams
-from helpers.datasets import SubjectRun
+from helpers.data.atlases import Atlas, roi_assignment
+from helpers.study import TR_SECONDS
+from helpers.config import PreprocessingParams
+from helpers.data.datasets import SubjectRun
 
 
 def sphere_label_image(atlas: Atlas, reference, radius_mm: float | None = None):
@@ -115,3 +117,16 @@ def static_connectivity(timeseries: np.ndarray) -> np.ndarray:
 def framewise_signal_change(timeseries: np.ndarray) -> np.ndarray:
     """DVARS-like summary: RMS of the volume-to-volume change across ROIs (T - 1,)."""
     return np.sqrt(np.mean(np.diff(timeseries, axis=0) ** 2, axis=1))
+
+
+def connectivity_structure(matrix: np.ndarray, networks: Sequence[str]) -> dict[str, float]:
+    """Mean off-diagonal correlation within networks and between networks."""
+    matrix = np.asarray(matrix, dtype=float)
+    labels = np.asarray(networks)
+    same = labels[:, None] == labels[None, :]
+    off_diagonal = ~np.eye(len(labels), dtype=bool)
+    return {
+        "within": float(matrix[same & off_diagonal].mean()),
+        "between": float(matrix[~same].mean()),
+    }
+

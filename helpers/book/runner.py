@@ -27,9 +27,14 @@ from typing import Any
 import yaml
 
 from helpers.config import ParameterError, load_params
-from helpers.storage import RESULTS_DIR_ENV, atomic_write_json, atomic_write_text, results_dir
+from helpers.data.storage import (
+    RESULTS_DIR_ENV,
+    atomic_write_json,
+    atomic_write_text,
+    results_dir,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 EXECUTED_DIR = ROOT / "book" / "chapters"
 TOC_FILE = ROOT / "_toc.yml"
@@ -280,7 +285,7 @@ def run(params_file: str | Path, only: list[str] | None = None, overrides: dict 
     the digest of its parameters, so a partial re-run shows on the Reproducibility page whether
     the book still comes from one parameter set.
     """
-    from helpers.reproducibility import (
+    from helpers.book.reproducibility import (
         data_sources,
         environment_summary,
         git_commit,
@@ -337,8 +342,12 @@ def run(params_file: str | Path, only: list[str] | None = None, overrides: dict 
 def render_generated_pages(root: Path = ROOT, results: Path | None = None,
                            toc_file: Path | None = None) -> Path:
     """Write the build-time pages (findings, pipeline figure, reproducibility) into ``book/_generated``."""
-    from helpers.front_matter import draw_pipeline_figure, render_chapter_list, render_findings
-    from helpers.reproducibility import render_reproducibility
+    from helpers.book.front_matter import (
+        draw_pipeline_figure,
+        render_chapter_list,
+        render_findings,
+    )
+    from helpers.book.reproducibility import render_reproducibility
 
     results = Path(results) if results is not None else root / "_build" / "results"
     generated = root / "book" / GENERATED_DIRNAME
@@ -398,7 +407,7 @@ def build_copy(params_file: str | Path, destination: Path, warnings_as_errors: b
 def main(argv: list[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["sweep"]:
-        from helpers.sweep import main as sweep_main
+        from helpers.book.sweep import main as sweep_main
 
         return sweep_main(arguments[1:])
     parser = argparse.ArgumentParser(prog="python -m helpers.book", description=__doc__.split("\n")[0])

@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from helpers.data import DataUnavailableError
-from helpers.storage import get_data_home
+from helpers.data.fetch import DataUnavailableError
+from helpers.data.storage import get_data_home
 
 SPHERE_RADIUS_MM = {"seitzman300": 5.0, "dosenbach160": 5.0}
 

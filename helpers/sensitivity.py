@@ -1,0 +1,163 @@
+"""Sensitivity of the DFC-against-ROI comparison to window, atlas, split and model choices."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import ParameterError, Params, deep_merge, params_from_dict
+from helpers.parameter_grid import SweepError, _value_text, expand_dotted, expand_grid
+
+
+DIRECT_GRID_KEYS_LOOPED = ("models", "cv", "features")
+
+
+def _confidence_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Standard error and t-based confidence interval of the mean of ``values``."""
+    from scipy import stats as scipy_stats
+
+    values = values[~np.isnan(values)]
+    if len(values) < 2:
+        return float("nan"), float("nan"), float("nan")
+    se = float(values.std(ddof=1) / np.sqrt(len(values)))
+    half = float(scipy_stats.t.ppf(0.5 + level / 2, len(values) - 1)) * se
+    mean = float(values.mean())
+    return se, mean - half, mean + half
+
+
+def _resolved_value(params: Mapping[str, Any], dotted: str) -> Any:
+    """The value a dotted key has in a dumped parameter set (lists joined with '+' for tables)."""
+    node: Any = params
+    for part in dotted.split("."):
+        node = node[part]
+    return node if isinstance(node, (int, float, str, bool)) or node is None else _value_text(node)
+
+
+def verdict(ci_low: float, ci_high: float) -> str:
+    """``"DFC > ROI"`` / ``"ROI > DFC"`` when the interval excludes 0, else ``"no difference"``."""
+    if ci_low > 0:
+        return "DFC > ROI"
+    if ci_high < 0:
+        return "ROI > DFC"
+    return "no difference"
+
+
+def sensitivity_scores(
+    base_params: Params,
+    grid: Mapping[str, Sequence[Any]],
+    *,
+    combinations: Sequence[Mapping[str, Any]] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+    models: Sequence[str] = ("ridge", "kernel_ridge_rbf"),
+    cvs: Sequence[str] = ("loso_blocked",),
+    roi_features: str = "roi_window",
+    feature_scaling: str = "center",
+    progress: bool = True,
+) -> pd.DataFrame:
+    """DFC-minus-ROI decoding scores for every combination of ``grid``, computed in this process.
+
+    For each combination (the product of ``grid`` plus the extra ``combinations``; dotted keys such
+    as ``window.length``, ``window.shape``, ``atlas``, applied with ``fixed`` on top of
+    ``base_params``) the ROI time series come from the pipeline's cache
+    (extracted once per atlas and preprocessing, and kept in memory across combinations), the DFC
+    and ROI feature sets are built, and each feature set's linear kernel is computed once and
+    shared by every model and cross-validation scheme. Each (model, cv) pair is cross-validated on
+    both feature sets with the same folds; the per-held-out-subject mean r over emotions gives the
+    paired differences behind the uncertainty.
+
+    Returns one row per (combination, model, cv): the value of every swept key (also where a
+    combination left it at its base value), ``r_dfc`` and ``r_roi`` (mean over held-out subjects of
+    each subject's mean r over emotions, so ``delta_r = r_dfc - r_roi``), ``pooled_r_dfc`` and
+    ``pooled_r_roi`` (mean over emotions of r over all held-out samples pooled, as in the regression
+    chapter's table; under blocked folds pooling mixes blocks whose training means differ), ``delta_r`` (mean over held-out subjects of DFC minus ROI mean r),
+    ``delta_se``, ``ci_low``/``ci_high`` (95% t interval across subjects), ``p_value`` (two-sided
+    sign-flip test across subjects), ``n_subjects``, ``verdict``, ``n_samples``, ``error`` and
+    ``seconds``. A (model, cv) that cannot be run for a combination (for instance blocked folds whose
+    purge gap leaves no training windows with very long windows) gets ``verdict = "not testable"`` and
+    the reason in ``error`` instead of stopping the whole grid.
+    """
+    from helpers.progress import tqdm
+
+    from helpers.evaluation import cross_validate_model
+    from helpers.features import build_feature_sets
+    from helpers.models import linear_gram
+    from helpers.pipeline import roi_timeseries
+    from helpers.splits import make_splitter
+    from helpers.stats import paired_subject_test
+    from helpers.annotation.targets import emotion_targets
+
+    combos = expand_grid(grid, combinations)
+    swept_keys = list(dict.fromkeys(k for values in combos for k in values))
+    looped = [k for k in swept_keys if k.split(".")[0] in DIRECT_GRID_KEYS_LOOPED]
+    if looped:
+        raise SweepError(f"the direct grid varies {looped[0]!r}; pass models and cv schemes as the 'models' and "
+                         "'cvs' arguments (they share features), and the feature sets are fixed to ROI and DFC")
+    if roi_features not in ("roi", "roi_window"):
+        raise SweepError(f"roi_features must be 'roi' or 'roi_window', got {roi_features!r}")
+    base = base_params.model_dump(mode="json")
+    base = deep_merge(base, expand_dotted(dict(fixed or {})))
+    base["features"] = [roi_features, "dfc"]
+    roi_cache: dict[str, Any] = {}
+    rows = []
+    for values in tqdm(combos, desc="sensitivity", disable=not progress):
+        began = time.perf_counter()
+        try:
+            params = params_from_dict(deep_merge(base, expand_dotted(values)), source=f"combination {values}")
+        except ParameterError as exc:
+            raise SweepError(str(exc)) from None
+        key = params.digest("dataset", "subjects", "bids_root", "atlas", "simulation", "preprocessing", "annotation")
+        if key not in roi_cache:
+            roi = roi_timeseries(params, progress=False)
+            roi_cache[key] = (roi, emotion_targets(params, stimulus_onset=roi.stimulus_onset))
+        roi, targets = roi_cache[key]
+        resolved = params.model_dump(mode="json")
+        feature_sets = build_feature_sets(params, roi, targets, use_cache=False)
+        grams = {name: linear_gram(fs.X) for name, fs in feature_sets.items()}
+        for cv in cvs:
+            splitters: dict[str, Any] = {}
+            kernel_caches: dict[str, dict] = {name: {} for name in feature_sets}
+            for model in models:
+                row = {k: _resolved_value(resolved, k) for k in swept_keys}
+                row.update(model=model, cv=cv, n_samples=int(feature_sets["dfc"].n_samples))
+                try:
+                    if not splitters:
+                        splitters = {name: make_splitter(params, fs, cv) for name, fs in feature_sets.items()}
+                    results = {
+                        name: cross_validate_model(
+                            model, fs.X, fs.y, fs, splitters[name], features=name, cv=cv,
+                            inner_splits=params.cv_options.inner_splits, hrf_span_s=params.cv_options.hrf_span_s,
+                            feature_scaling=feature_scaling, gram=grams[name], kernel_cache=kernel_caches[name],
+                            emotions=fs.target_names, seed=params.seed,
+                        )
+                        for name, fs in feature_sets.items()
+                    }
+                except ValueError as exc:  # e.g. a purge gap that leaves no training data: not testable
+                    rows.append(dict(row, verdict="not testable", error=str(exc),
+                                     seconds=round(time.perf_counter() - began, 2)))
+                    began = time.perf_counter()
+                    continue
+                dfc, roi_result = results["dfc"], results[roi_features]
+                per_subject = pd.concat({"dfc": dfc.subject_mean_r(), "roi": roi_result.subject_mean_r()}, axis=1)
+                differences = (per_subject["dfc"] - per_subject["roi"]).to_numpy(dtype=float)
+                se, low, high = _confidence_interval(differences)
+                n_pairs = int(np.sum(~np.isnan(differences)))
+                test = paired_subject_test(per_subject["dfc"].to_numpy(float), per_subject["roi"].to_numpy(float),
+                                           seed=params.seed) if n_pairs >= 2 else {}
+                pooled = {name: float(res.scores().query("emotion == 'mean'")["r_pooled"].iloc[0])
+                          for name, res in results.items()}
+                rows.append(dict(
+                    row, r_dfc=float(per_subject["dfc"].mean()), r_roi=float(per_subject["roi"].mean()),
+                    pooled_r_dfc=pooled["dfc"], pooled_r_roi=pooled[roi_features],
+                    delta_r=float(np.nanmean(differences)) if n_pairs else float("nan"), delta_se=se,
+                    ci_low=low, ci_high=high, p_value=test.get("p_value", float("nan")), n_subjects=n_pairs,
+                    verdict=verdict(low, high) if not np.isnan(low) else "no difference", error="",
+                    seconds=round(time.perf_counter() - began, 2),
+                ))
+                began = time.perf_counter()
+        del feature_sets, grams
+    return pd.DataFrame(rows)
+
