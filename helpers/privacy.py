@@ -1,0 +1,81 @@
+"""What must never reach a file, a log or the rendered book: credentials.
+
+An API key is read from ``OPENAI_API_KEY`` only, but a user may still put credentials into a URL
+(``http://user:PASS@host/v1?api_key=...``). Everything the project writes about its parameters -
+cache keys, the run manifest, the reproducibility page - passes through :func:`redact` first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+API_KEY_ENV = "OPENAI_API_KEY"
+MASK = "***"
+
+SENSITIVE_QUERY_KEYS = frozenset(
+    {"api_key", "apikey", "api-key", "key", "token", "access_token", "auth", "password", "secret",
+     "sig", "signature", "x-api-key"}
+)
+"""Query parameters whose value is a credential (compared case-insensitively)."""
+
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+
+
+def public_url(url: str) -> str:
+    """``url`` without user, password, query or fragment: an endpoint's identity, safe to store.
+
+    Raises ``ValueError`` for anything that is not an http(s) URL with a host.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(
+            "an endpoint URL must look like http://host:port/v1 or https://..., got a value with "
+            f"scheme {parts.scheme or '(none)'!r}"
+        )
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def _redact_url(url: str) -> str:
+    """One URL with its user info masked and credential-like query values masked."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        host = parts.hostname or ""
+        host = host if ":" not in host else f"[{host}]"
+        netloc = f"{MASK}@{host}" + (f":{port}" if port else "")
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, MASK if k.lower() in SENSITIVE_QUERY_KEYS else v) for k, v in pairs],
+                          safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_text(text: str) -> str:
+    """``text`` with credentials in URLs and the value of ``OPENAI_API_KEY`` masked."""
+    text = _URL.sub(lambda m: _redact_url(m.group(0)), text)
+    key = os.environ.get(API_KEY_ENV)
+    if key and len(key) >= 4:
+        text = text.replace(key, MASK)
+    return text
+
+
+def redact(value: Any) -> Any:
+    """A copy of a JSON-like value (dicts, lists, strings...) with every string redacted."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {key: redact(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact(item) for item in value)
+    return value

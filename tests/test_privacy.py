@@ -1,0 +1,35 @@
+"""Credentials never survive redaction, and what is not a credential is left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.privacy import MASK, public_url, redact, redact_text
+
+
+def test_url_credentials_and_key_are_masked(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-" + "x" * 24)
+    raw = {
+        "base_url": "http://user:PASS@127.0.0.1:8080/v1?api_key=SECRET&model=m",
+        "notes": ["see https://host.org/x?token=abc#part", "key sk-test-" + "x" * 24],
+        "n": 3,
+    }
+    clean = redact(raw)
+    text = repr(clean)
+    for secret in ("PASS", "SECRET", "abc", "user", "x" * 24):
+        assert secret not in text
+    assert clean["base_url"] == f"http://{MASK}@127.0.0.1:8080/v1?api_key={MASK}&model=m"
+    assert clean["n"] == 3
+    assert raw["base_url"].startswith("http://user:PASS")  # the input is not modified
+
+
+def test_plain_text_and_urls_without_credentials_are_unchanged(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    text = "served at http://127.0.0.1:8080/v1?model=small, window 12 TR"
+    assert redact_text(text) == text
+
+
+def test_public_url_keeps_only_the_endpoint():
+    assert public_url("https://u:p@api.example.org:8443/v1/?key=1#x") == "https://api.example.org:8443/v1"
+    with pytest.raises(ValueError, match="http://host:port/v1"):
+        public_url("ftp://example.org")
