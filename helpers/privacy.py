@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 API_KEY_ENV = "OPENAI_API_KEY"
 MASK = "***"
@@ -23,6 +23,10 @@ SENSITIVE_QUERY_KEYS = frozenset(
 """Query parameters whose value is a credential (compared case-insensitively)."""
 
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+_SENSITIVE_PAIR = re.compile(
+    r"(?<![^?&;])(" + "|".join(re.escape(k) for k in sorted(SENSITIVE_QUERY_KEYS)) + r")=[^&#;]*",
+    re.IGNORECASE,
+)
 
 
 def public_url(url: str) -> str:
@@ -42,7 +46,7 @@ def public_url(url: str) -> str:
 
 
 def _redact_url(url: str) -> str:
-    """One URL with its user info masked and credential-like query values masked."""
+    """One URL with its user info and credential-like query values masked; otherwise unchanged."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -53,11 +57,9 @@ def _redact_url(url: str) -> str:
         host = parts.hostname or ""
         host = host if ":" not in host else f"[{host}]"
         netloc = f"{MASK}@{host}" + (f":{port}" if port else "")
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, MASK if k.lower() in SENSITIVE_QUERY_KEYS else v) for k, v in pairs],
-                          safe="*")
+    query = _SENSITIVE_PAIR.sub(lambda m: f"{m.group(1)}={MASK}", parts.query)
+    if netloc == parts.netloc and query == parts.query:
+        return url
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
