@@ -156,11 +156,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from helpers.study import EMOTIONS
     from helpers.config import SimulationParams
-    from helpers.evaluation import cross_validate_model
+    from helpers.decoding.crossval import cross_validate_model
     from helpers.features import n_edges, sliding_window_connectivity, window_average, window_starts
-    from helpers.models import linear_gram
+    from helpers.decoding.kernels import linear_gram
     from helpers.simulate import simulate_roi_signals
-    from helpers.splits import LeaveOneSubjectOutBlocked, WindowMeta
+    from helpers.decoding.splits import LeaveOneSubjectOutBlocked, WindowMeta
 
     subjects = [f"sub-{k + 1:02d}" for k in range(args.subjects)]
     starts = window_starts(N_VOLUMES, args.length, 1)

@@ -23,10 +23,10 @@ from sklearn.svm import SVR
 from threadpoolctl import threadpool_limits
 
 from helpers.study import N_VOLUMES
-from helpers.evaluation import cross_validate_model
-from helpers.models import fold_linear_kernel, squared_distances
-from helpers.splits import LeaveOneSubjectOutBlocked, WindowMeta
-from helpers.stats import window_means
+from helpers.decoding.crossval import cross_validate_model
+from helpers.decoding.kernels import fold_linear_kernel, squared_distances
+from helpers.decoding.splits import LeaveOneSubjectOutBlocked, WindowMeta
+from helpers.decoding.nulls import window_means
 
 
 def sliding_correlations(series: np.ndarray, window: int) -> np.ndarray:

@@ -136,7 +136,7 @@ class WindowParams(_Section):
 
 
 class CVParams(_Section):
-    """Details of the cross-validation schemes (see ``helpers.splits`` and ``helpers.models``).
+    """Details of the cross-validation schemes (see ``helpers.decoding.splits`` and ``helpers.decoding.models``).
 
     ``subjects_per_fold`` subjects are held out together; ``loso_blocked`` then has
     ``ceil(n_subjects / subjects_per_fold) * n_blocks`` folds with ``pairing: all`` (every subject

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.atlases import Atlas, roi_assignment
+from helpers.features.edges import edge_position
 from helpers.study import EMOTIONS, N_VOLUMES, TR_SECONDS
 from helpers.config import SimulationParams
 from helpers.data.datasets import derivative_relpath, events_relpath, sidecar_relpath
@@ -69,12 +70,6 @@ class SimulatedSignals:
 
     roi_signals: dict[str, np.ndarray]  # subject -> (T, P) float32
     ground_truth: dict
-
-
-def edge_index(i: int, j: int, n_rois: int) -> int:
-    """Position of ROI pair (i, j) in the ``np.triu_indices(n_rois, k=1)`` edge order."""
-    i, j = (i, j) if i < j else (j, i)
-    return i * n_rois - i * (i + 1) // 2 + (j - i - 1)
 
 
 def _ar1(rng: np.random.Generator, n_time: int, n_series: int, phi: float) -> np.ndarray:
@@ -135,7 +130,7 @@ def plant_ground_truth(atlas: Atlas, sim: SimulationParams) -> dict:
                 "rois": [i, j],
                 "labels": [atlas.labels[i], atlas.labels[j]],
                 "networks": [atlas.networks[i], atlas.networks[j]],
-                "edge_index": edge_index(i, j, atlas.n_rois),
+                "edge_index": edge_position(i, j, atlas.n_rois),
                 "gain": round(gains[i] * gains[j], 4),
             }
             for a, i in enumerate(module)

@@ -17,7 +17,7 @@ from helpers.features import (
     ConstantWindowWarning,
     FeatureSet,
     build_feature_sets,
-    edge_index,
+    edge_pairs,
     edge_target_correlations,
     effective_length,
     network_pair_matrix,
@@ -109,7 +109,7 @@ def test_edge_order_is_upper_triangle_row_major():
     # ROI 1 copies ROI 0, ROI 2 is its negative, ROI 3 is unrelated noise.
     x = np.stack([a, a, -a, b], axis=1)
     z = sliding_window_connectivity(x, 40)[0]
-    assert edge_index(4).tolist() == [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]
+    assert edge_pairs(4).tolist() == [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]
     assert z[0] == pytest.approx(Z_MAX, abs=1e-4)  # (0, 1)
     assert z[1] == pytest.approx(-Z_MAX, abs=1e-4)  # (0, 2)
     assert z[3] == pytest.approx(-Z_MAX, abs=1e-4)  # (1, 2)
@@ -163,7 +163,7 @@ def test_constant_roi_gives_zero_and_one_warning(random_series):
     message = str(constant[0].message)
     assert "sub-18" in message and "19 of 139 windows" in message and "ROI 4 (r4)" in message
     assert np.isfinite(z).all()
-    edges = edge_index(30)
+    edges = edge_pairs(30)
     touches = (edges == 4).any(axis=1)
     assert np.all(z[30:49][:, touches] == 0)
     with np.errstate(invalid="ignore"):
@@ -314,7 +314,7 @@ def test_edge_target_correlations_and_network_pairs():
     expected = np.mean([np.corrcoef(X[g * 40 : g * 40 + 40, 2], y[g * 40 : g * 40 + 40, 1])[0, 1] for g in (0, 1)])
     assert by_group[2, 1] == pytest.approx(expected)
 
-    edges = edge_index(4)  # ROIs 0, 1 in "Vis"; 2, 3 in "DMN"
+    edges = edge_pairs(4)  # ROIs 0, 1 in "Vis"; 2, 3 in "DMN"
     values = np.arange(6, dtype=float)  # (0,1)=0 (0,2)=1 (0,3)=2 (1,2)=3 (1,3)=4 (2,3)=5
     summary = network_pair_summary(values, edges, ["Vis", "Vis", "DMN", "DMN"], columns=["joy"])
     assert summary.loc[("Vis", "Vis"), "joy"] == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.graphs import (
+from helpers.explain.graphs import (
     betweenness,
     edge_matrix,
     importance_graph,

@@ -6,20 +6,19 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
 
-from helpers.evaluation import cross_validate_model
-from helpers.importance import (
+from helpers.decoding.crossval import cross_validate_model
+from helpers.explain.inputs import (
     ExplanationData,
-    FoldKernels,
-    activation_pattern,
-    block_permutation_importance,
-    lesion_drops,
     network_blocks,
     network_pair_blocks,
     roi_set_block,
     thinned_rows,
-    training_patterns,
 )
-from helpers.splits import LeaveOneSubjectOut, WindowMeta
+from helpers.decoding.kernels import FoldKernels
+from helpers.explain.patterns import activation_pattern, training_patterns
+from helpers.explain.permutation import block_permutation_importance
+from helpers.explain.lesions import lesion_drops
+from helpers.decoding.splits import LeaveOneSubjectOut, WindowMeta
 
 
 def test_haufe_pattern_recovers_signal_where_weights_mislead():

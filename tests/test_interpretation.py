@@ -9,8 +9,9 @@ import pytest
 from helpers.study import EMOTIONS, N_VOLUMES
 from helpers.config import SimulationParams
 from helpers.features import sliding_window_connectivity, window_average, window_starts
-from helpers.importance import ExplanationData, training_patterns
-from helpers.interpretation import (
+from helpers.explain.inputs import ExplanationData
+from helpers.explain.patterns import training_patterns
+from helpers.explain.interpretation import (
     candidate_edge_masks,
     constructionist_table,
     empirical_p,
@@ -22,7 +23,7 @@ from helpers.interpretation import (
     recovery_auroc,
     verdict,
 )
-from helpers.splits import LeaveOneSubjectOut, WindowMeta
+from helpers.decoding.splits import LeaveOneSubjectOut, WindowMeta
 
 WINDOW = 12
 STRIDE = 3
@@ -133,7 +134,7 @@ def test_p_values_verdicts_and_table():
 
 
 def test_keep_top_edges_zeroes_all_but_the_top_fraction():
-    from helpers.interpretation import keep_top_edges
+    from helpers.explain.interpretation import keep_top_edges
 
     importance = np.array([[0.1, -5.0], [-3.0, 0.2], [2.0, 0.3], [0.05, 0.4]])
     kept = keep_top_edges(importance, 0.5)

@@ -9,19 +9,17 @@ from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 
-from helpers.models import (
-    FoldInput,
+from helpers.decoding.folds import FoldInput, fit_predict_fold, kernel_ridge_fold
+from helpers.decoding.kernels import (
     KernelSpectrum,
-    ModelGrid,
     centre_kernel,
-    fit_predict_fold,
     fold_linear_kernel,
-    kernel_ridge_fold,
     kernel_ridge_predict,
     linear_gram,
     median_heuristic_gamma,
     squared_distances,
 )
+from helpers.decoding.models import ModelGrid
 
 
 @pytest.fixture()

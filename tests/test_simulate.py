@@ -10,8 +10,8 @@ from helpers.data.atlases import load_atlas
 from helpers.study import EMOTIONS
 from helpers.config import SimulationParams
 from helpers.data.datasets import derivative_relpath
+from helpers.features.edges import edge_position
 from helpers.simulate import (
-    edge_index,
     plant_ground_truth,
     planted_edge_mask,
     simulate_roi_signals,
@@ -57,7 +57,7 @@ def test_planted_rois_are_distinct_and_edge_index_matches_triu(atlas):
         for edge in e["edges"]:
             k = edge["edge_index"]
             assert (rows[k], cols[k]) == tuple(edge["rois"])
-    assert edge_index(5, 2, 10) == edge_index(2, 5, 10)
+    assert edge_position(5, 2, 10) == edge_position(2, 5, 10)
 
 
 def test_seitzman_fear_lives_in_salience_or_amygdala():

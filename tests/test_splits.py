@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers.config import params_from_dict
-from helpers.splits import (
+from helpers.decoding.splits import (
     LeaveOneSubjectOut,
     LeaveOneSubjectOutBlocked,
     RandomWindowSplit,

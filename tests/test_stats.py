@@ -6,16 +6,10 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter1d
 
-from helpers.evaluation import cross_validate_model
-from helpers.splits import LeaveOneSubjectOutBlocked, RandomWindowSplit, WindowMeta
-from helpers.stats import (
-    circular_shift_nulls,
-    fdr_bh,
-    paired_subject_test,
-    permutation_p_value,
-    phase_randomised_nulls,
-    window_means,
-)
+from helpers.decoding.crossval import cross_validate_model
+from helpers.decoding.splits import LeaveOneSubjectOutBlocked, RandomWindowSplit, WindowMeta
+from helpers.decoding.nulls import circular_shift_nulls, phase_randomised_nulls, window_means
+from helpers.decoding.stats import fdr_bh, paired_subject_test, permutation_p_value
 
 N_SUBJECTS, N_TRS, N_ROIS, WINDOW = 6, 160, 8, 8
 

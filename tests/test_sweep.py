@@ -16,7 +16,7 @@ from helpers.study import EMOTIONS, N_VOLUMES
 from helpers.config import load_params
 from helpers.book.sweep import DONE_FILE, ERROR_FILE, gather, load_sweep, run_sweep
 from helpers.parameter_grid import SweepError, combination_id, expand_dotted, expand_grid
-from helpers.sensitivity import sensitivity_scores, verdict
+from helpers.decoding.sensitivity import sensitivity_scores, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -227,8 +227,8 @@ def _coded_data(effect: str, n_subjects: int = 6, seed: int = 0):
 def test_sensitivity_scores_recover_the_planted_coding(monkeypatch, effect, expected):
     roi, targets = _coded_data(effect)
     calls = []
-    monkeypatch.setattr("helpers.pipeline.roi_timeseries", lambda params, progress=True: calls.append(1) or roi)
-    monkeypatch.setattr("helpers.annotation.targets.emotion_targets", lambda params, stimulus_onset=0.0: targets)
+    monkeypatch.setattr("helpers.decoding.sensitivity.roi_timeseries", lambda params, progress=True: calls.append(1) or roi)
+    monkeypatch.setattr("helpers.decoding.sensitivity.emotion_targets", lambda params, stimulus_onset=0.0: targets)
     params = load_params(ROOT / "params" / "quick.yml", {"subjects": 6})
     table = sensitivity_scores(params, {"window.length": [16, 200]}, combinations=[{"window.length": 16,
                                                                                     "window.shape": "tapered"}],
@@ -245,8 +245,8 @@ def test_sensitivity_scores_recover_the_planted_coding(monkeypatch, effect, expe
 
 def test_sensitivity_scores_mark_untestable_combinations_and_reject_looped_keys(monkeypatch):
     roi, targets = _coded_data("connectivity", n_subjects=3)
-    monkeypatch.setattr("helpers.pipeline.roi_timeseries", lambda params, progress=True: roi)
-    monkeypatch.setattr("helpers.annotation.targets.emotion_targets", lambda params, stimulus_onset=0.0: targets)
+    monkeypatch.setattr("helpers.decoding.sensitivity.roi_timeseries", lambda params, progress=True: roi)
+    monkeypatch.setattr("helpers.decoding.sensitivity.emotion_targets", lambda params, stimulus_onset=0.0: targets)
     params = load_params(ROOT / "params" / "quick.yml", {"subjects": 3})
     table = sensitivity_scores(params, {"window.length": [150]}, fixed={"window.step": 10, "cv_options.n_blocks": 5,
                                                                   "cv_options.subjects_per_fold": 1},

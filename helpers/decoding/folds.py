@@ -1,41 +1,11 @@
-"""Multi-target regressors, tuned inside training folds, made fast by reusing decompositions.
+"""One outer fold of nested cross-validation: tune on the inner folds, fit, predict the test samples.
 
-Two routes lead to the same kind of answer (held-out predictions for the eight emotions):
-
-* **Kernel route** (``ridge``, ``kernel_ridge_linear``, ``kernel_ridge_rbf``, ``svr_rbf``,
-  ``svr_linear``). Everything these models need from the features is a kernel between samples, so the
-  cost grows with the number of samples, not with the 44,850 DFC edges. Per outer fold the linear Gram
-  of the fold-scaled features is formed once (rows: training then test samples) and shared by every
-  target, hyperparameter, inner fold and null permutation; RBF kernels for a grid of widths come from
-  the same Gram through squared distances. Kernel ridge is solved for all penalties and all targets
-  from one eigendecomposition of the training kernel (one per RBF width); SVR runs on the precomputed
-  kernel.
-* **Estimator route** (``linear``, ``lasso``, ``elastic_net``, ``random_forest``): a scikit-learn
-  ``Pipeline(StandardScaler, estimator)`` tuned with ``GridSearchCV`` on the inner folds.
-
-Feature scaling (``feature_scaling``)
-    ``"standard"``: a StandardScaler fitted on the outer training samples; the Gram is recomputed once
-    per outer fold (``n_fold_samples**2 * n_features`` flops). The inner folds reuse that scaling
-    (it uses no targets, and only outer-training samples) but re-centre on their own training samples.
-    ``"center"``: features are centred on the outer (and inner) training samples but not rescaled;
-    the fold kernels then come exactly from one Gram over all samples computed once per feature set.
-    Suited to features that already share units (Fisher-z correlations; z-scored ROI signals).
-    In both modes no statistic of a test sample enters training.
-
-Intercept
-    Targets are centred on the training mean (kernel ridge) or standardised on the training mean and
-    standard deviation (SVR), and the mean is added back, so RBF models do not shrink towards zero.
-
-``ridge`` and ``kernel_ridge_linear``
-    are the same estimator (ridge with an intercept on the scaled features, solved in the dual); both
-    names are kept because the paper lists both. Their predictions equal scikit-learn's
-    ``Ridge`` after ``StandardScaler`` (tested).
-
-Hyperparameters
-    Kernel ridge picks (RBF width, penalty) per target; SVR picks ``C`` per target; the estimator
-    route picks one setting for all targets (what ``GridSearchCV`` optimises). Penalties are given in
-    units of the mean diagonal of the training kernel, so one grid serves 300 ROIs and 44,850 edges;
-    RBF widths are multiples of the median heuristic ``1 / median squared distance``.
+Kernel ridge picks (RBF width, penalty) per target from one eigendecomposition per width; with
+window-level null targets it also predicts every null draw at the cost of a few matrix products,
+since its predictions are a linear map of the training targets. SVR picks ``C`` per target on a
+precomputed kernel. Other models go through ``GridSearchCV`` on the inner folds. Penalties are in
+units of the mean diagonal of the training kernel, so one grid serves 300 ROIs and 44,850 edges;
+RBF widths are multiples of the median heuristic.
 """
 
 from __future__ import annotations
@@ -44,172 +14,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import linalg
 from sklearn.base import clone
-from sklearn.ensemble import RandomForestRegressor
-from sklearn.kernel_ridge import KernelRidge
-from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 from sklearn.model_selection import GridSearchCV
-from sklearn.multioutput import MultiOutputRegressor
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 
-from helpers.config import MODELS
+from helpers.decoding.kernels import (
+    KernelSpectrum,
+    centre_kernel,
+    fold_linear_kernel,
+    median_heuristic_gamma,
+    squared_distances,
+)
+from helpers.decoding.models import (
+    ESTIMATOR_MODELS,
+    SVR_MODELS,
+    ModelGrid,
+    _estimator_param_grid,
+    check_model_name,
+    make_estimator,
+)
 
-KERNEL_RIDGE_MODELS = ("ridge", "kernel_ridge_linear", "kernel_ridge_rbf")
-SVR_MODELS = ("svr_rbf", "svr_linear")
-KERNEL_MODELS = KERNEL_RIDGE_MODELS + SVR_MODELS
-ESTIMATOR_MODELS = ("linear", "lasso", "elastic_net", "random_forest")
 
 InnerFolds = list[tuple[np.ndarray, np.ndarray]]
 
 
-@dataclass(frozen=True)
-class ModelGrid:
-    """Hyperparameter grids (kernel penalties are relative to the mean kernel diagonal)."""
-
-    relative_alphas: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
-    gamma_factors: tuple[float, ...] = (0.25, 1.0, 4.0)
-    svr_C: tuple[float, ...] = (0.1, 1.0, 10.0)
-    svr_epsilon: float = 0.1
-    lasso_alphas: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
-    l1_ratios: tuple[float, ...] = (0.2, 0.8)
-    forest_max_features: tuple[Any, ...] = ("sqrt", 0.1)
-    forest_trees: int = 100
-    seed: int = 0
-
-
-def check_model_name(name: str) -> str:
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}")
-    return name
-
-
-def is_linear_smoother(name: str) -> bool:
-    """Predictions are a fixed linear map of the training targets (hat-matrix permutations apply)."""
-    return check_model_name(name) in KERNEL_RIDGE_MODELS
-
-
-def make_estimator(name: str, grid: ModelGrid | None = None) -> Any:
-    """A plain scikit-learn estimator for ``name`` with scaling in the pipeline and default settings.
-
-    Used by the estimator route (wrapped in a grid search) and as an independent reference.
-    """
-    grid = grid or ModelGrid()
-    check_model_name(name)
-    regressors = {
-        "linear": LinearRegression(),
-        "ridge": Ridge(alpha=1.0),
-        "lasso": Lasso(alpha=grid.lasso_alphas[1], max_iter=5000),
-        "elastic_net": ElasticNet(alpha=grid.lasso_alphas[1], l1_ratio=0.5, max_iter=5000),
-        "kernel_ridge_linear": KernelRidge(kernel="linear", alpha=1.0),
-        "kernel_ridge_rbf": KernelRidge(kernel="rbf", alpha=1.0),
-        "svr_rbf": MultiOutputRegressor(SVR(kernel="rbf")),
-        "svr_linear": MultiOutputRegressor(SVR(kernel="linear")),
-        "random_forest": RandomForestRegressor(
-            n_estimators=grid.forest_trees, random_state=grid.seed, n_jobs=1
-        ),
-    }
-    return Pipeline([("scale", StandardScaler()), ("model", regressors[name])])
-
-
-def _estimator_param_grid(name: str, grid: ModelGrid) -> dict[str, list[Any]]:
-    if name == "lasso":
-        return {"model__alpha": list(grid.lasso_alphas)}
-    if name == "elastic_net":
-        return {"model__alpha": list(grid.lasso_alphas), "model__l1_ratio": list(grid.l1_ratios)}
-    if name == "random_forest":
-        return {"model__max_features": list(grid.forest_max_features)}
-    return {}
-
-
-# --------------------------------------------------------------------------------------- kernels
-def linear_gram(X: np.ndarray) -> np.ndarray:
-    """``X @ X.T`` in float32 arithmetic, returned as float64 (computed once per feature set)."""
-    X32 = np.ascontiguousarray(X, dtype=np.float32)
-    return (X32 @ X32.T).astype(np.float64)
-
-
-def centre_kernel(K: np.ndarray, n_train: int) -> np.ndarray:
-    """Linear kernel of features centred on the first ``n_train`` rows' mean (exact for linear kernels)."""
-    row_means = K[:, :n_train].mean(axis=1)
-    grand = row_means[:n_train].mean()
-    return K - row_means[:, None] - row_means[None, :] + grand
-
-
-def fold_linear_kernel(
-    X: np.ndarray,
-    train: np.ndarray,
-    test: np.ndarray,
-    feature_scaling: str = "standard",
-    gram: np.ndarray | None = None,
-) -> np.ndarray:
-    """Linear kernel over ``[train, test]`` rows of features scaled on ``train`` only.
-
-    Returns a float64 ``(n_train + n_test)`` square matrix, training rows first.
-    """
-    rows = np.concatenate([train, test])
-    if feature_scaling == "center":
-        if gram is None:
-            gram = linear_gram(X[rows])
-            return centre_kernel(gram, len(train))
-        return centre_kernel(gram[np.ix_(rows, rows)], len(train))
-    if feature_scaling != "standard":
-        raise ValueError(f"feature_scaling must be 'standard' or 'center', got {feature_scaling!r}")
-    train_block = np.asarray(X[train], dtype=np.float64)
-    mean = train_block.mean(axis=0)
-    scale = train_block.std(axis=0)
-    del train_block
-    scale[scale < 1e-12] = 1.0
-    Z = ((np.asarray(X[rows], dtype=np.float32) - mean.astype(np.float32)) / scale.astype(np.float32))
-    return (Z @ Z.T).astype(np.float64)
-
-
-def squared_distances(K: np.ndarray) -> np.ndarray:
-    diag = np.diag(K)
-    return np.maximum(diag[:, None] + diag[None, :] - 2.0 * K, 0.0)
-
-
-def median_heuristic_gamma(sq_dist_train: np.ndarray, max_rows: int = 600) -> float:
-    """``1 / median`` of the off-diagonal squared distances among (at most ``max_rows``) training rows."""
-    n = sq_dist_train.shape[0]
-    take = np.linspace(0, n - 1, min(n, max_rows)).astype(int)
-    block = sq_dist_train[np.ix_(take, take)]
-    values = block[np.triu_indices(len(take), k=1)]
-    median = float(np.median(values)) if values.size else 1.0
-    return 1.0 / median if median > 0 else 1.0
-
-
-class KernelSpectrum:
-    """Eigendecomposition of a training kernel: kernel ridge for every penalty and target at once."""
-
-    def __init__(self, K_train: np.ndarray) -> None:
-        eigvals, eigvecs = linalg.eigh(K_train, driver="evd", check_finite=False)
-        self.eigvals = np.maximum(eigvals, 0.0)
-        self.eigvecs = eigvecs
-
-    def predict(self, K_eval: np.ndarray, Y_centered: np.ndarray, alphas: np.ndarray) -> np.ndarray:
-        """Predictions ``(n_alphas, n_eval, n_targets)`` of ``K_eval (K + a I)^-1 Y`` for each ``a``."""
-        projected = self.eigvecs.T @ Y_centered
-        left = K_eval @ self.eigvecs
-        return np.stack([left @ (projected / (self.eigvals + a)[:, None]) for a in alphas])
-
-    def hat_factors(self, K_eval: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(K_eval U, U^T right)``; the map for penalty ``a`` is ``left / (lam + a) @ projected``."""
-        return K_eval @ self.eigvecs, self.eigvecs.T @ right
-
-
-def kernel_ridge_predict(K_train: np.ndarray, K_eval: np.ndarray, Y: np.ndarray, alpha: float) -> np.ndarray:
-    """Kernel ridge through the eigendecomposition (no intercept), for checks against scikit-learn."""
-    Y = np.asarray(Y, dtype=float)
-    squeeze = Y.ndim == 1
-    Y2 = Y[:, None] if squeeze else Y
-    out = KernelSpectrum(K_train).predict(K_eval, Y2, np.array([alpha]))[0]
-    return out[:, 0] if squeeze else out
-
-
-# ------------------------------------------------------------------------------------ fold engine
 @dataclass
 class FoldInput:
     """What one outer fold gives a model: sample indices, inner folds (positions within ``train``)."""

@@ -11,6 +11,15 @@ import pandas as pd
 
 from helpers.config import ParameterError, Params, deep_merge, params_from_dict
 from helpers.parameter_grid import SweepError, _value_text, expand_dotted, expand_grid
+from scipy import stats as scipy_stats
+from helpers.annotation.targets import emotion_targets
+from helpers.decoding.crossval import cross_validate_model
+from helpers.decoding.kernels import linear_gram
+from helpers.decoding.splits import make_splitter
+from helpers.decoding.stats import paired_subject_test
+from helpers.features import build_feature_sets
+from helpers.pipeline import roi_timeseries
+from helpers.progress import tqdm
 
 
 DIRECT_GRID_KEYS_LOOPED = ("models", "cv", "features")
@@ -18,7 +27,6 @@ DIRECT_GRID_KEYS_LOOPED = ("models", "cv", "features")
 
 def _confidence_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Standard error and t-based confidence interval of the mean of ``values``."""
-    from scipy import stats as scipy_stats
 
     values = values[~np.isnan(values)]
     if len(values) < 2:
@@ -80,15 +88,7 @@ def sensitivity_scores(
     purge gap leaves no training windows with very long windows) gets ``verdict = "not testable"`` and
     the reason in ``error`` instead of stopping the whole grid.
     """
-    from helpers.progress import tqdm
 
-    from helpers.evaluation import cross_validate_model
-    from helpers.features import build_feature_sets
-    from helpers.models import linear_gram
-    from helpers.pipeline import roi_timeseries
-    from helpers.splits import make_splitter
-    from helpers.stats import paired_subject_test
-    from helpers.annotation.targets import emotion_targets
 
     combos = expand_grid(grid, combinations)
     swept_keys = list(dict.fromkeys(k for values in combos for k in values))

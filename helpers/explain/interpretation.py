@@ -22,13 +22,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from helpers.graphs import top_edge_indices
+from helpers.explain.graphs import top_edge_indices
+from helpers.decoding.stats import paired_subject_test
+from helpers.simulate import plant_ground_truth, planted_edge_mask
 
 
 # --------------------------------------------------------------------------------- ground truth
 def planted_edge_masks(truth: Mapping[str, Any], emotions: Sequence[str]) -> dict[str, np.ndarray]:
     """Boolean masks over edges (triu order), True where the simulator planted the emotion."""
-    from helpers.simulate import planted_edge_mask
 
     if "emotions" not in truth or "n_rois" not in truth:
         raise ValueError("truth must be a ground_truth.json dict with 'n_rois' and 'emotions'")
@@ -41,7 +42,6 @@ def candidate_edge_masks(atlas: Any, simulation: Any, emotions: Sequence[str]) -
     A null dataset (``effect: none``) plants nothing; these masks let its importance be scored
     against the edges an effect would have used (the AUROC should then be near 0.5).
     """
-    from helpers.simulate import plant_ground_truth
 
     settings = simulation.model_copy(update={"effect": "connectivity"})
     return planted_edge_masks(plant_ground_truth(atlas, settings), emotions)
@@ -209,7 +209,6 @@ def region_vs_edge(roi_result: Any, dfc_result: Any, seed: int = 0) -> dict[str,
     Uses each subject's mean over emotions of held-out r; ``delta_r > 0`` favours edges. The p-value
     is the regression module's two-sided sign-flip test.
     """
-    from helpers.stats import paired_subject_test
 
     dfc = dfc_result.subject_mean_r()
     roi = roi_result.subject_mean_r()

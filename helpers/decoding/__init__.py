@@ -1,0 +1,25 @@
+"""Decoding the emotions: honest splits, models, nested cross-validation, nulls and tests.
+
+* :mod:`~helpers.decoding.splits`: splitters over (subject, window) samples, usable as ``cv=``;
+* :mod:`~helpers.decoding.models`, :mod:`~helpers.decoding.kernels`, :mod:`~helpers.decoding.folds`:
+  the models and the fast fold engine that tunes them inside training folds;
+* :mod:`~helpers.decoding.crossval`: :func:`cross_validate_model`, scored in
+  :mod:`~helpers.decoding.metrics` and kept in :class:`~helpers.decoding.results.CVResult`;
+* :mod:`~helpers.decoding.nulls`, :mod:`~helpers.decoding.stats`: null targets, p-values, FDR;
+* :mod:`~helpers.decoding.sensitivity`: the same comparison over a grid of parameter sets.
+"""
+
+from helpers.decoding.crossval import cross_validate_model
+from helpers.decoding.results import CVResult
+from helpers.decoding.splits import (
+    LeaveOneSubjectOut,
+    LeaveOneSubjectOutBlocked,
+    RandomWindowSplit,
+    WindowMeta,
+    make_splitter,
+)
+
+__all__ = [
+    "CVResult", "LeaveOneSubjectOut", "LeaveOneSubjectOutBlocked", "RandomWindowSplit", "WindowMeta",
+    "cross_validate_model", "make_splitter",
+]

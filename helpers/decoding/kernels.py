@@ -1,0 +1,158 @@
+"""Kernels between samples: everything the kernel models need from 44,850 edges.
+
+Per outer fold the linear Gram of the fold-scaled features is formed once (rows: training then
+test samples) and shared by every target, hyperparameter, inner fold and null draw; RBF kernels
+come from it through squared distances, and kernel ridge for every penalty and target from one
+eigendecomposition. ``feature_scaling='center'`` centres features on the training samples (every
+fold kernel is then cut from one Gram over all samples); ``'standard'`` also divides by the
+training standard deviation (one Gram per fold). No statistic of a test sample enters training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+
+def linear_gram(X: np.ndarray) -> np.ndarray:
+    """``X @ X.T`` in float32 arithmetic, returned as float64 (computed once per feature set)."""
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    return (X32 @ X32.T).astype(np.float64)
+
+
+def centre_kernel(K: np.ndarray, n_train: int) -> np.ndarray:
+    """Linear kernel of features centred on the first ``n_train`` rows' mean (exact for linear kernels)."""
+    row_means = K[:, :n_train].mean(axis=1)
+    grand = row_means[:n_train].mean()
+    return K - row_means[:, None] - row_means[None, :] + grand
+
+
+def fold_linear_kernel(
+    X: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    feature_scaling: str = "standard",
+    gram: np.ndarray | None = None,
+) -> np.ndarray:
+    """Linear kernel over ``[train, test]`` rows of features scaled on ``train`` only.
+
+    Returns a float64 ``(n_train + n_test)`` square matrix, training rows first.
+    """
+    rows = np.concatenate([train, test])
+    if feature_scaling == "center":
+        if gram is None:
+            gram = linear_gram(X[rows])
+            return centre_kernel(gram, len(train))
+        return centre_kernel(gram[np.ix_(rows, rows)], len(train))
+    if feature_scaling != "standard":
+        raise ValueError(f"feature_scaling must be 'standard' or 'center', got {feature_scaling!r}")
+    train_block = np.asarray(X[train], dtype=np.float64)
+    mean = train_block.mean(axis=0)
+    scale = train_block.std(axis=0)
+    del train_block
+    scale[scale < 1e-12] = 1.0
+    Z = ((np.asarray(X[rows], dtype=np.float32) - mean.astype(np.float32)) / scale.astype(np.float32))
+    return (Z @ Z.T).astype(np.float64)
+
+
+def squared_distances(K: np.ndarray) -> np.ndarray:
+    diag = np.diag(K)
+    return np.maximum(diag[:, None] + diag[None, :] - 2.0 * K, 0.0)
+
+
+def median_heuristic_gamma(sq_dist_train: np.ndarray, max_rows: int = 600) -> float:
+    """``1 / median`` of the off-diagonal squared distances among (at most ``max_rows``) training rows."""
+    n = sq_dist_train.shape[0]
+    take = np.linspace(0, n - 1, min(n, max_rows)).astype(int)
+    block = sq_dist_train[np.ix_(take, take)]
+    values = block[np.triu_indices(len(take), k=1)]
+    median = float(np.median(values)) if values.size else 1.0
+    return 1.0 / median if median > 0 else 1.0
+
+
+class KernelSpectrum:
+    """Eigendecomposition of a training kernel: kernel ridge for every penalty and target at once."""
+
+    def __init__(self, K_train: np.ndarray) -> None:
+        eigvals, eigvecs = linalg.eigh(K_train, driver="evd", check_finite=False)
+        self.eigvals = np.maximum(eigvals, 0.0)
+        self.eigvecs = eigvecs
+
+    def predict(self, K_eval: np.ndarray, Y_centered: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+        """Predictions ``(n_alphas, n_eval, n_targets)`` of ``K_eval (K + a I)^-1 Y`` for each ``a``."""
+        projected = self.eigvecs.T @ Y_centered
+        left = K_eval @ self.eigvecs
+        return np.stack([left @ (projected / (self.eigvals + a)[:, None]) for a in alphas])
+
+    def hat_factors(self, K_eval: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(K_eval U, U^T right)``; the map for penalty ``a`` is ``left / (lam + a) @ projected``."""
+        return K_eval @ self.eigvecs, self.eigvecs.T @ right
+
+
+def kernel_ridge_predict(K_train: np.ndarray, K_eval: np.ndarray, Y: np.ndarray, alpha: float) -> np.ndarray:
+    """Kernel ridge through the eigendecomposition (no intercept), for checks against scikit-learn."""
+    Y = np.asarray(Y, dtype=float)
+    squeeze = Y.ndim == 1
+    Y2 = Y[:, None] if squeeze else Y
+    out = KernelSpectrum(K_train).predict(K_eval, Y2, np.array([alpha]))[0]
+    return out[:, 0] if squeeze else out
+
+
+class FoldKernels:
+    """Each outer fold's linear kernel over ``[train, test]`` rows, computed once and shared.
+
+    The kernels of a block of columns are additive: the kernel without block ``B`` is
+    ``full - kernel(B)`` in both scaling modes (centring and standardisation act per feature).
+    """
+
+    def __init__(self, X: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], feature_scaling: str) -> None:
+        if feature_scaling not in ("standard", "center"):
+            raise ValueError(f"feature_scaling must be 'standard' or 'center', got {feature_scaling!r}")
+        self.X = X
+        self.folds = folds
+        self.feature_scaling = feature_scaling
+        self._full: dict[int, np.ndarray] = {}
+        self._gram: np.ndarray | None = None
+
+    def _fold_kernel(self, X: np.ndarray, k: int, gram: np.ndarray | None) -> np.ndarray:
+        train, test = self.folds[k]
+        return fold_linear_kernel(X, train, test, self.feature_scaling, gram)
+
+    def full(self, k: int) -> np.ndarray:
+        """Fold ``k``'s kernel; with ``center`` scaling every fold is cut from one Gram matrix."""
+        if k not in self._full:
+            if self.feature_scaling == "center" and self._gram is None:
+                self._gram = linear_gram(self.X)
+            self._full[k] = self._fold_kernel(self.X, k, self._gram)
+        return self._full[k]
+
+    def block(self, k: int, columns: np.ndarray) -> np.ndarray:
+        return self._fold_kernel(self.X[:, columns], k, None)
+
+    def without(self, columns: np.ndarray) -> dict[int, np.ndarray]:
+        """Per-fold kernels of the features outside ``columns`` (a ``kernel_cache`` for CV)."""
+        columns = np.asarray(columns)
+        if self.feature_scaling == "center":
+            gram = linear_gram(self.X[:, columns])
+            return {k: self.full(k) - self._fold_kernel(None, k, gram) for k in range(len(self.folds))}
+        return {k: self.full(k) - self.block(k, columns) for k in range(len(self.folds))}
+
+    def cache(self) -> dict[int, np.ndarray]:
+        return {k: self.full(k) for k in range(len(self.folds))}
+
+
+def _fold_scaling(X: np.ndarray, train: np.ndarray, feature_scaling: str) -> tuple[np.ndarray, np.ndarray]:
+    """Training mean and scale per feature, as :func:`helpers.models.fold_linear_kernel` uses them."""
+    block = np.asarray(X[train], dtype=np.float64)
+    mean = block.mean(axis=0)
+    if feature_scaling == "center":
+        return mean, np.ones_like(mean)
+    scale = block.std(axis=0)
+    scale[scale < 1e-12] = 1.0
+    return mean, scale
+
+
+def _extended_kernel(K: np.ndarray, n_train: int) -> np.ndarray:
+    """Kernel over rows ``[train, test, train]`` from one over ``[train, test]`` (no recomputation)."""
+    index = np.concatenate([np.arange(K.shape[0]), np.arange(n_train)])
+    return K[np.ix_(index, index)]

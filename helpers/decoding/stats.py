@@ -1,0 +1,71 @@
+"""Permutation p-values, false discovery rate and paired tests.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+
+def permutation_p_value(observed: np.ndarray, null: np.ndarray) -> np.ndarray:
+    """``(1 + #(null >= observed)) / (1 + n_null)`` per column; ``null`` is ``(n_null, ...)``."""
+    null = np.asarray(null, dtype=float)
+    if null.shape[0] == 0:
+        return np.full(np.shape(observed), np.nan)
+    exceed = np.sum(null >= np.asarray(observed, dtype=float)[None, ...] - 1e-12, axis=0)
+    return (1.0 + exceed) / (1.0 + null.shape[0])
+
+
+def fdr_bh(p_values: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (monotone, capped at 1); NaNs stay NaN."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    valid = ~np.isnan(p)
+    m = int(valid.sum())
+    if m == 0:
+        return out
+    pv = p[valid]
+    order = np.argsort(pv)
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
+    result = np.empty(m)
+    result[order] = np.minimum(adjusted, 1.0)
+    out[valid] = result
+    return out
+
+
+def paired_sign_flip(differences: np.ndarray, n_flips: int = 10_000, seed: int = 0) -> float:
+    """Two-sided sign-flip p-value of the mean paired difference (exact for up to 16 pairs)."""
+    d = np.asarray(differences, dtype=float)
+    d = d[~np.isnan(d)]
+    if len(d) < 2:
+        raise ValueError(f"a paired test needs at least 2 subjects, got {len(d)}")
+    observed = abs(d.mean())
+    if len(d) <= 16:
+        signs = np.array(list(product((1.0, -1.0), repeat=len(d))))
+        null = np.abs(signs @ d / len(d))
+        return float(np.mean(null >= observed - 1e-12))
+    rng = np.random.default_rng(seed)
+    signs = rng.choice((1.0, -1.0), size=(n_flips, len(d)))
+    null = np.abs(signs @ d / len(d))
+    return float((1 + np.sum(null >= observed - 1e-12)) / (1 + n_flips))
+
+
+def paired_subject_test(
+    scores_a: np.ndarray, scores_b: np.ndarray, method: str = "sign_flip", seed: int = 0
+) -> dict[str, float]:
+    """Compare two models on the same held-out subjects: mean difference and a two-sided p-value."""
+    a = np.asarray(scores_a, dtype=float)
+    b = np.asarray(scores_b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired scores need one value per subject in both arrays; got {a.shape} and {b.shape}")
+    differences = a - b
+    if method == "sign_flip":
+        p = paired_sign_flip(differences, seed=seed)
+    elif method == "wilcoxon":
+        p = float(scipy_stats.wilcoxon(differences).pvalue)
+    else:
+        raise ValueError(f"unknown paired test {method!r}; allowed: sign_flip, wilcoxon")
+    return {"delta_r": float(np.nanmean(differences)), "p_value": p, "n_subjects": int(np.sum(~np.isnan(differences)))}

@@ -1,0 +1,9 @@
+"""What the decoders use, and what that says about how emotions are coded.
+
+* :mod:`~helpers.explain.inputs`: the samples, folds and feature blocks an explanation runs on;
+* :mod:`~helpers.explain.patterns`: activation patterns (Haufe et al. 2014);
+* :mod:`~helpers.explain.permutation`: grouped permutation importance on held-out folds;
+* :mod:`~helpers.explain.lesions`: virtual lesions and leave-one-network-out;
+* :mod:`~helpers.explain.graphs`: importance graphs (spanning trees, degree, modularity...);
+* :mod:`~helpers.explain.interpretation`: the constructionist and locationist indices and verdicts.
+"""

@@ -1,0 +1,184 @@
+"""The samples an explanation runs on, the folds it uses, and the feature blocks it removes or shuffles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helpers.decoding.splits import WindowMeta, make_splitter
+from helpers.study import EMOTIONS
+from collections.abc import Callable
+from helpers.annotation.targets import emotion_targets
+from helpers.decoding.nulls import null_window_targets
+from helpers.features import build_feature_sets, window_centre_values
+from helpers.pipeline import ground_truth, roi_timeseries
+
+
+def explanation_splitter(params: Any, meta: Any) -> Any:
+    """The chapter's cross-validation splitter, with ``explain.folds`` pairing for blocked LOSO.
+
+    ``explain.folds = "rotation"`` tests every subject once on one story block (one fold per
+    subject) instead of every (subject, block) pair: the same honesty, a fifth of the refits.
+    """
+    if params.cv == "loso_blocked":
+        folds = getattr(params.explain, "folds", "rotation")
+        if folds != params.cv_options.pairing:
+            params = params.model_copy(deep=True)
+            params.cv_options.pairing = folds
+    return make_splitter(params, meta)
+
+
+def thinned_rows(subject: np.ndarray, start: np.ndarray, stride: int) -> np.ndarray:
+    """Rows keeping every ``stride``-th window of each subject (in story order).
+
+    Neighbouring sliding windows share all but ``step`` volumes, so explanations computed on every
+    few windows lose little information and cost ``stride**2`` times less in kernel algebra.
+    """
+    if not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"the window stride must be a positive integer, got {stride!r}")
+    subject = np.asarray(subject)
+    start = np.asarray(start)
+    keep = np.zeros(len(subject), dtype=bool)
+    for name in pd.unique(subject):
+        rows = np.flatnonzero(subject == name)
+        rows = rows[np.argsort(start[rows], kind="stable")]
+        keep[rows[::stride]] = True
+    return np.flatnonzero(keep)
+
+
+@dataclass
+class ExplanationData:
+    """The samples an explanation runs on: features, targets, metadata and block definitions."""
+
+    X: np.ndarray
+    y: np.ndarray
+    meta: WindowMeta
+    edges: np.ndarray | None
+    roi_networks: np.ndarray
+    target_names: tuple[str, ...] = EMOTIONS
+    rows: np.ndarray | None = None  # rows of the original feature set
+
+    @property
+    def is_edges(self) -> bool:
+        return self.edges is not None
+
+
+def explanation_data(feature_set: Any, stride: int = 1) -> ExplanationData:
+    """Take every ``stride``-th window of a :class:`helpers.features.FeatureSet` into memory."""
+    rows = thinned_rows(feature_set.subject, feature_set.start, stride)
+    X = np.ascontiguousarray(np.asarray(feature_set.X)[rows] if stride > 1 else np.asarray(feature_set.X),
+                             dtype=np.float32)
+    return ExplanationData(
+        X=X,
+        y=np.asarray(feature_set.y, dtype=float)[rows],
+        meta=WindowMeta(np.asarray(feature_set.subject)[rows], np.asarray(feature_set.start)[rows],
+                        np.asarray(feature_set.stop)[rows]),
+        edges=None if feature_set.edges is None else np.asarray(feature_set.edges),
+        roi_networks=np.asarray(feature_set.roi_networks, dtype=str),
+        target_names=tuple(feature_set.target_names),
+        rows=rows,
+    )
+
+
+def network_blocks(edges: np.ndarray | None, networks: Sequence[str], n_features: int | None = None) -> dict[str, np.ndarray]:
+    """Feature indices per network: edges with at least one end in it (or its ROIs, without edges)."""
+    networks = np.asarray(networks, dtype=str)
+    names = list(dict.fromkeys(networks.tolist()))
+    if edges is None:
+        return {name: np.flatnonzero(networks == name) for name in names}
+    edges = np.asarray(edges)
+    a, b = networks[edges[:, 0]], networks[edges[:, 1]]
+    return {name: np.flatnonzero((a == name) | (b == name)) for name in names}
+
+
+def network_pair_blocks(edges: np.ndarray, networks: Sequence[str]) -> dict[str, np.ndarray]:
+    """Feature indices per network pair ``"A|B"`` (A before B in atlas order); a partition of edges."""
+    networks = np.asarray(networks, dtype=str)
+    names = list(dict.fromkeys(networks.tolist()))
+    rank = {n: i for i, n in enumerate(names)}
+    codes = np.array([rank[n] for n in networks])
+    edges = np.asarray(edges)
+    low = np.minimum(codes[edges[:, 0]], codes[edges[:, 1]])
+    high = np.maximum(codes[edges[:, 0]], codes[edges[:, 1]])
+    pair = low * len(names) + high
+    blocks = {}
+    for value in np.unique(pair):
+        blocks[f"{names[value // len(names)]}|{names[value % len(names)]}"] = np.flatnonzero(pair == value)
+    return blocks
+
+
+def roi_set_block(edges: np.ndarray | None, rois: Sequence[int], n_features: int | None = None) -> np.ndarray:
+    """Feature indices that involve any ROI of ``rois``: its edges, or the ROI columns themselves."""
+    rois = np.asarray(rois, dtype=int)
+    if rois.size == 0:
+        raise ValueError("the ROI set is empty; name at least one ROI to remove")
+    if edges is None:
+        if n_features is not None and rois.max() >= n_features:
+            raise ValueError(f"ROI {rois.max()} is out of range for {n_features} ROI features")
+        return np.unique(rois)
+    edges = np.asarray(edges)
+    return np.flatnonzero(np.isin(edges[:, 0], rois) | np.isin(edges[:, 1], rois))
+
+
+@dataclass
+class ExplanationInputs:
+    """Everything the explanation chapters start from, for one parameter set."""
+
+    data: dict[str, ExplanationData]  # feature-set name -> thinned samples
+    atlas: Any
+    tr_targets: np.ndarray  # (n_volumes, 8) TR-level emotion series
+    truth: dict | None
+    feature_scaling: str
+
+    def splitter(self, params: Any, name: str = "dfc") -> Any:
+        return explanation_splitter(params, self.data[name].meta)
+
+
+def explanation_inputs(params: Any, feature_sets: Sequence[str] = ("dfc", "roi_window")) -> ExplanationInputs:
+    """ROI signals, targets and cached features of ``params``, thinned by ``explain.window_stride``."""
+
+    roi = roi_timeseries(params, progress=False)
+    targets = emotion_targets(params, stimulus_onset=roi.stimulus_onset)
+    wanted = params.model_copy(deep=True)
+    wanted.features = list(feature_sets)
+    built = build_feature_sets(wanted, roi, targets)
+    data = {name: explanation_data(built[name], params.explain.window_stride) for name in feature_sets}
+    scaling = params.explain.feature_scaling
+    if scaling == "cv":
+        scaling = params.cv_options.feature_scaling
+    return ExplanationInputs(data, roi.atlas, targets.to_numpy(dtype=float), ground_truth(params), scaling)
+
+
+def null_sample_targets(
+    tr_targets: np.ndarray,
+    meta: WindowMeta,
+    n_nulls: int,
+    *,
+    method: str = "circular_shift",
+    seed: int = 0,
+    min_shift: int = 1,
+    target: str = "mean",
+) -> list[np.ndarray]:
+    """Per-sample null targets from circularly shifted (or phase-randomised) TR-level emotion series.
+
+    One shift for all emotions and subjects (the story is shared), aggregated into windows as the
+    real targets were (``target="mean"``: window mean; ``"centre"``: value at the window centre).
+    """
+
+    windows, window_of_sample = meta.window_index()
+    maker: Callable[[np.ndarray], np.ndarray] | None = None
+    if target == "centre":
+        def maker(series: np.ndarray) -> np.ndarray:
+            per_window = np.stack([window_centre_values(series, [s], e - s)[0] for s, e in windows])
+            return per_window[window_of_sample]
+    elif target != "mean":
+        raise ValueError(f"window target {target!r} is not known; allowed: mean, centre")
+    table = null_window_targets(np.asarray(tr_targets, dtype=float), windows, window_of_sample, n_nulls,
+                                method, seed, min_shift, maker)
+    n_targets = np.shape(tr_targets)[1]
+    return [table[:, k * n_targets : (k + 1) * n_targets][window_of_sample] for k in range(n_nulls)]

@@ -1,0 +1,189 @@
+"""Activation patterns (Haufe et al. 2014): how each feature co-varies with the decoded emotion.
+
+The weights of a linear decoder mix signal with noise suppression: a feature that carries no
+emotion but cancels noise in another gets a large weight. The pattern ``A = cov(X) W cov(y_hat)^-1``
+says instead how each feature co-varies with the decoded emotion. Since ``cov(X) W = cov(X, y_hat)``
+for a linear model it is computed from the model's outputs without ever forming the
+``n_features x n_features`` covariance. For non-linear models the same quantity is the covariance
+of each feature with the model's output (its best linear summary), reported as
+``"output_covariance"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+from threadpoolctl import threadpool_limits
+
+from helpers.decoding.folds import FoldInput, fit_predict_fold
+from helpers.decoding.kernels import FoldKernels, _extended_kernel, _fold_scaling
+from helpers.decoding.models import KERNEL_MODELS, ModelGrid, check_model_name
+from helpers.decoding.results import CVResult
+from helpers.explain.inputs import ExplanationData
+from helpers.progress import tqdm
+
+
+LINEAR_MODELS = ("linear", "ridge", "lasso", "elastic_net", "kernel_ridge_linear", "svr_linear")
+"""Models whose prediction is a linear function of the features: their pattern is Haufe's."""
+
+
+_CHUNK_FEATURES = 8192
+
+
+def _small_blas() -> threadpool_limits:
+    """One BLAS thread for the many small decompositions of nested tuning.
+
+    Eigendecompositions of a few hundred samples gain nothing from threads, and on a shared machine
+    OpenBLAS threads that wait for each other make them several times slower.
+    """
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def activation_pattern(
+    X: np.ndarray, y_hat: np.ndarray, joint: bool = False, chunk_features: int = _CHUNK_FEATURES
+) -> np.ndarray:
+    """Haufe activation pattern ``cov(X, y_hat) cov(y_hat)^-1``: (n_features, n_targets) float64.
+
+    Parameters
+    ----------
+    X
+        Features the model saw (n_samples, n_features); may be float32 or a memory map.
+    y_hat
+        The model's outputs for the same samples (n_samples,) or (n_samples, n_targets).
+    joint
+        ``False`` (default): each target is its own decoder, ``a_k = cov(X, y_hat_k) / var(y_hat_k)``.
+        ``True``: the targets form one multi-output decoder and ``cov(y_hat)`` is the full
+        ``n_targets x n_targets`` matrix (pseudo-inverted).
+
+    Notes
+    -----
+    ``X^T y_c = X_c^T y_c`` because the centred outputs sum to zero, so ``X`` is never centred or
+    copied whole; it is read in chunks of ``chunk_features`` columns. A constant output gives a zero
+    pattern (the model says nothing).
+    """
+    X = _as_2d_features(X)
+    outputs = np.asarray(y_hat, dtype=np.float64)
+    squeeze = outputs.ndim == 1
+    if squeeze:
+        outputs = outputs[:, None]
+    if outputs.ndim != 2 or len(outputs) != len(X):
+        raise ValueError(f"y_hat must have one row per sample of X ({len(X)}); got shape {np.shape(y_hat)}")
+    if len(X) < 2:
+        raise ValueError("an activation pattern needs at least 2 samples")
+    centred = outputs - outputs.mean(axis=0)
+    cross = _cross_covariance(X, centred, chunk_features)
+    if joint:
+        output_cov = centred.T @ centred / (len(X) - 1)
+        pattern = cross @ linalg.pinv(output_cov)
+    else:
+        variance = (centred**2).sum(axis=0) / (len(X) - 1)
+        safe = np.where(variance > 1e-12 * max(float(variance.max()), 1e-300), variance, np.inf)
+        pattern = cross / safe
+    return pattern[:, 0] if squeeze else pattern
+
+
+def _cross_covariance(X: np.ndarray, centred: np.ndarray, chunk_features: int) -> np.ndarray:
+    """``X^T centred / (n - 1)`` in float64, chunk by chunk over features."""
+    out = np.empty((X.shape[1], centred.shape[1]))
+    for first in range(0, X.shape[1], chunk_features):
+        block = np.asarray(X[:, first : first + chunk_features], dtype=np.float64)
+        out[first : first + block.shape[1]] = block.T @ centred
+    return out / (len(X) - 1)
+
+
+def _as_2d_features(X: Any) -> np.ndarray:
+    if not hasattr(X, "shape"):
+        X = np.asarray(X)
+    if len(X.shape) != 2:
+        raise ValueError(f"X must be 2-D (samples x features); got shape {X.shape}")
+    return X
+
+
+def pattern_kind(model: str) -> str:
+    """``"haufe"`` for linear models, ``"output_covariance"`` for the others."""
+    return "haufe" if check_model_name(model) in LINEAR_MODELS else "output_covariance"
+
+
+@dataclass
+class FeatureImportance:
+    """Importance of every feature for every emotion, averaged over outer folds."""
+
+    values: np.ndarray  # (n_features, n_targets)
+    spread: np.ndarray  # standard deviation over folds, same shape
+    model: str
+    method: str
+    emotions: list[str]
+    n_folds: int
+    cv: CVResult | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def frame(self, feature_names: Sequence[str] | None = None) -> pd.DataFrame:
+        index = list(feature_names) if feature_names is not None else None
+        return pd.DataFrame(self.values, columns=self.emotions, index=index)
+
+
+def training_patterns(
+    model: str,
+    data: ExplanationData,
+    splitter: Any,
+    *,
+    y: np.ndarray | None = None,
+    inner_splits: int = 3,
+    feature_scaling: str = "standard",
+    kernels: FoldKernels | None = None,
+    grid: ModelGrid | None = None,
+    joint: bool = False,
+    progress: bool = False,
+) -> FeatureImportance:
+    """Activation patterns of ``model`` fitted in each outer training fold, averaged over folds.
+
+    One nested tuning and fit per fold (the regression module's :func:`fit_predict_fold`) yields both
+    the held-out predictions (returned as ``.cv``, a :class:`CVResult`) and the fitted values on the
+    training samples, whose covariance with the training features is the fold's pattern. Patterns
+    are in the units the model saw (standardised features for ``feature_scaling="standard"``,
+    centred ones for ``"center"``) per standard deviation of the fold's output: the shrinkage chosen
+    in each fold changes the output's scale, and a pattern per unit of output would let the most
+    shrunk fold dominate the average. ``y`` replaces the targets (e.g. null targets) if given.
+    """
+
+    check_model_name(model)
+    grid = grid or ModelGrid()
+    Y = np.asarray(data.y if y is None else y, dtype=float)
+    X = data.X
+    folds = list(splitter.split(X))
+    if kernels is None and model in KERNEL_MODELS:
+        kernels = FoldKernels(X, folds, feature_scaling)
+    total = np.zeros((X.shape[1], Y.shape[1]))
+    total_sq = np.zeros_like(total)
+    predictions = np.full(Y.shape, np.nan)
+    chosen = []
+    if kernels is not None:
+        kernels.cache()
+    for k, (train, test) in enumerate(tqdm(folds, desc=f"patterns {model}", disable=not progress, leave=False)):
+        with _small_blas():
+            inner = list(splitter.inner(train, inner_splits).split())
+            fold = FoldInput(train, np.concatenate([test, train]), inner)
+            K_ext = _extended_kernel(kernels.full(k), len(train)) if model in KERNEL_MODELS else None
+            out = fit_predict_fold(model, X, Y, fold, grid, feature_scaling, None, K_ext)
+        predictions[test] = out.predictions[: len(test)]
+        fitted = out.predictions[len(test) :]
+        chosen.append(out.chosen)
+        pattern = activation_pattern(X[train], fitted, joint=joint)
+        pattern *= fitted.std(axis=0, ddof=1)[None, :]
+        if feature_scaling == "standard":
+            _, scale = _fold_scaling(X, train, feature_scaling)
+            pattern /= scale[:, None]
+        total += pattern
+        total_sq += pattern**2
+    n = len(folds)
+    mean = total / n
+    spread = np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
+    emotions = list(data.target_names)[: Y.shape[1]]
+    result = CVResult(model, "dfc" if data.is_edges else "roi", "", emotions, Y, predictions,
+                      data.meta.subject, data.meta.start, folds, chosen)
+    return FeatureImportance(mean, spread, model, pattern_kind(model), emotions, n, result)
