@@ -156,11 +156,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from helpers.study import EMOTIONS
     from helpers.config import SimulationParams
-    from helpers.decoding.crossval import cross_validate_model
-    from helpers.features import n_edges, sliding_window_connectivity, window_average, window_starts
-    from helpers.decoding.kernels import linear_gram
-    from helpers.simulate import simulate_roi_signals
+    from helpers.decoding.crossval import CVOptions, cross_validate_model
+    from helpers.decoding.kernels import FoldKernels, linear_gram
     from helpers.decoding.splits import LeaveOneSubjectOutBlocked, WindowMeta
+    from helpers.features import FeatureSet, n_edges, sliding_window_connectivity, window_average, window_starts
+    from helpers.simulate import simulate_roi_signals
 
     subjects = [f"sub-{k + 1:02d}" for k in range(args.subjects)]
     starts = window_starts(N_VOLUMES, args.length, 1)
@@ -206,21 +206,30 @@ def main(argv: list[str] | None = None) -> int:
             gram_roi = linear_gram(amplitude[rows])
         del dfc
 
-        common = {"cv": "loso_blocked", "feature_scaling": "center", "hrf_span_s": 16.0, "seed": args.seed}
+        options = CVOptions(splitter=splitter, feature_scaling="center", hrf_span_s=16.0, seed=args.seed)
+        fold_list = list(splitter.split())
+        window = {"length": args.length}
+
+        def kernel_only(name: str, gram: np.ndarray) -> tuple[Any, Any]:
+            """A feature set whose kernels come from a precomputed Gram (its columns are not needed)."""
+            empty = np.empty((len(rows), 0), np.float32)
+            features = FeatureSet.from_arrays(empty, Y, meta.subject, meta.start, meta.stop, name=name,
+                                              tr_targets=drive, window=window)
+            return features, FoldKernels(empty, fold_list, "center", gram=gram)
+
+        dfc_set, dfc_kernels = kernel_only("dfc", gram_dfc)
+        roi_set, roi_kernels = kernel_only("roi_window", gram_roi)
         results: dict[str, Any] = {}
         for model in args.models:
             with timer.stage(model, "DFC") as row:
-                results[model] = cross_validate_model(model, np.empty((len(rows), 0), np.float32), Y, meta,
-                                                      splitter, features="dfc", gram=gram_dfc, **common)
+                results[model] = cross_validate_model(dfc_set, model, options, kernels=dfc_kernels)
                 row["note"] += f"; {_cv_summary(results[model])}"
         with timer.stage("kernel_ridge_rbf+null", f"DFC, {args.permutations} circular-shift nulls") as row:
-            null_result = cross_validate_model(
-                "kernel_ridge_rbf", np.empty((len(rows), 0), np.float32), Y, meta, splitter, features="dfc",
-                gram=gram_dfc, tr_targets=drive, n_permutations=args.permutations, **common)
+            null_result = cross_validate_model(dfc_set, "kernel_ridge_rbf",
+                                               options.replace(n_permutations=args.permutations), kernels=dfc_kernels)
             row["note"] += f"; {_cv_summary(null_result)}"
         with timer.stage("ridge ROI", "window-averaged ROI amplitude, for the DFC-vs-ROI contrast") as row:
-            roi_result = cross_validate_model("ridge", np.empty((len(rows), 0), np.float32), Y, meta, splitter,
-                                              features="roi_window", gram=gram_roi, **common)
+            roi_result = cross_validate_model(roi_set, "ridge", options, kernels=roi_kernels)
             row["note"] += f"; {_cv_summary(roi_result)}"
     total = time.perf_counter() - began
     timer.close()

@@ -23,10 +23,10 @@ from sklearn.svm import SVR
 from threadpoolctl import threadpool_limits
 
 from helpers.study import N_VOLUMES
-from helpers.decoding.crossval import cross_validate_model
+from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.kernels import fold_linear_kernel, squared_distances
-from helpers.decoding.splits import LeaveOneSubjectOutBlocked, WindowMeta
-from helpers.decoding.nulls import window_means
+from helpers.decoding.splits import LeaveOneSubjectOutBlocked
+from helpers.features import FeatureSet, window_targets
 
 
 def sliding_correlations(series: np.ndarray, window: int) -> np.ndarray:
@@ -54,9 +54,9 @@ def make_data(n_subjects: int, n_rois: int, window: int, seed: int = 0):
         subject += [f"sub-{s:02d}"] * len(starts)
         start.append(starts)
     start = np.concatenate(start)
-    meta = WindowMeta(np.array(subject), start, start + window)
-    y = window_means(tr_targets, np.stack([meta.start, meta.stop], axis=1))
-    return np.concatenate(X), y, meta, tr_targets
+    y = window_targets(tr_targets, start, window)
+    return FeatureSet.from_arrays(np.concatenate(X), y, np.array(subject), start, start + window,
+                                  name="dfc", tr_targets=tr_targets, window={"length": window})
 
 
 def paper_svr(X: np.ndarray, Y: np.ndarray, folds) -> tuple[float, np.ndarray]:
@@ -95,10 +95,11 @@ def main() -> None:
                         help="permutations actually refitted the paper's way (the rest is extrapolated)")
     args = parser.parse_args()
 
-    X, Y, meta, tr_targets = make_data(args.subjects, args.rois, args.window)
-    splitter = LeaveOneSubjectOutBlocked(meta, n_blocks=5, window_length=args.window, pairing="rotation")
+    features = make_data(args.subjects, args.rois, args.window)
+    X, Y = features.X, features.y
+    splitter = LeaveOneSubjectOutBlocked(features, n_blocks=5, window_length=args.window, pairing="rotation")
     folds = list(splitter.split(X))
-    print(f"{len(meta)} samples x {X.shape[1]} DFC features, {len(folds)} folds (blocked, rotation), 8 targets")
+    print(f"{len(Y)} samples x {X.shape[1]} DFC features, {len(folds)} folds (blocked, rotation), 8 targets")
 
     paper_time, paper_pred = paper_svr(X, Y, folds)
     print(f"paper   SVR-RBF, MultiOutputRegressor, all folds:          {paper_time:8.1f} s")
@@ -117,12 +118,12 @@ def main() -> None:
     print(f"paper   {args.permutations} permutations refitted (extrapolated from {args.paper_permutations}): "
           f"{per_permutation * args.permutations:8.0f} s")
 
-    common = {"tr_targets": tr_targets, "hrf_span_s": 16.0}
+    options = CVOptions(splitter=splitter, hrf_span_s=16.0, feature_scaling="standard")
     began = time.perf_counter()
-    plain = cross_validate_model("kernel_ridge_rbf", X, Y, meta, splitter, **common)
+    plain = cross_validate_model(features, "kernel_ridge_rbf", options)
     plain_time = time.perf_counter() - began
     began = time.perf_counter()
-    permuted = cross_validate_model("kernel_ridge_rbf", X, Y, meta, splitter, n_permutations=args.permutations, **common)
+    permuted = cross_validate_model(features, "kernel_ridge_rbf", options.replace(n_permutations=args.permutations))
     permuted_time = time.perf_counter() - began
     assert np.allclose(plain.predictions[tested], permuted.predictions[tested])
     print(f"project kernel ridge RBF, nested (3 widths x 6 penalties), no permutations: {plain_time:6.1f} s")

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
 
-from helpers.decoding.crossval import cross_validate_model
+from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.explain.inputs import (
-    ExplanationData,
     network_blocks,
     network_pair_blocks,
     roi_set_block,
@@ -18,7 +17,8 @@ from helpers.decoding.kernels import FoldKernels
 from helpers.explain.patterns import activation_pattern, training_patterns
 from helpers.explain.permutation import block_permutation_importance
 from helpers.explain.lesions import lesion_drops
-from helpers.decoding.splits import LeaveOneSubjectOut, WindowMeta
+from helpers.decoding.splits import LeaveOneSubjectOut
+from helpers.features import FeatureSet
 
 
 def test_haufe_pattern_recovers_signal_where_weights_mislead():
@@ -42,7 +42,7 @@ def test_haufe_pattern_recovers_signal_where_weights_mislead():
         activation_pattern(X, signal[:10])
 
 
-def _toy_data(seed: int = 0, n_subjects: int = 4, n_per: int = 60) -> ExplanationData:
+def _toy_data(seed: int = 0, n_subjects: int = 4, n_per: int = 60) -> FeatureSet:
     """Two 'networks' of 5 ROIs each -> 45 edges; targets are driven by edges of network A only."""
     rng = np.random.default_rng(seed)
     n_rois = 10
@@ -54,13 +54,13 @@ def _toy_data(seed: int = 0, n_subjects: int = 4, n_per: int = 60) -> Explanatio
     y = np.stack([X[:, in_a[:3]].sum(axis=1), X[:, in_a[3:6]].sum(axis=1)], axis=1) + 0.3 * rng.standard_normal((n, 2))
     subject = np.repeat([f"sub-{i:02d}" for i in range(n_subjects)], n_per)
     start = np.tile(np.arange(n_per), n_subjects)
-    meta = WindowMeta(subject, start, start + 1)
-    return ExplanationData(X, y, meta, edges, networks, ("e1", "e2"))
+    return FeatureSet("dfc", X, y, subject, start, start + 1, roi_labels=np.array([f"r{k}" for k in range(n_rois)]),
+                      roi_networks=networks, edges=edges, target_names=("e1", "e2"))
 
 
 def test_training_patterns_find_the_driving_edges():
     data = _toy_data()
-    splitter = LeaveOneSubjectOut(data.meta)
+    splitter = LeaveOneSubjectOut(data)
     imp = training_patterns("ridge", data, splitter, feature_scaling="center")
     assert imp.method == "haufe" and imp.values.shape == (45, 2)
     top = np.argsort(-np.abs(imp.values[:, 0]))[:3]
@@ -71,7 +71,7 @@ def test_training_patterns_find_the_driving_edges():
 
 def test_permutation_importance_fast_path_and_blocks():
     data = _toy_data(1)
-    splitter = LeaveOneSubjectOut(data.meta)
+    splitter = LeaveOneSubjectOut(data)
     blocks = network_pair_blocks(data.edges, data.roi_networks)
     assert sorted(np.concatenate(list(blocks.values())).tolist()) == list(range(45))
     for model in ("kernel_ridge_rbf", "svr_rbf", "random_forest"):
@@ -80,18 +80,19 @@ def test_permutation_importance_fast_path_and_blocks():
         assert by_block["A|A"] > 0.2, model
         assert abs(by_block["B|B"]) < 0.1, model
     # unpermuted predictions of the rebuilt kernel model equal the regression module's
-    direct = cross_validate_model("kernel_ridge_rbf", data.X, data.y, data.meta, splitter, feature_scaling="center")
+    direct = cross_validate_model(data, "kernel_ridge_rbf", CVOptions(splitter=splitter, feature_scaling="center"))
     table = block_permutation_importance("kernel_ridge_rbf", data, splitter, blocks, n_repeats=1, feature_scaling="center")
     assert table["r_full"].iloc[:2].to_numpy() == pytest.approx(direct.scores()["r_pooled"].iloc[:2].to_numpy(), abs=1e-6)
 
 
 def test_lesion_kernel_subtraction_equals_refit():
     data = _toy_data(2)
-    splitter = LeaveOneSubjectOut(data.meta)
+    splitter = LeaveOneSubjectOut(data)
     lesions = network_blocks(data.edges, data.roi_networks)
     table = lesion_drops("ridge", data, splitter, lesions, feature_scaling="standard")
     keep = np.setdiff1d(np.arange(45), lesions["A"])
-    refit = cross_validate_model("ridge", data.X[:, keep], data.y, data.meta, splitter, feature_scaling="standard")
+    refit = cross_validate_model(data.with_features(data.X[:, keep]), "ridge",
+                                 CVOptions(splitter=splitter, feature_scaling="standard"))
     lesioned = table[(table.lesion == "A")].set_index("emotion")["r_lesioned"]
     assert lesioned["mean"] == pytest.approx(refit.scores()["r"].iloc[-1], abs=1e-6)
     assert table[(table.lesion == "A") & (table.emotion == "mean")]["drop"].iloc[0] > 0.5

@@ -9,7 +9,7 @@ import pytest
 from helpers.study import EMOTIONS, N_VOLUMES
 from helpers.config import SimulationParams
 from helpers.features import sliding_window_connectivity, window_average, window_starts
-from helpers.explain.inputs import ExplanationData
+from helpers.features import FeatureSet
 from helpers.explain.patterns import training_patterns
 from helpers.explain.interpretation import (
     candidate_edge_masks,
@@ -23,7 +23,7 @@ from helpers.explain.interpretation import (
     recovery_auroc,
     verdict,
 )
-from helpers.decoding.splits import LeaveOneSubjectOut, WindowMeta
+from helpers.decoding.splits import LeaveOneSubjectOut
 
 WINDOW = 12
 STRIDE = 3
@@ -56,24 +56,24 @@ def _simulated(effect: str):
         subject += [s] * len(starts)
         start.append(starts)
     start = np.concatenate(start)
-    meta = WindowMeta(np.array(subject), start, start + WINDOW)
     edges = np.stack(np.triu_indices(atlas.n_rois, k=1), axis=1)
-    data = ExplanationData(np.concatenate(blocks), np.concatenate(targets), meta, edges,
-                           np.asarray(atlas.networks), EMOTIONS)
+    data = FeatureSet("dfc", np.concatenate(blocks), np.concatenate(targets), np.array(subject), start,
+                      start + WINDOW, roi_labels=np.asarray(atlas.labels), roi_networks=np.asarray(atlas.networks),
+                      edges=edges, target_names=EMOTIONS)
     return data, atlas, sim, signals.ground_truth
 
 
 @pytest.fixture(scope="module")
 def connectivity_patterns():
     data, atlas, sim, truth = _simulated("connectivity")
-    imp = training_patterns("kernel_ridge_rbf", data, LeaveOneSubjectOut(data.meta), feature_scaling="center")
+    imp = training_patterns("kernel_ridge_rbf", data, LeaveOneSubjectOut(data), feature_scaling="center")
     return imp, data, truth
 
 
 @pytest.fixture(scope="module")
 def null_patterns():
     data, atlas, sim, truth = _simulated("none")
-    imp = training_patterns("kernel_ridge_rbf", data, LeaveOneSubjectOut(data.meta), feature_scaling="center")
+    imp = training_patterns("kernel_ridge_rbf", data, LeaveOneSubjectOut(data), feature_scaling="center")
     return imp, data, atlas, sim, truth
 
 

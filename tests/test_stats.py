@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter1d
 
-from helpers.decoding.crossval import cross_validate_model
+from helpers.decoding.crossval import CVOptions, cross_validate_model
+from helpers.decoding.nulls import circular_shift_nulls
 from helpers.decoding.splits import LeaveOneSubjectOutBlocked, RandomWindowSplit, WindowMeta
-from helpers.decoding.nulls import circular_shift_nulls, phase_randomised_nulls, window_means
 from helpers.decoding.stats import fdr_bh, paired_subject_test, permutation_p_value
+from helpers.features import FeatureSet, phase_randomize, window_targets
 
 N_SUBJECTS, N_TRS, N_ROIS, WINDOW = 6, 160, 8, 8
 
@@ -38,8 +39,7 @@ def simulate(effect: str, seed: int = 0) -> dict:
             start.append(a)
     start = np.array(start)
     meta = WindowMeta(np.array(subject), start, start + WINDOW)
-    windows = np.stack([meta.start, meta.stop], axis=1)
-    y = window_means(tr_targets, windows)
+    y = window_targets(tr_targets, meta.start, WINDOW)
     return {"dfc": np.array(dfc, np.float32), "roi": np.array(roi, np.float32), "y": y, "meta": meta,
             "tr_targets": tr_targets}
 
@@ -50,8 +50,12 @@ def run(data: dict, features: str, cv: str, n_permutations: int = 200):
         splitter = LeaveOneSubjectOutBlocked(meta, n_blocks=4, hrf_span_s=4.0, subjects_per_fold=2)
     else:
         splitter = RandomWindowSplit(meta, test_fraction=0.1, n_splits=3, seed=0)
-    return cross_validate_model("kernel_ridge_linear", data[features], data["y"], meta, splitter, features=features,
-                                cv=cv, tr_targets=data["tr_targets"], n_permutations=n_permutations, hrf_span_s=4.0)
+    feature_set = FeatureSet.from_arrays(data[features], data["y"], meta.subject, meta.start, meta.stop,
+                                         name=features, tr_targets=data["tr_targets"],
+                                         window={"length": WINDOW, "shape": "rectangular", "target": "mean"})
+    options = CVOptions(cv=cv, splitter=splitter, n_permutations=n_permutations, hrf_span_s=4.0,
+                        feature_scaling="standard")
+    return cross_validate_model(feature_set, "kernel_ridge_linear", options)
 
 
 def test_null_p_values_are_calibrated_under_blocked_cv() -> None:
@@ -116,20 +120,11 @@ def test_phase_randomisation_keeps_spectrum_and_cross_correlation() -> None:
     rng = np.random.default_rng(0)
     base = gaussian_filter1d(rng.standard_normal((128, 2)), 3, axis=0)
     series = np.column_stack([base[:, 0], base[:, 0] * 0.8 + base[:, 1] * 0.2])
-    nulls = phase_randomised_nulls(series, 5, seed=0)
+    nulls = phase_randomize(series, 0, n_draws=5)
     for null in nulls:
         np.testing.assert_allclose(np.abs(np.fft.rfft(null, axis=0)), np.abs(np.fft.rfft(series, axis=0)), atol=1e-9)
         np.testing.assert_allclose(np.corrcoef(null.T)[0, 1], np.corrcoef(series.T)[0, 1], atol=1e-9)
         assert not np.allclose(null, series)
-
-
-def test_window_means_against_loop() -> None:
-    series = np.arange(20.0)[:, None] * np.array([[1.0, -2.0]])
-    windows = np.array([[0, 4], [3, 10], [15, 20]])
-    expected = np.array([series[a:b].mean(axis=0) for a, b in windows])
-    np.testing.assert_allclose(window_means(series, windows), expected)
-    with pytest.raises(ValueError, match="TRs"):
-        window_means(series, np.array([[0, 25]]))
 
 
 def test_p_values_and_fdr_known_answers() -> None:
@@ -148,10 +143,9 @@ def test_paired_sign_flip_exact() -> None:
         paired_subject_test(np.zeros(3), np.zeros(4))
 
 
-def test_null_needs_tr_targets_and_matching_aggregation(null_data) -> None:
-    splitter = LeaveOneSubjectOutBlocked(null_data["meta"], n_blocks=4, hrf_span_s=4.0, subjects_per_fold=3)
-    with pytest.raises(ValueError, match="tr_targets"):
-        cross_validate_model("ridge", null_data["roi"], null_data["y"], null_data["meta"], splitter, n_permutations=5)
-    with pytest.raises(ValueError, match="make_window_targets"):
-        cross_validate_model("ridge", null_data["roi"], null_data["y"] + 1.0, null_data["meta"], splitter,
-                             tr_targets=null_data["tr_targets"], n_permutations=5)
+def test_null_needs_the_tr_level_targets(null_data) -> None:
+    meta = null_data["meta"]
+    splitter = LeaveOneSubjectOutBlocked(meta, n_blocks=4, hrf_span_s=4.0, subjects_per_fold=3)
+    bare = FeatureSet.from_arrays(null_data["roi"], null_data["y"], meta.subject, meta.start, meta.stop)
+    with pytest.raises(ValueError, match="TR-level targets"):
+        cross_validate_model(bare, "ridge", CVOptions(splitter=splitter, n_permutations=5))

@@ -105,14 +105,16 @@ class FoldKernels:
     ``full - kernel(B)`` in both scaling modes (centring and standardisation act per feature).
     """
 
-    def __init__(self, X: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], feature_scaling: str) -> None:
+    def __init__(self, X: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], feature_scaling: str,
+                 gram: np.ndarray | None = None) -> None:
+        """``gram`` (``X @ X.T``, for ``center`` scaling) may be shared by several fold designs."""
         if feature_scaling not in ("standard", "center"):
             raise ValueError(f"feature_scaling must be 'standard' or 'center', got {feature_scaling!r}")
         self.X = X
-        self.folds = folds
+        self.folds = list(folds)
         self.feature_scaling = feature_scaling
         self._full: dict[int, np.ndarray] = {}
-        self._gram: np.ndarray | None = None
+        self._gram = gram
 
     def _fold_kernel(self, X: np.ndarray, k: int, gram: np.ndarray | None) -> np.ndarray:
         train, test = self.folds[k]
@@ -129,15 +131,20 @@ class FoldKernels:
     def block(self, k: int, columns: np.ndarray) -> np.ndarray:
         return self._fold_kernel(self.X[:, columns], k, None)
 
-    def without(self, columns: np.ndarray) -> dict[int, np.ndarray]:
-        """Per-fold kernels of the features outside ``columns`` (a ``kernel_cache`` for CV)."""
+    def without(self, columns: np.ndarray) -> FoldKernels:
+        """The fold kernels of the features outside ``columns`` (exact: kernels add over features)."""
         columns = np.asarray(columns)
+        keep = np.setdiff1d(np.arange(self.X.shape[1]), columns)
+        lesioned = FoldKernels(self.X[:, keep], self.folds, self.feature_scaling)
         if self.feature_scaling == "center":
             gram = linear_gram(self.X[:, columns])
-            return {k: self.full(k) - self._fold_kernel(None, k, gram) for k in range(len(self.folds))}
-        return {k: self.full(k) - self.block(k, columns) for k in range(len(self.folds))}
+            lesioned._full = {k: self.full(k) - self._fold_kernel(None, k, gram) for k in range(len(self.folds))}
+        else:
+            lesioned._full = {k: self.full(k) - self.block(k, columns) for k in range(len(self.folds))}
+        return lesioned
 
     def cache(self) -> dict[int, np.ndarray]:
+        """Every fold's kernel, computed now."""
         return {k: self.full(k) for k in range(len(self.folds))}
 
 

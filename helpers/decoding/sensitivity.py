@@ -13,9 +13,8 @@ from helpers.config import ParameterError, Params, deep_merge, params_from_dict
 from helpers.parameter_grid import SweepError, _value_text, expand_dotted, expand_grid
 from scipy import stats as scipy_stats
 from helpers.annotation.targets import emotion_targets
-from helpers.decoding.crossval import cross_validate_model
-from helpers.decoding.kernels import linear_gram
-from helpers.decoding.splits import make_splitter
+from helpers.decoding.crossval import CVOptions, cross_validate_model
+from helpers.decoding.kernels import FoldKernels, linear_gram
 from helpers.decoding.stats import paired_subject_test
 from helpers.features import build_feature_sets
 from helpers.pipeline import roi_timeseries
@@ -118,23 +117,18 @@ def sensitivity_scores(
         feature_sets = build_feature_sets(params, roi, targets, use_cache=False)
         grams = {name: linear_gram(fs.X) for name, fs in feature_sets.items()}
         for cv in cvs:
-            splitters: dict[str, Any] = {}
-            kernel_caches: dict[str, dict] = {name: {} for name in feature_sets}
+            options = CVOptions.from_params(params, cv=cv, n_permutations=0, feature_scaling=feature_scaling)
+            kernels: dict[str, FoldKernels] = {}
             for model in models:
                 row = {k: _resolved_value(resolved, k) for k in swept_keys}
                 row.update(model=model, cv=cv, n_samples=int(feature_sets["dfc"].n_samples))
                 try:
-                    if not splitters:
-                        splitters = {name: make_splitter(params, fs, cv) for name, fs in feature_sets.items()}
-                    results = {
-                        name: cross_validate_model(
-                            model, fs.X, fs.y, fs, splitters[name], features=name, cv=cv,
-                            inner_splits=params.cv_options.inner_splits, hrf_span_s=params.cv_options.hrf_span_s,
-                            feature_scaling=feature_scaling, gram=grams[name], kernel_cache=kernel_caches[name],
-                            emotions=fs.target_names, seed=params.seed,
-                        )
-                        for name, fs in feature_sets.items()
-                    }
+                    for name, fs in feature_sets.items():
+                        if name not in kernels:
+                            folds = list(options.splitter_for(fs).split(fs.X))
+                            kernels[name] = FoldKernels(fs.X, folds, feature_scaling, gram=grams[name])
+                    results = {name: cross_validate_model(fs, model, options, kernels=kernels[name])
+                               for name, fs in feature_sets.items()}
                 except ValueError as exc:  # e.g. a purge gap that leaves no training data: not testable
                     rows.append(dict(row, verdict="not testable", error=str(exc),
                                      seconds=round(time.perf_counter() - began, 2)))

@@ -3,8 +3,10 @@
 Every subject heard the same story, so windows of different subjects that cover the same TRs share
 their targets exactly, and neighbouring windows of one subject share most of their TRs. A split that
 ignores this (the paper's random 90/10) puts near-copies of test samples into training. The splitters
-here follow the scikit-learn interface (``split(X, y, groups)``, ``get_n_splits``) but read the
-sample metadata given at construction, so they can be passed as ``cv=`` anywhere.
+here follow the scikit-learn interface (``split(X, y, groups)``, ``get_n_splits``). The metadata of
+the samples (subject, window start and stop) is either given at construction or passed as
+``groups`` (``WindowMeta.as_groups()``, a structured array that scikit-learn can index), so a splitter
+works as ``cv=`` in ``cross_val_predict`` and, nested, in ``GridSearchCV``.
 
 Schemes
 -------
@@ -71,8 +73,28 @@ class WindowMeta:
 
     @classmethod
     def from_features(cls, features: Any) -> WindowMeta:
-        """Metadata of any object with ``subject``, ``start`` and ``stop`` attributes (a FeatureSet)."""
+        """Metadata of a WindowMeta, of ``as_groups()`` records, or of anything with ``subject``,
+        ``start`` and ``stop`` attributes (a FeatureSet)."""
+        if isinstance(features, WindowMeta):
+            return features
+        if isinstance(features, np.ndarray) and features.dtype.names:
+            missing = {"subject", "start", "stop"} - set(features.dtype.names)
+            if missing:
+                raise ValueError(f"groups records lack the fields {sorted(missing)}; use WindowMeta.as_groups()")
+            return cls(features["subject"], features["start"], features["stop"])
+        if not all(hasattr(features, name) for name in ("subject", "start", "stop")):
+            raise ValueError(
+                "splitters need each sample's subject, window start and stop: pass groups="
+                "WindowMeta.from_features(feature_set).as_groups(), or build the splitter with the metadata"
+            )
         return cls(features.subject, features.start, features.stop)
+
+    def as_groups(self) -> np.ndarray:
+        """The metadata as one structured array (fields subject, start, stop) to pass as ``groups``."""
+        records = np.empty(len(self), dtype=[("subject", self.subject.dtype), ("start", np.int64),
+                                             ("stop", np.int64)])
+        records["subject"], records["start"], records["stop"] = self.subject, self.start, self.stop
+        return records
 
     def __len__(self) -> int:
         return len(self.subject)
@@ -118,20 +140,45 @@ def _subject_groups(subjects: np.ndarray, per_fold: int) -> list[np.ndarray]:
 
 
 class _MetaSplitter:
-    """Shared plumbing: scikit-learn splitter protocol over stored metadata."""
+    """Shared plumbing: the scikit-learn splitter protocol over sample metadata.
 
-    meta: WindowMeta
+    Subclasses keep their settings in ``__init__`` and derive everything that depends on the samples
+    in ``_bind``; ``split(groups=...)`` binds a copy to the given metadata.
+    """
+
+    meta: WindowMeta | None = None
+
+    def _bind(self, meta: WindowMeta) -> None:  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
 
     def _folds(self) -> list[IndexPair]:  # pragma: no cover - defined by subclasses
         raise NotImplementedError
 
-    def split(self, X: Any = None, y: Any = None, groups: Any = None) -> Iterator[IndexPair]:
-        """Yield ``(train, test)`` index arrays; ``groups`` is ignored (metadata already given)."""
+    def _settings(self) -> dict[str, Any]:  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+    def bound(self, groups: Any) -> _MetaSplitter:
+        """A splitter with the same settings over the samples described by ``groups``."""
+        splitter = type(self)(WindowMeta.from_features(groups), **self._settings())
+        return splitter
+
+    def _resolved(self, X: Any, groups: Any) -> _MetaSplitter:
+        if groups is not None:
+            return self.bound(groups)
+        if self.meta is None:
+            raise ValueError(
+                f"{type(self).__name__} needs the samples' metadata: pass "
+                "groups=WindowMeta.from_features(feature_set).as_groups() to split(), or build it with meta"
+            )
         _check_length(self.meta, X)
-        yield from self._folds()
+        return self
+
+    def split(self, X: Any = None, y: Any = None, groups: Any = None) -> Iterator[IndexPair]:
+        """Yield ``(train, test)`` index arrays over the samples (``groups``: their metadata)."""
+        yield from self._resolved(X, groups)._folds()
 
     def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
-        return len(self._folds())
+        return len(self._resolved(X, groups)._folds())
 
     def inner(self, train: np.ndarray, n_splits: int) -> _MetaSplitter:
         """A splitter of the same kind over the training samples ``train`` (for nested tuning)."""
@@ -148,26 +195,37 @@ class RandomWindowSplit(_MetaSplitter):
     90/10 split. Neighbouring, overlapping windows end up on both sides: this leaks by design.
     """
 
-    def __init__(self, meta: WindowMeta, test_fraction: float = 0.1, n_splits: int = 1, seed: int = 0) -> None:
+    def __init__(self, meta: WindowMeta | None = None, test_fraction: float = 0.1, n_splits: int = 1,
+                 seed: int = 0) -> None:
         if not 0.0 < test_fraction <= 0.5:
             raise ValueError(f"test_fraction must be in (0, 0.5], got {test_fraction}")
-        self.meta = meta
         self.test_fraction = test_fraction
         self.n_folds_total = round(1.0 / test_fraction)
         if not 1 <= n_splits <= self.n_folds_total:
             raise ValueError(f"n_splits must be between 1 and {self.n_folds_total} for test_fraction {test_fraction}")
         self.n_splits = n_splits
         self.seed = seed
+        self.meta = None
         self._cache: list[IndexPair] | None = None
+        if meta is not None:
+            self._bind(WindowMeta.from_features(meta))
+
+    def _bind(self, meta: WindowMeta) -> None:
+        self.meta = meta
+        self._cache = None
+
+    def _settings(self) -> dict[str, Any]:
+        return {"test_fraction": self.test_fraction, "n_splits": self.n_splits, "seed": self.seed}
 
     def fold_labels(self) -> np.ndarray:
         """Fold (0..k-1) each sample is dealt to."""
+        meta = self._resolved(None, None).meta
         rng = np.random.default_rng(self.seed)
         k = self.n_folds_total
-        labels = np.empty(len(self.meta), dtype=np.int64)
-        for subject in self.meta.subjects:
-            rows = np.flatnonzero(self.meta.subject == subject)
-            rows = rows[np.argsort(self.meta.start[rows], kind="stable")]
+        labels = np.empty(len(meta), dtype=np.int64)
+        for subject in meta.subjects:
+            rows = np.flatnonzero(meta.subject == subject)
+            rows = rows[np.argsort(meta.start[rows], kind="stable")]
             for first in range(0, len(rows), k):
                 run = rows[first : first + k]
                 labels[run] = rng.permutation(k)[: len(run)]
@@ -189,15 +247,23 @@ class RandomWindowSplit(_MetaSplitter):
 class LeaveOneSubjectOut(_MetaSplitter):
     """Each fold tests one subject (or a group of ``subjects_per_fold``) and trains on the others."""
 
-    def __init__(self, meta: WindowMeta, subjects_per_fold: int = 1) -> None:
-        self.meta = meta
+    def __init__(self, meta: WindowMeta | None = None, subjects_per_fold: int = 1) -> None:
         self.subjects_per_fold = subjects_per_fold
-        self.groups = _subject_groups(meta.subjects, subjects_per_fold)
+        self.meta = None
+        if meta is not None:
+            self._bind(WindowMeta.from_features(meta))
+
+    def _bind(self, meta: WindowMeta) -> None:
+        self.meta = meta
+        self.groups = _subject_groups(meta.subjects, self.subjects_per_fold)
         if len(self.groups) < 2:
             raise ValueError(
                 f"leave-subject-out needs at least 2 subject groups; have {len(meta.subjects)} subjects "
-                f"and subjects_per_fold={subjects_per_fold}"
+                f"and subjects_per_fold={self.subjects_per_fold}"
             )
+
+    def _settings(self) -> dict[str, Any]:
+        return {"subjects_per_fold": self.subjects_per_fold}
 
     def _folds(self) -> list[IndexPair]:
         out = []
@@ -224,14 +290,15 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
     share no TR with the test block and sit outside the gap.
 
     Number of folds: ``n_groups * n_blocks`` with ``pairing="all"`` (each (subject, block) tested
-    exactly once) or ``n_groups`` with ``pairing="rotation"`` (group ``g`` tested on block
-    ``(g + offset) mod n_blocks``, offset drawn from ``seed``), where
-    ``n_groups = ceil(n_subjects / subjects_per_fold)``.
+    exactly once, so the test sets partition the samples) or ``n_groups`` with ``pairing="rotation"``
+    (group ``g`` tested on block ``(g + offset) mod n_blocks``, offset drawn from ``seed``), where
+    ``n_groups = ceil(n_subjects / subjects_per_fold)``. ``window_length`` defaults to the longest
+    sample's ``stop - start``.
     """
 
     def __init__(
         self,
-        meta: WindowMeta,
+        meta: WindowMeta | None = None,
         n_blocks: int = 5,
         hrf_span_s: float = 16.0,
         tr: float = TR_SECONDS,
@@ -242,25 +309,36 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
     ) -> None:
         if pairing not in ("all", "rotation"):
             raise ValueError(f"pairing must be 'all' or 'rotation', got {pairing!r}")
-        self.meta = meta
         self.n_blocks = int(n_blocks)
-        self.window_length = meta.window_length if window_length is None else int(window_length)
-        self.gap = purge_gap_trs(self.window_length, hrf_span_s, tr)
         self.hrf_span_s = hrf_span_s
         self.tr = tr
+        self.window_length_setting = None if window_length is None else int(window_length)
         self.subjects_per_fold = subjects_per_fold
         self.pairing = pairing
         self.seed = seed
+        self.meta = None
+        if meta is not None:
+            self._bind(WindowMeta.from_features(meta))
+
+    def _settings(self) -> dict[str, Any]:
+        return {"n_blocks": self.n_blocks, "hrf_span_s": self.hrf_span_s, "tr": self.tr,
+                "window_length": self.window_length_setting, "subjects_per_fold": self.subjects_per_fold,
+                "pairing": self.pairing, "seed": self.seed}
+
+    def _bind(self, meta: WindowMeta) -> None:
+        self.meta = meta
+        self.window_length = meta.window_length if self.window_length_setting is None else self.window_length_setting
+        self.gap = purge_gap_trs(self.window_length, self.hrf_span_s, self.tr)
         starts = np.unique(meta.start)
         if self.n_blocks < 2 or self.n_blocks > len(starts):
             raise ValueError(
-                f"n_blocks = {n_blocks} must be between 2 and the number of distinct windows ({len(starts)})"
+                f"n_blocks = {self.n_blocks} must be between 2 and the number of distinct windows ({len(starts)})"
             )
-        self.groups = _subject_groups(meta.subjects, subjects_per_fold)
+        self.groups = _subject_groups(meta.subjects, self.subjects_per_fold)
         if len(self.groups) < 2:
             raise ValueError(
                 f"blocked leave-subject-out needs at least 2 subject groups; have {len(meta.subjects)} "
-                f"subjects and subjects_per_fold={subjects_per_fold}"
+                f"subjects and subjects_per_fold={self.subjects_per_fold}"
             )
         block_of_start = np.empty(len(starts), dtype=np.int64)
         for b, chunk in enumerate(np.array_split(np.arange(len(starts)), self.n_blocks)):
@@ -268,7 +346,6 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
         self.blocks = block_of_start[np.searchsorted(starts, meta.start)]
         self._cache: list[IndexPair] | None = None
         self._cells: list[tuple[np.ndarray, int]] | None = None
-
     def fold_cells(self) -> list[tuple[np.ndarray, int]]:
         """(subject group, block) tested by each fold, in fold order."""
         if self._cells is None:
@@ -328,25 +405,29 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
 Splitter = RandomWindowSplit | LeaveOneSubjectOut | LeaveOneSubjectOutBlocked
 
 
-def make_splitter(params: Any, meta: WindowMeta | Any, cv: str | None = None) -> Splitter:
-    """The splitter named by ``params.cv`` (or ``cv``) with the options of ``params.cv_options``.
+def make_splitter(settings: Any, meta: WindowMeta | Any = None, cv: str | None = None) -> Splitter:
+    """The splitter named by ``cv`` (default ``settings.cv``), with the fold options of ``settings``.
 
-    ``meta`` is a :class:`WindowMeta` or anything with ``subject``/``start``/``stop`` (a FeatureSet).
+    ``settings`` is a parameter set (``params.cv_options``, ``params.window.length``, ``params.seed``)
+    or a :class:`helpers.decoding.crossval.CVOptions`. ``meta`` is a :class:`WindowMeta`, anything with
+    ``subject``/``start``/``stop`` (a FeatureSet), or ``None`` to pass the metadata later as ``groups``.
     """
-    if not isinstance(meta, WindowMeta):
-        meta = WindowMeta.from_features(meta)
-    scheme = cv or params.cv
-    options = params.cv_options
+    if hasattr(settings, "cv_options"):
+        options, length = settings.cv_options, settings.window.length
+    else:
+        options, length = settings, getattr(settings, "window_length", None)
+    meta = None if meta is None else WindowMeta.from_features(meta)
+    scheme = cv or settings.cv
     per_fold = getattr(options, "subjects_per_fold", 1)
     if scheme == "random":
         return RandomWindowSplit(meta, test_fraction=options.test_fraction,
-                                 n_splits=getattr(options, "random_splits", 1), seed=params.seed)
+                                 n_splits=getattr(options, "random_splits", 1), seed=settings.seed)
     if scheme == "loso":
         return LeaveOneSubjectOut(meta, subjects_per_fold=per_fold)
     if scheme == "loso_blocked":
         return LeaveOneSubjectOutBlocked(
             meta, n_blocks=options.n_blocks, hrf_span_s=options.hrf_span_s, tr=TR_SECONDS,
-            window_length=params.window.length, subjects_per_fold=per_fold,
-            pairing=getattr(options, "pairing", "all"), seed=params.seed,
+            window_length=length, subjects_per_fold=per_fold,
+            pairing=getattr(options, "pairing", "all"), seed=settings.seed,
         )
     raise ValueError(f"unknown cv scheme {scheme!r}; allowed: random, loso, loso_blocked")

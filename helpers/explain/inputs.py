@@ -10,12 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.decoding.splits import WindowMeta, make_splitter
-from helpers.study import EMOTIONS
-from collections.abc import Callable
 from helpers.annotation.targets import emotion_targets
-from helpers.decoding.nulls import null_window_targets
-from helpers.features import build_feature_sets, window_centre_values
+from helpers.decoding.nulls import null_window_table
+from helpers.decoding.splits import WindowMeta, make_splitter
+from helpers.features import FeatureSet, build_feature_sets
 from helpers.pipeline import ground_truth, roi_timeseries
 
 
@@ -51,38 +49,9 @@ def thinned_rows(subject: np.ndarray, start: np.ndarray, stride: int) -> np.ndar
     return np.flatnonzero(keep)
 
 
-@dataclass
-class ExplanationData:
-    """The samples an explanation runs on: features, targets, metadata and block definitions."""
-
-    X: np.ndarray
-    y: np.ndarray
-    meta: WindowMeta
-    edges: np.ndarray | None
-    roi_networks: np.ndarray
-    target_names: tuple[str, ...] = EMOTIONS
-    rows: np.ndarray | None = None  # rows of the original feature set
-
-    @property
-    def is_edges(self) -> bool:
-        return self.edges is not None
-
-
-def explanation_data(feature_set: Any, stride: int = 1) -> ExplanationData:
-    """Take every ``stride``-th window of a :class:`helpers.features.FeatureSet` into memory."""
-    rows = thinned_rows(feature_set.subject, feature_set.start, stride)
-    X = np.ascontiguousarray(np.asarray(feature_set.X)[rows] if stride > 1 else np.asarray(feature_set.X),
-                             dtype=np.float32)
-    return ExplanationData(
-        X=X,
-        y=np.asarray(feature_set.y, dtype=float)[rows],
-        meta=WindowMeta(np.asarray(feature_set.subject)[rows], np.asarray(feature_set.start)[rows],
-                        np.asarray(feature_set.stop)[rows]),
-        edges=None if feature_set.edges is None else np.asarray(feature_set.edges),
-        roi_networks=np.asarray(feature_set.roi_networks, dtype=str),
-        target_names=tuple(feature_set.target_names),
-        rows=rows,
-    )
+def explanation_data(feature_set: FeatureSet, stride: int = 1) -> FeatureSet:
+    """Every ``stride``-th window of each subject of a feature set, loaded into memory."""
+    return feature_set.take(thinned_rows(feature_set.subject, feature_set.start, stride))
 
 
 def network_blocks(edges: np.ndarray | None, networks: Sequence[str], n_features: int | None = None) -> dict[str, np.ndarray]:
@@ -129,14 +98,14 @@ def roi_set_block(edges: np.ndarray | None, rois: Sequence[int], n_features: int
 class ExplanationInputs:
     """Everything the explanation chapters start from, for one parameter set."""
 
-    data: dict[str, ExplanationData]  # feature-set name -> thinned samples
+    data: dict[str, FeatureSet]  # feature-set name -> thinned samples
     atlas: Any
     tr_targets: np.ndarray  # (n_volumes, 8) TR-level emotion series
     truth: dict | None
     feature_scaling: str
 
     def splitter(self, params: Any, name: str = "dfc") -> Any:
-        return explanation_splitter(params, self.data[name].meta)
+        return explanation_splitter(params, WindowMeta.from_features(self.data[name]))
 
 
 def explanation_inputs(params: Any, feature_sets: Sequence[str] = ("dfc", "roi_window")) -> ExplanationInputs:
@@ -155,30 +124,13 @@ def explanation_inputs(params: Any, feature_sets: Sequence[str] = ("dfc", "roi_w
 
 
 def null_sample_targets(
-    tr_targets: np.ndarray,
-    meta: WindowMeta,
-    n_nulls: int,
-    *,
-    method: str = "circular_shift",
-    seed: int = 0,
-    min_shift: int = 1,
-    target: str = "mean",
+    features: FeatureSet, n_nulls: int, *, method: str = "circular_shift", seed: int = 0, min_shift: int = 1
 ) -> list[np.ndarray]:
-    """Per-sample null targets from circularly shifted (or phase-randomised) TR-level emotion series.
+    """Per-sample null targets of a feature set, made exactly as its real targets were.
 
-    One shift for all emotions and subjects (the story is shared), aggregated into windows as the
-    real targets were (``target="mean"``: window mean; ``"centre"``: value at the window centre).
+    One draw for all emotions and subjects (the story is shared), aggregated into windows by the
+    feature set's own window weights and target rule (see :func:`helpers.decoding.nulls.null_window_table`).
     """
-
-    windows, window_of_sample = meta.window_index()
-    maker: Callable[[np.ndarray], np.ndarray] | None = None
-    if target == "centre":
-        def maker(series: np.ndarray) -> np.ndarray:
-            per_window = np.stack([window_centre_values(series, [s], e - s)[0] for s, e in windows])
-            return per_window[window_of_sample]
-    elif target != "mean":
-        raise ValueError(f"window target {target!r} is not known; allowed: mean, centre")
-    table = null_window_targets(np.asarray(tr_targets, dtype=float), windows, window_of_sample, n_nulls,
-                                method, seed, min_shift, maker)
-    n_targets = np.shape(tr_targets)[1]
+    table, window_of_sample = null_window_table(features, n_nulls, method, seed, min_shift)
+    n_targets = features.y.shape[1]
     return [table[:, k * n_targets : (k + 1) * n_targets][window_of_sample] for k in range(n_nulls)]

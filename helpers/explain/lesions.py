@@ -13,18 +13,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.decoding.crossval import cross_validate_model
+from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.kernels import FoldKernels
 from helpers.decoding.models import KERNEL_MODELS, ModelGrid, check_model_name
 from helpers.decoding.results import CVResult
-from helpers.explain.inputs import ExplanationData
+from helpers.features import FeatureSet
 from helpers.explain.patterns import _small_blas
 from helpers.progress import tqdm
 
 
 def lesion_drops(
     model: str,
-    data: ExplanationData,
+    data: FeatureSet,
     splitter: Any,
     lesions: Mapping[str, np.ndarray],
     *,
@@ -46,16 +46,15 @@ def lesion_drops(
     """
 
     check_model_name(model)
-    X, Y = data.X, np.asarray(data.y, dtype=float)
+    X = data.X
     folds = list(splitter.split(X))
     if kernels is None and model in KERNEL_MODELS:
         kernels = FoldKernels(X, folds, feature_scaling)
-    common = dict(inner_splits=inner_splits, feature_scaling=feature_scaling, grid=grid,
-                  emotions=list(data.target_names))
+    options = CVOptions(splitter=splitter, inner_splits=inner_splits, feature_scaling=feature_scaling,
+                        grid=grid or ModelGrid())
     if baseline is None:
-        cache = kernels.cache() if model in KERNEL_MODELS else None
         with _small_blas():
-            baseline = cross_validate_model(model, X, Y, data.meta, splitter, kernel_cache=cache, **common)
+            baseline = cross_validate_model(data, model, options, kernels=kernels)
     full = baseline.scores().set_index("emotion")["r"]
     rows = []
     for name, columns in tqdm(list(lesions.items()), desc=f"lesions {model}", disable=not progress, leave=False):
@@ -65,9 +64,10 @@ def lesion_drops(
         if columns.size >= X.shape[1]:
             raise ValueError(f"lesion {name!r} removes every feature; nothing is left to decode from")
         keep = np.setdiff1d(np.arange(X.shape[1]), columns)
-        cache = kernels.without(columns) if model in KERNEL_MODELS else None
+        lesioned_kernels = kernels.without(columns) if model in KERNEL_MODELS else None
         with _small_blas():
-            lesioned = cross_validate_model(model, X[:, keep], Y, data.meta, splitter, kernel_cache=cache, **common)
+            lesioned = cross_validate_model(data.with_features(X[:, keep]), model, options,
+                                            kernels=lesioned_kernels)
         scores = lesioned.scores().set_index("emotion")["r"]
         for emotion in scores.index:
             rows.append({"lesion": name, "emotion": emotion, "r_full": float(full[emotion]),

@@ -24,7 +24,7 @@ from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, _extended_kernel, _fold_scaling
 from helpers.decoding.models import KERNEL_MODELS, ModelGrid, check_model_name
 from helpers.decoding.results import CVResult
-from helpers.explain.inputs import ExplanationData
+from helpers.features import FeatureSet
 from helpers.progress import tqdm
 
 
@@ -129,7 +129,7 @@ class FeatureImportance:
 
 def training_patterns(
     model: str,
-    data: ExplanationData,
+    data: FeatureSet,
     splitter: Any,
     *,
     y: np.ndarray | None = None,
@@ -185,5 +185,5 @@ def training_patterns(
     spread = np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
     emotions = list(data.target_names)[: Y.shape[1]]
     result = CVResult(model, "dfc" if data.is_edges else "roi", "", emotions, Y, predictions,
-                      data.meta.subject, data.meta.start, folds, chosen)
+                      data.subject, data.start, folds, chosen)
     return FeatureImportance(mean, spread, model, pattern_kind(model), emotions, n, result)

@@ -20,7 +20,7 @@ from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, _fold_scaling, squared_distances
 from helpers.decoding.metrics import pearson_columns
 from helpers.decoding.models import KERNEL_MODELS, SVR_MODELS, ModelGrid, check_model_name, make_estimator
-from helpers.explain.inputs import ExplanationData
+from helpers.features import FeatureSet
 from helpers.explain.patterns import _small_blas
 from helpers.progress import tqdm
 
@@ -83,7 +83,7 @@ class _KernelPredictor:
 
 def block_permutation_importance(
     model: str,
-    data: ExplanationData,
+    data: FeatureSet,
     splitter: Any,
     blocks: Mapping[str, np.ndarray],
     *,

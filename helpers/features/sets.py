@@ -9,8 +9,8 @@ integrates, so cross-validation can purge training windows that overlap a test b
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,17 +112,64 @@ class FeatureSet:
         Null targets go through here, so a tapered window or a centre target is applied to them as
         to the real ones.
         """
+        per_window, sample_window = self.window_targets_from(series)
+        return per_window[..., sample_window, :]
+
+    def window_targets_from(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Targets per distinct window ``(..., n_windows, K)`` and each sample's window index.
+
+        Samples of different subjects that cover the same volumes share a window: the story, and so
+        the target, is the same for everyone.
+        """
         series = np.asarray(series, dtype=np.float64)
-        if self.name == "roi":
-            return series[..., self.start, :]
         starts, sample_window = np.unique(self.start, return_inverse=True)
+        sample_window = sample_window.ravel()
+        if self.name == "roi":
+            return series[..., starts, :], sample_window
         length = int(self.window.get("length", int(np.max(self.stop - self.start))))
         per_window = window_targets(
             series, starts, length, shape=self.window.get("shape", "rectangular"),
             taper_sigma=self.window.get("taper_sigma", DEFAULT_TAPER_SIGMA),
             target=self.window.get("target", "mean"),
         )
-        return per_window[..., sample_window.ravel(), :]
+        return per_window, sample_window
+
+    def take(self, rows: np.ndarray) -> "FeatureSet":
+        """The samples ``rows`` of this set (features loaded into memory as contiguous float32)."""
+        rows = np.asarray(rows)
+        return replace(
+            self, X=np.ascontiguousarray(np.asarray(self.X)[rows], dtype=np.float32),
+            y=np.asarray(self.y)[rows], subject=np.asarray(self.subject)[rows],
+            start=np.asarray(self.start)[rows], stop=np.asarray(self.stop)[rows],
+        )
+
+    def with_features(self, X: np.ndarray) -> "FeatureSet":
+        """The same samples, targets and windows with other feature columns (e.g. a lesioned set)."""
+        return FeatureSet.from_arrays(X, self.y, self.subject, self.start, self.stop, name=self.name,
+                                      tr_targets=self.tr_targets, window=self.window,
+                                      target_names=self.target_names)
+
+    @property
+    def is_edges(self) -> bool:
+        """Whether each feature is a ROI pair (DFC) rather than a ROI."""
+        return self.edges is not None
+
+    @classmethod
+    def from_arrays(
+        cls, X: np.ndarray, y: np.ndarray, subject: Any, start: Any, stop: Any, *, name: str = "features",
+        tr_targets: np.ndarray | None = None, window: dict[str, Any] | None = None,
+        target_names: Sequence[str] | None = None,
+    ) -> "FeatureSet":
+        """A feature set from plain arrays (features are ROIs named ``roi0``, ``roi1``...)."""
+        X = np.asarray(X)
+        y = np.asarray(y, dtype=float)
+        y = y[:, None] if y.ndim == 1 else y
+        names = tuple(target_names) if target_names is not None else (
+            EMOTIONS if y.shape[1] == len(EMOTIONS) else tuple(f"target_{k}" for k in range(y.shape[1])))
+        labels = np.array([f"roi{k}" for k in range(X.shape[1])])
+        return cls(name=name, X=X, y=y, subject=np.asarray(subject).astype(str), start=np.asarray(start),
+                   stop=np.asarray(stop), roi_labels=labels, roi_networks=np.full(X.shape[1], "none"),
+                   target_names=names, window=dict(window or {}), tr_targets=tr_targets)
 
 
 def build_feature_sets(params: Any, roi_data: Any, targets: pd.DataFrame, *, use_cache: bool = True) -> dict[str, FeatureSet]:

@@ -17,28 +17,35 @@ from helpers.features.connectivity import sliding_window_connectivity
 from helpers.features.windows import DEFAULT_TAPER_SIGMA, effective_length, window_weights
 
 
-def phase_randomize(timeseries: np.ndarray, seed: int | np.random.Generator | None = None) -> np.ndarray:
-    """Surrogate signals with the same power spectra and the same static correlations.
+def phase_randomize(
+    timeseries: np.ndarray, seed: int | np.random.Generator | None = None, n_draws: int | None = None
+) -> np.ndarray:
+    """Surrogate signals with the same power spectra and the same cross-correlations.
 
-    Every frequency's phase is shifted by one random angle shared by all ROIs (Prichard & Theiler
-    1994): each ROI keeps its power spectrum, and all cross-spectra, hence the static correlation
-    matrix, are unchanged, while any change of coupling over time is destroyed. The mean and, for an
-    even length, the Nyquist component are kept as they are so the surrogate stays real. This is the
-    null of Leonardi & Van De Ville (2015) for fluctuations of sliding-window correlations.
+    Every frequency's phase is shifted by one random angle shared by all columns (Prichard & Theiler
+    1994): each column keeps its power spectrum, and all cross-spectra, hence the static correlation
+    matrix, are unchanged, while any change of coupling over time, and any alignment with another
+    series, is destroyed. The mean and, for an even length, the Nyquist component are kept so the
+    surrogate stays real. This is the null of Leonardi & Van De Ville (2015) for fluctuations of
+    sliding-window correlations, and one of the null-target methods of the regression chapter.
+
+    ``timeseries`` is (T, K); one surrogate (T, K) is returned, or ``n_draws`` of them stacked
+    (n_draws, T, K), each with its own phases.
     """
     data = np.asarray(timeseries)
     if data.ndim != 2:
-        raise ValueError(f"timeseries must be 2-D (volumes x ROIs); got shape {data.shape}")
+        raise ValueError(f"timeseries must be 2-D (volumes x columns); got shape {data.shape}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     n_volumes = data.shape[0]
     spectrum = np.fft.rfft(np.asarray(data, dtype=np.float64), axis=0)
-    phases = rng.uniform(0.0, 2.0 * np.pi, size=spectrum.shape[0])
-    phases[0] = 0.0
+    phases = rng.uniform(0.0, 2.0 * np.pi, size=(1 if n_draws is None else n_draws, spectrum.shape[0]))
+    phases[:, 0] = 0.0
     if n_volumes % 2 == 0:
-        phases[-1] = 0.0
-    spectrum *= np.exp(1j * phases)[:, None]
-    surrogate = np.fft.irfft(spectrum, n=n_volumes, axis=0)
-    return surrogate.astype(data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64)
+        phases[:, -1] = 0.0
+    rotated = spectrum[None, :, :] * np.exp(1j * phases)[:, :, None]
+    surrogate = np.fft.irfft(rotated, n=n_volumes, axis=1)
+    surrogate = surrogate.astype(data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64)
+    return surrogate[0] if n_draws is None else surrogate
 
 
 def dfc_temporal_std(timeseries: np.ndarray, length: int, shape: str = "rectangular", taper_sigma: float = DEFAULT_TAPER_SIGMA) -> float:
