@@ -22,21 +22,19 @@ import numpy as np
 import pytest
 
 from helpers.annotation.base import Segment
-from helpers.annotation.llm import (
+from helpers.annotation.endpoint import endpoint_id
+from helpers.annotation.llm import LLMAnnotationError, LLMAnnotator, has_llm_results
+from helpers.annotation.llm_client import RESPONSE_MODE_BOOK
+from helpers.annotation.prompt import (
     EMOTION_SCHEMA,
     PROMPT_VERSION,
-    RESPONSE_MODE_BOOK,
     SYSTEM_PROMPT,
-    LLMAnnotationError,
-    LLMAnnotator,
     MalformedRatingError,
     build_messages,
     context_for,
-    has_llm_results,
     parse_rating,
-    public_endpoint,
-    request_key,
 )
+from helpers.annotation.rating_cache import request_key
 from helpers.study import EMOTIONS
 from helpers.config import LLMParams
 
@@ -247,13 +245,11 @@ def test_parse_rating_is_strict_first_then_tolerant() -> None:
         parse_rating("   ")
 
 
-def test_public_endpoint_drops_credentials() -> None:
-    assert (
-        public_endpoint("https://user:pw@example.org:8443/v1/?api-key=xyz#f")
-        == "https://example.org:8443/v1"
-    )
-    with pytest.raises(ValueError, match="base_url"):
-        public_endpoint("example.org/v1")
+def test_endpoint_identity_drops_credentials_and_names_the_key() -> None:
+    params = LLMParams(base_url="https://user:pw@example.org:8443/v1/?api-key=xyz#f")
+    assert endpoint_id(params) == "https://example.org:8443/v1"
+    with pytest.raises(ValueError, match="llm.base_url"):
+        endpoint_id(LLMParams(base_url="example.org/v1"))
 
 
 def test_cache_key_changes_with_every_setting() -> None:

@@ -19,14 +19,12 @@ import pytest
 
 from helpers.annotation import local_server as local_llm
 from helpers.annotation.base import Segment
-from helpers.annotation.llm import (
+from helpers.annotation.endpoint import endpoint_id
+from helpers.annotation.llm import LLMAnnotationError, LLMAnnotator, has_llm_results
+from helpers.annotation.llm_client import RESPONSE_MODE_BOOK
+from helpers.annotation.prompt import (
     EMOTION_SCHEMA,
-    RESPONSE_MODE_BOOK,
-    LLMAnnotationError,
-    LLMAnnotator,
     build_messages,
-    endpoint_id,
-    has_llm_results,
     out_of_range,
     parse_rating,
     response_format_for,
