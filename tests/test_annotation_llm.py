@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 
 from helpers.annotation.base import Segment
-from helpers.annotation.endpoint import endpoint_id
 from helpers.annotation.llm import LLMAnnotationError, LLMAnnotator, has_llm_results
 from helpers.annotation.llm_client import RESPONSE_MODE_BOOK
 from helpers.annotation.prompt import (
@@ -34,9 +33,9 @@ from helpers.annotation.prompt import (
     context_for,
     parse_rating,
 )
-from helpers.annotation.rating_cache import request_key
-from helpers.study import EMOTIONS
+from helpers.annotation.rating_cache import endpoint_id, request_key
 from helpers.config import LLMParams
+from helpers.study import EMOTIONS
 
 SECRET = "sk-" + "test-DO-NOT-LEAK-7f3a9c21"  # built at run time so secret scanners skip this file
 
@@ -50,6 +49,9 @@ class Reply:
     content: str | None = None
     error: str = "server error"
     delay_s: float = 0.0
+    body: bytes | None = None  # sent as is instead of a chat completion (HTML, broken JSON...)
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def ratings_for(passage_number: int, sample_shift: float = 0.0) -> dict[str, float]:
@@ -77,6 +79,7 @@ class ChatServer:
         self.behaviour = behaviour
         self.bodies: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
         self.replies: list[Reply] = []
         self._lock = threading.Lock()
         server = self
@@ -91,6 +94,7 @@ class ChatServer:
                     number = len(server.bodies)
                     server.bodies.append(body)
                     server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    server.paths.append(self.path)
                 reply = server.behaviour(number, body)
                 with server._lock:
                     server.replies.append(reply)
@@ -119,11 +123,13 @@ class ChatServer:
                     payload = {
                         "error": {"message": reply.error, "type": "error", "code": reply.status}
                     }
-                data = json.dumps(payload).encode()
+                data = json.dumps(payload).encode() if reply.body is None else reply.body
                 try:
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", reply.content_type)
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
@@ -134,7 +140,9 @@ class ChatServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -361,6 +369,87 @@ def test_malformed_json_is_retried_then_fails_naming_the_segment(tmp_path: Path)
         assert "segment 2" in message and "passage number 2" in message
         assert "malformed" in message and "3 request(s)" in message
         assert [passage_number(b) for b in server.bodies].count(2) == 3
+        # passages 0 and 1 before it, none after it
+        assert [passage_number(b) for b in server.bodies] == [0, 1, 2, 2, 2]
+
+
+NOT_A_COMPLETION = {
+    "html": Reply(body=b"<html><body><h1>Sign in to the proxy</h1></body></html>", content_type="text/html"),
+    "broken_json": Reply(body=b'{"id": "x", "choices": [{"message": '),
+    "empty_body": Reply(body=b""),
+    "json_list": Reply(body=b"[1, 2, 3]"),
+    "no_choices": Reply(body=b'{"object": "chat.completion", "choices": []}'),
+    "plain_text": Reply(body=b"upstream connect error", content_type="text/plain"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_A_COMPLETION))
+def test_http_200_that_is_not_a_chat_completion_is_retried_then_named(
+    tmp_path: Path, kind: str
+) -> None:
+    def bad_for_passage_1(n: int, body: dict[str, Any]) -> Reply:
+        return NOT_A_COMPLETION[kind] if passage_number(body) == 1 else good_reply(body)
+
+    with ChatServer(bad_for_passage_1) as server:
+        params = params_for(server, max_retries=2, max_concurrency=1)
+        with pytest.raises(LLMAnnotationError) as caught:
+            annotator(params, tmp_path).annotate(story(3))
+    message = str(caught.value)
+    assert "segment 1 " in message and server.base_url in message
+    assert "malformed response" in message and "3 request(s)" in message
+    assert "\n" not in message
+    if kind == "html":
+        assert "text/html body that is not JSON" in message and "Sign in" in message
+    # retried, then nothing more: passage 2 is never asked for
+    assert [passage_number(b) for b in server.bodies] == [0, 1, 1, 1]
+
+
+def test_a_malformed_response_once_is_retried_and_counted(tmp_path: Path) -> None:
+    def html_first(n: int, body: dict[str, Any]) -> Reply:
+        return NOT_A_COMPLETION["html"] if n == 0 else good_reply(body)
+
+    with ChatServer(html_first) as server:
+        result = annotator(params_for(server, max_concurrency=1), tmp_path).annotate(story(2))
+    assert len(server.bodies) == 3
+    assert result.provenance["retry_causes"] == {"malformed_response": 1}
+    np.testing.assert_allclose(result.scores.to_numpy(), expected_scores(2))
+
+
+@pytest.mark.parametrize(
+    ("failure", "named"),
+    [(NOT_A_COMPLETION["html"], "text/html"), (Reply(content="Sorry, I cannot."), "malformed answer")],
+)
+def test_no_request_goes_out_once_a_segment_failed_for_good(
+    tmp_path: Path, failure: Reply, named: str
+) -> None:
+    """Other segments waiting to retry (here a 429 with Retry-After) give up instead of sending."""
+    seen: set[int] = set()
+    others_waiting = threading.Event()
+
+    def fail_0_rate_limit_the_others_first(n: int, body: dict[str, Any]) -> Reply:
+        number = passage_number(body)
+        if number == 0:
+            others_waiting.wait(5.0)  # fail only once segments 1-3 wait to retry
+            return failure
+        if number not in seen:
+            seen.add(number)
+            if len(seen) == 3:
+                others_waiting.set()
+            return Reply(status=429, error="slow down", headers={"Retry-After": "2"})
+        return good_reply(body)
+
+    with ChatServer(fail_0_rate_limit_the_others_first) as server:
+        params = params_for(server, max_retries=2, max_concurrency=4)
+        RESPONSE_MODE_BOOK.remember((server.base_url, params.model), "json_schema")
+        began = time.perf_counter()
+        with pytest.raises(LLMAnnotationError, match=f"segment 0 .*{named}"):
+            annotator(params, tmp_path).annotate(story(8))
+        seconds = time.perf_counter() - began
+        asked = sorted(passage_number(b) for b in server.bodies)
+    # three tries of segment 0 and the first (rate-limited) request of segments 1-3; no retry
+    # after the 2 s Retry-After, and segments 4-7 never started
+    assert asked == [0, 0, 0, 1, 2, 3]
+    assert seconds < 1.5
 
 
 def test_malformed_once_then_success(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.annotation.base import Annotation, Annotator, Segment
+from helpers.annotation.rating_cache import endpoint_id
+from helpers.data.storage import atomic_write_json, digest_of, step_dir
 from helpers.study import EMOTIONS
 
 __all__ = [
@@ -64,6 +66,7 @@ def effective_segmentation(params: Any, name: str | None = None) -> str:
 
 def annotation_segments(params: Any, name: str | None = None):
     """Segments (with audio times) and alignment report for the chosen annotator."""
+    # Imported here because helpers.data.stimulus imports Segment from this package.
     from helpers.data.stimulus import load_segments
 
     return load_segments(effective_segmentation(params, name))
@@ -92,9 +95,11 @@ def make_annotator(
 
 
 def annotation_cache_key(params: Any, name: str | None, segments: list[Segment]) -> dict[str, Any]:
-    """Everything that changes an annotation: annotator, its settings and the segments themselves."""
-    from helpers.data.storage import digest_of
+    """Everything that changes an annotation: annotator, its settings and the segments themselves.
 
+    The key is written next to the cached table (``key.json``), so an LLM endpoint enters it by
+    its identity (public URL, or the local model), never with credentials from ``llm.base_url``.
+    """
     chosen = _annotator_name(params, name)
     key: dict[str, Any] = {
         "version": CACHE_VERSION,
@@ -105,14 +110,13 @@ def annotation_cache_key(params: Any, name: str | None, segments: list[Segment])
     if chosen == "lexicon":
         key["lexicon_smoothing"] = params.annotation.lexicon_smoothing
     if chosen == "llm":
-        settings = params.llm.model_dump(mode="json")
+        settings = params.llm.model_dump(mode="json", exclude={"base_url"})
         key["llm"] = {k: v for k, v in settings.items() if k not in _LLM_SETTINGS_NOT_IN_RESULT}
+        key["llm"]["endpoint"] = endpoint_id(params.llm)
     return key
 
 
 def _cache_folder(params: Any, name: str | None, segments: list[Segment]):
-    from helpers.data.storage import step_dir
-
     return step_dir("annotation", annotation_cache_key(params, name, segments))
 
 
@@ -165,8 +169,6 @@ def _with_segment_columns(annotation: Annotation, segments: list[Segment]) -> An
 
 
 def _save(folder, annotation: Annotation) -> None:
-    from helpers.data.storage import atomic_write_json
-
     provenance = json.loads(json.dumps(annotation.provenance, default=str))
     payload = {"scores": annotation.scores.to_dict(orient="split"), "provenance": provenance}
     atomic_write_json(folder / _ANNOTATION_FILE, payload)

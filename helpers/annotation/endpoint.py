@@ -1,8 +1,7 @@
-"""Talking to one OpenAI-compatible chat endpoint: who it is, how to connect, how to read a reply.
+"""Talking to one OpenAI-compatible chat endpoint: how to connect, and how to read a reply.
 
-An endpoint's identity (:func:`endpoint_id`) is its public URL (:func:`helpers.privacy.public_url`:
-no user, password, query or fragment), so cache keys, records, messages and logs never hold a
-credential a user put into ``llm.base_url``. The key itself comes from ``OPENAI_API_KEY`` only.
+The key comes from ``OPENAI_API_KEY`` only; credentials a user put into ``llm.base_url`` are used
+for the connection but masked in every log record of the HTTP stack (httpx logs full URLs).
 Replies are read here (:func:`read_completion`) rather than by the ``openai`` client, which hands
 back an HTML page as a plain string and raises a bare ``JSONDecodeError`` on broken JSON.
 """
@@ -12,28 +11,22 @@ from __future__ import annotations
 import json
 import logging
 import os
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import openai
 
-from helpers.annotation.local_server import PACKAGED_MODEL_FILE
-from helpers.config import LLMParams
+from helpers.annotation.rating_cache import DEFAULT_OPENAI_URL
 from helpers.privacy import API_KEY_ENV, public_url, redact_text
 
 __all__ = [
-    "DEFAULT_OPENAI_URL",
     "LLMAnnotationError",
     "MalformedResponseError",
     "api_key_from_environment",
-    "base_url_of",
     "chat_client",
-    "endpoint_id",
     "read_completion",
     "status_hint",
 ]
 
-DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
 LOCAL_KEY_PLACEHOLDER = "not-needed"
 _HTTP_LOGGERS = ("httpx", "httpx2", "httpcore", "openai", "openai._base_client")
 """Loggers of the HTTP stack; httpx logs every request's full URL at INFO level."""
@@ -45,22 +38,6 @@ class LLMAnnotationError(RuntimeError):
 
 class MalformedResponseError(ValueError):
     """An HTTP 200 whose body is not a chat completion (an HTML page, broken JSON, no choices)."""
-
-
-def base_url_of(llm_params: LLMParams) -> str:
-    """The configured endpoint: ``llm.base_url``, else ``OPENAI_BASE_URL``, else OpenAI."""
-    return llm_params.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_URL
-
-
-def endpoint_id(llm_params: LLMParams) -> str:
-    """What identifies the endpoint in cache keys: the public URL, or the local model file."""
-    if llm_params.server == "local":
-        name = Path(llm_params.local_model).name if llm_params.local_model else PACKAGED_MODEL_FILE
-        return f"llama.cpp-local:{name}"
-    try:
-        return public_url(base_url_of(llm_params))
-    except ValueError as exc:
-        raise ValueError(f"llm.base_url (or OPENAI_BASE_URL): {exc}") from None
 
 
 def api_key_from_environment() -> str | None:

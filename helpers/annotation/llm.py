@@ -25,12 +25,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.annotation.base import Annotation, Segment
-from helpers.annotation.endpoint import (
-    LLMAnnotationError,
-    base_url_of,
-    chat_client,
-    endpoint_id,
-)
+from helpers.annotation.endpoint import LLMAnnotationError, chat_client
 from helpers.annotation.llm_client import RESPONSE_MODE_BOOK, Rated, RatingClient, RatingJob, Tally
 from helpers.annotation.local_server import LocalLLMServer
 from helpers.annotation.prompt import (
@@ -41,7 +36,13 @@ from helpers.annotation.prompt import (
     context_for,
     out_of_range,
 )
-from helpers.annotation.rating_cache import RatingCache, default_cache_dir, request_key
+from helpers.annotation.rating_cache import (
+    RatingCache,
+    base_url_of,
+    default_cache_dir,
+    endpoint_id,
+    request_key,
+)
 from helpers.config import LLMParams
 from helpers.study import EMOTIONS
 

@@ -1,9 +1,11 @@
 """The JSONL cache of LLM ratings: one line per completed request, so nothing is paid for twice.
 
-A request's key hashes everything that changes its answer (public endpoint, model, prompt version
-and text, context, temperature, sample index, segment and context text), so one file serves every
-run: an interrupted run resumes where it stopped and a re-run sends nothing. Endpoints enter keys
-and records through :func:`helpers.privacy.public_url` only, never with their credentials.
+A request's key hashes everything that changes its answer (endpoint, model, prompt version and
+text, context, temperature, sample index, segment and context text), so one file serves every
+run: an interrupted run resumes where it stopped and a re-run sends nothing. An endpoint enters
+keys and records by its identity (:func:`endpoint_id`): its public URL
+(:func:`helpers.privacy.public_url`: no user, password, query or fragment), so no credential a
+user put into ``llm.base_url`` is ever written.
 """
 
 from __future__ import annotations
@@ -16,12 +18,40 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from helpers.annotation.local_server import PACKAGED_MODEL_FILE
 from helpers.annotation.prompt import PROMPT_SHA, PROMPT_VERSION
+from helpers.config import LLMParams
 from helpers.data.storage import get_data_home
+from helpers.privacy import public_url
 
-__all__ = ["CACHE_FILE_NAME", "RatingCache", "default_cache_dir", "request_key"]
+__all__ = [
+    "CACHE_FILE_NAME",
+    "DEFAULT_OPENAI_URL",
+    "RatingCache",
+    "base_url_of",
+    "default_cache_dir",
+    "endpoint_id",
+    "request_key",
+]
 
 CACHE_FILE_NAME = "llm_ratings.jsonl"
+DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
+
+
+def base_url_of(llm_params: LLMParams) -> str:
+    """The configured endpoint: ``llm.base_url``, else ``OPENAI_BASE_URL``, else OpenAI."""
+    return llm_params.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_URL
+
+
+def endpoint_id(llm_params: LLMParams) -> str:
+    """What identifies the endpoint in cache keys: the public URL, or the local model file."""
+    if llm_params.server == "local":
+        name = Path(llm_params.local_model).name if llm_params.local_model else PACKAGED_MODEL_FILE
+        return f"llama.cpp-local:{name}"
+    try:
+        return public_url(base_url_of(llm_params))
+    except ValueError as exc:
+        raise ValueError(f"llm.base_url (or OPENAI_BASE_URL): {exc}") from None
 
 
 def request_key(

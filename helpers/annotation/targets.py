@@ -172,8 +172,8 @@ def emotion_targets(params, stimulus_onset: float = 0.0):
     import pandas as pd
 
     from helpers.annotation import annotate
-    from helpers.study import EMOTIONS
     from helpers.data.storage import cached_arrays, step_dir
+    from helpers.study import EMOTIONS
 
     if not np.isfinite(stimulus_onset) or not -TR_SECONDS * N_VOLUMES < stimulus_onset < 60.0:
         raise ValueError(
