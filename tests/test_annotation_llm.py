@@ -9,6 +9,7 @@ The servers count what they receive, so the tests can prove what was (not) reque
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -374,7 +375,9 @@ def test_malformed_json_is_retried_then_fails_naming_the_segment(tmp_path: Path)
 
 
 NOT_A_COMPLETION = {
-    "html": Reply(body=b"<html><body><h1>Sign in to the proxy</h1></body></html>", content_type="text/html"),
+    "html": Reply(
+        body=b"<html><body><h1>Sign in to the proxy</h1></body></html>", content_type="text/html"
+    ),
     "broken_json": Reply(body=b'{"id": "x", "choices": [{"message": '),
     "empty_body": Reply(body=b""),
     "json_list": Reply(body=b"[1, 2, 3]"),
@@ -417,7 +420,10 @@ def test_a_malformed_response_once_is_retried_and_counted(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     ("failure", "named"),
-    [(NOT_A_COMPLETION["html"], "text/html"), (Reply(content="Sorry, I cannot."), "malformed answer")],
+    [
+        (NOT_A_COMPLETION["html"], "text/html"),
+        (Reply(content="Sorry, I cannot."), "malformed answer"),
+    ],
 )
 def test_no_request_goes_out_once_a_segment_failed_for_good(
     tmp_path: Path, failure: Reply, named: str
@@ -675,3 +681,76 @@ def test_identical_requests_are_sent_once(tmp_path: Path) -> None:
         result = annotator(params_for(server, context="none"), tmp_path).annotate(twice)
     assert len(server.bodies) == 1
     np.testing.assert_allclose(result.scores.to_numpy(), expected_scores(8)[[7, 7]])
+
+
+# --------------------------------------------------------------------------- the whole annotation
+def rating_by_length(n: int, body: dict[str, Any]) -> Reply:
+    """Ratings that vary with the length of the passage (real story text has no numbers)."""
+    length = len(body["messages"][-1]["content"])
+    return Reply(
+        content=json.dumps({e: (length * (k + 3)) % 97 / 100 for k, e in enumerate(EMOTIONS)})
+    )
+
+
+def test_credentials_in_base_url_reach_no_file_log_or_error(
+    fresh_data_home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from helpers.annotation import annotate
+    from helpers.annotation.targets import emotion_targets
+    from helpers.config import Params
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    password, query_secret = "pw-" + "Q7x9Lm2", "qs-" + "Z4k8Rt1"  # built at run time
+    caplog.set_level(logging.DEBUG)
+    with ChatServer(rating_by_length) as server:
+        port = server.httpd.server_address[1]
+        base_url = f"http://user:{password}@127.0.0.1:{port}/v1?api_key={query_secret}"
+        llm = {"model": "m", "base_url": base_url, "max_concurrency": 8, "backoff_s": 0.001}
+        params = Params(annotation={"annotator": "llm"}, llm=llm)
+        annotation = annotate(params)
+        emotion_targets(params)
+        # the credentials were used as meant: basic auth and a query parameter of every request
+        assert server.paths[0] == f"/v1/chat/completions?api_key={query_secret}"
+        assert server.headers[0]["authorization"].startswith("Basic ")
+
+        def refuse_echoing(n: int, body: dict[str, Any]) -> Reply:  # a server quoting the request
+            return Reply(status=403, error=f"no access for {base_url} {password} {query_secret}")
+
+        server.behaviour = refuse_echoing
+        failing = Params(annotation={"annotator": "llm"}, llm={**llm, "model": "other"})
+        with pytest.raises(LLMAnnotationError) as caught:
+            annotate(failing)
+    public = f"http://127.0.0.1:{port}/v1"
+    assert annotation.provenance["endpoint"] == public and public in str(caught.value)
+    written = list(fresh_data_home.rglob("*"))
+    assert any(p.name == "key.json" for p in written) and any(p.suffix == ".jsonl" for p in written)
+    for secret in (password, query_secret, SECRET):
+        assert secret not in str(caught.value)
+        assert secret not in caplog.text
+        assert secret not in all_written_text(fresh_data_home), secret
+    assert "HTTP Request" in caplog.text  # the HTTP stack did log the requests, masked
+
+
+def test_chapter_01_reports_constant_llm_ratings_as_undefined(
+    fresh_data_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All ratings 0.5: every correlation with the llm is undefined, and the chapter says so."""
+    from helpers.book.runner import ROOT, execute_chapter
+
+    results = tmp_path / "results"
+    monkeypatch.setenv("ALICE_RESULTS_DIR", str(results))
+    flat = json.dumps({e: 0.5 for e in EMOTIONS})
+    with ChatServer(lambda n, body: Reply(content=flat)) as server:
+        llm = {"model": "m", "base_url": server.base_url, "max_concurrency": 8, "backoff_s": 0.001}
+        overrides = {"annotation": {"annotator": "llm"}, "llm": llm}
+        executed = execute_chapter(
+            ROOT / "notebooks" / "01_annotation.md",
+            ROOT / "params" / "quick.yml",
+            overrides,
+            output_dir=tmp_path / "executed",
+        )
+    numbers = json.loads((results / "01_annotation.json").read_text())
+    assert numbers["llm_present"] and numbers["strongest_cooccurrence"]["pair"] is None
+    assert all(rho is None for rho in numbers["agreement_spearman"]["reference_vs_llm"].values())
+    assert "rho of anticipation, joy" in executed.read_text()
+    assert "is undefined (second ratings all 0.5)" in executed.read_text()

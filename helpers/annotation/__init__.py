@@ -29,6 +29,7 @@ __all__ = [
     "ANNOTATORS",
     "Annotation",
     "Annotator",
+    "IncompleteAnnotationError",
     "Segment",
     "annotate",
     "annotation_cache_key",
@@ -36,6 +37,7 @@ __all__ = [
     "emotion_scores",
     "llm_available",
     "make_annotator",
+    "require_every_segment",
     "segment_times",
 ]
 
@@ -203,6 +205,36 @@ def annotate(params: Any, name: str | None = None, *, use_cache: bool = True) ->
     annotation.provenance["alignment"] = report.as_dict()
     _save(folder, annotation)
     return annotation
+
+
+class IncompleteAnnotationError(ValueError):
+    """An annotation leaves segments unrated, so targets built from it would be zero there."""
+
+
+def require_every_segment(params: Any, annotation: Annotation) -> None:
+    """Refuse an annotation that does not rate every segment of the story.
+
+    Regression targets hold each segment's scores over its stretch of the audio; a segment without
+    scores would silently become zero targets. A partial ``llm`` run (``llm.max_segments``) is
+    still fine for comparing annotators on the segments it rated, as chapter 1 does.
+    """
+    segments, _ = annotation_segments(params)
+    rated = set(annotation.scores.index)
+    missing = [s.index for s in segments if s.index not in rated]
+    if not missing:
+        return
+    name = annotation.provenance.get("annotator", params.annotation.annotator)
+    if name == "llm" and params.llm.max_segments is not None:
+        fix = (
+            f"remove llm.max_segments (now {params.llm.max_segments}) or set it to at least "
+            f"{len(segments)}; a partial llm run can only be compared with other annotators"
+        )
+    else:
+        fix = "annotate every segment before building targets"
+    raise IncompleteAnnotationError(
+        f"the {name} annotation rates {len(segments) - len(missing)} of {len(segments)} segments "
+        f"(none from segment {missing[0]} on), so regression targets would be zero there: {fix}"
+    )
 
 
 def emotion_scores(annotation: Annotation) -> pd.DataFrame:

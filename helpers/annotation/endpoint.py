@@ -16,13 +16,14 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import openai
 
 from helpers.annotation.rating_cache import DEFAULT_OPENAI_URL
-from helpers.privacy import API_KEY_ENV, public_url, redact_text
+from helpers.privacy import API_KEY_ENV, MASK, SENSITIVE_QUERY_KEYS, public_url, redact_text
 
 __all__ = [
     "LLMAnnotationError",
     "MalformedResponseError",
     "api_key_from_environment",
     "chat_client",
+    "mask_secrets",
     "read_completion",
     "status_hint",
 ]
@@ -40,6 +41,29 @@ class MalformedResponseError(ValueError):
     """An HTTP 200 whose body is not a chat completion (an HTML page, broken JSON, no choices)."""
 
 
+_URL_SECRETS: set[str] = set()
+"""Passwords and credential query values of the endpoints this process connected to."""
+
+
+def _remember_url_secrets(url: str) -> None:
+    """Note the credentials inside ``url``, so they are masked even where a server echoes them."""
+    parts = urlsplit(url.strip())
+    found = [parts.password or ""] + [
+        value
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if name.lower() in SENSITIVE_QUERY_KEYS
+    ]
+    _URL_SECRETS.update(secret for secret in found if len(secret) >= 4)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with URL credentials, the API key and any known endpoint credential masked."""
+    text = redact_text(text)
+    for secret in sorted(_URL_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
 def api_key_from_environment() -> str | None:
     """``OPENAI_API_KEY``, the only place a key is read from (None when unset or too short)."""
     key = os.environ.get(API_KEY_ENV)
@@ -51,7 +75,7 @@ class _RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = redact_text(message)
+        clean = mask_secrets(message)
         if clean != message:
             record.msg, record.args = clean, None
         return True
@@ -89,6 +113,7 @@ def chat_client(base_url: str, *, timeout_s: float, local: bool = False) -> open
             api_key = LOCAL_KEY_PLACEHOLDER
     parts = urlsplit(base_url.strip())
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    _remember_url_secrets(base_url)
     _redact_http_logs()
     return openai.OpenAI(
         base_url=urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
@@ -101,7 +126,7 @@ def chat_client(base_url: str, *, timeout_s: float, local: bool = False) -> open
 
 def preview(text: str, limit: int = 120) -> str:
     """``text`` on one line, credentials masked, cut to ``limit`` characters: safe to show."""
-    flat = " ".join(redact_text(text).split())
+    flat = " ".join(mask_secrets(text).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 

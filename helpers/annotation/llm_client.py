@@ -27,6 +27,7 @@ from helpers.annotation.base import Segment
 from helpers.annotation.endpoint import (
     LLMAnnotationError,
     MalformedResponseError,
+    mask_secrets,
     preview,
     read_completion,
     status_hint,
@@ -39,7 +40,6 @@ from helpers.annotation.prompt import (
     response_format_for,
 )
 from helpers.config import LLMParams
-from helpers.privacy import redact_text
 from helpers.progress import tqdm
 
 __all__ = ["RESPONSE_MODE_BOOK", "Rated", "RatingClient", "RatingJob", "ResponseModeBook", "Tally"]
@@ -357,7 +357,7 @@ class RatingClient:
     def _failure(self, job: RatingJob, requests: int, problem: str) -> str:
         text = " ".join(job.segment.text.split())
         shown = text if len(text) <= 80 else text[:77] + "..."
-        return redact_text(
+        return mask_secrets(
             f"the LLM could not rate segment {job.segment.index} (sample {job.sample}) "
             f"at {self.endpoint} with model {self.params.model!r} after {requests} request(s): "
             f"{problem}. Segment text: {shown!r}. Ratings completed so far are cached; "
@@ -369,12 +369,12 @@ class RatingClient:
             "%s refused response mode %s (%s); trying the next mode",
             self.endpoint,
             mode,
-            redact_text(str(refusal)),
+            mask_secrets(str(refusal)),
         )
 
 
 def _short(exc: BaseException, limit: int = 240) -> str:
-    text = " ".join(redact_text(str(exc)).split())
+    text = " ".join(mask_secrets(str(exc)).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
