@@ -79,10 +79,11 @@ def make_annotator(
 ):
     """The annotator named by ``annotation.annotator`` (or ``name``), configured from ``params``.
 
-    The ``llm`` annotator is imported only when asked for, so the offline annotators never need
-    an endpoint or its client library.
+    Each annotator is imported only when asked for: the ``llm`` one loads the ``openai`` client
+    (over a second), which the offline annotators never need.
     """
     chosen = _annotator_name(params, name)
+    # Deferred imports: see the docstring.
     if chosen == "reference":
         from helpers.annotation.reference import ReferenceAnnotator
 
@@ -131,7 +132,7 @@ def llm_available(params: Any) -> bool:
     segments, _ = annotation_segments(params, "llm")
     if (_cache_folder(params, "llm", segments) / _ANNOTATION_FILE).is_file():
         return True
-    try:
+    try:  # deferred: loads the openai client, which an offline run may not need
         from helpers.annotation.llm import has_llm_results
     except ImportError:
         return False

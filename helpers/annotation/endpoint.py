@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 import openai
 
@@ -53,6 +53,8 @@ def _remember_url_secrets(url: str) -> None:
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
         if name.lower() in SENSITIVE_QUERY_KEYS
     ]
+    # as written in the URL (percent-encoded) and as decoded, since either form may be echoed
+    found += [quote(secret, safe="") for secret in found] + [unquote(secret) for secret in found]
     _URL_SECRETS.update(secret for secret in found if len(secret) >= 4)
 
 
