@@ -731,6 +731,7 @@ def test_credentials_in_base_url_reach_no_file_log_or_error(
     assert "HTTP Request" in caplog.text  # the HTTP stack did log the requests, masked
 
 
+@pytest.mark.notebooks  # executes chapter 01
 def test_chapter_01_reports_constant_llm_ratings_as_undefined(
     fresh_data_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
