@@ -10,6 +10,7 @@ from helpers.annotation.agreement import (
     intraclass_correlation,
     krippendorff_alpha,
     per_emotion_spearman,
+    summarise_agreement,
 )
 
 nan = np.nan
@@ -89,3 +90,36 @@ def test_spearman_per_emotion_with_circular_null():
     assert 0 < unrelated.loc["joy", "p_circular"] <= 1
     with pytest.raises(ValueError, match="same segments"):
         per_emotion_spearman(a, b.iloc[:10])
+
+
+@pytest.mark.parametrize("constant", [0.5, 1.0])
+def test_constant_ratings_give_undefined_rho_with_a_note(constant):
+    """All 0.5, or all clamped to 1: no ranking, so rho is NaN and said to be undefined."""
+    rng = np.random.default_rng(2)
+    varied = pd.DataFrame({"joy": rng.random(30), "fear": rng.random(30)})
+    flat = pd.DataFrame({"joy": np.full(30, constant), "fear": rng.random(30)})
+    result = per_emotion_spearman(varied, flat)
+    assert np.isnan(result.loc["joy", "rho"]) and np.isnan(result.loc["joy", "p_circular"])
+    assert result.loc["joy", "note"] == f"undefined (second ratings all {constant:g})"
+    assert np.isfinite(result.loc["fear", "rho"]) and result.loc["fear", "note"] == ""
+
+    partly = summarise_agreement(result)
+    assert partly["undefined"] == ["joy"]
+    assert partly["best"] == partly["worst"] == ("fear", pytest.approx(result.loc["fear", "rho"]))
+    assert partly["median_rho"] == pytest.approx(result.loc["fear", "rho"])
+
+    nothing = summarise_agreement(per_emotion_spearman(flat[["joy"]], flat[["joy"]]))
+    assert nothing["best"] is None and nothing["worst"] is None
+    assert np.isnan(nothing["median_rho"]) and nothing["n_significant"] == 0
+    assert nothing["undefined"] == ["joy"]
+
+
+def test_agreement_summary_of_defined_correlations():
+    table = pd.DataFrame(
+        {"rho": [0.8, -0.2, 0.1], "p_circular": [0.01, 0.4, 0.03], "note": ["", "", ""]},
+        index=pd.Index(["joy", "fear", "anger"], name="emotion"),
+    )
+    summary = summarise_agreement(table)
+    assert summary["best"] == ("joy", 0.8) and summary["worst"] == ("fear", -0.2)
+    assert summary["median_rho"] == pytest.approx(0.1)
+    assert summary["n_significant"] == 2 and summary["undefined"] == []

@@ -9,11 +9,12 @@ The servers count what they receive, so the tests can prove what was (not) reque
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
@@ -22,23 +23,20 @@ import numpy as np
 import pytest
 
 from helpers.annotation.base import Segment
-from helpers.annotation.llm import (
+from helpers.annotation.llm import LLMAnnotationError, LLMAnnotator, has_llm_results
+from helpers.annotation.llm_client import RESPONSE_MODE_BOOK
+from helpers.annotation.prompt import (
     EMOTION_SCHEMA,
     PROMPT_VERSION,
-    RESPONSE_MODE_BOOK,
     SYSTEM_PROMPT,
-    LLMAnnotationError,
-    LLMAnnotator,
     MalformedRatingError,
     build_messages,
     context_for,
-    has_llm_results,
     parse_rating,
-    public_endpoint,
-    request_key,
 )
-from helpers.study import EMOTIONS
+from helpers.annotation.rating_cache import endpoint_id, request_key
 from helpers.config import LLMParams
+from helpers.study import EMOTIONS
 
 SECRET = "sk-" + "test-DO-NOT-LEAK-7f3a9c21"  # built at run time so secret scanners skip this file
 
@@ -52,6 +50,9 @@ class Reply:
     content: str | None = None
     error: str = "server error"
     delay_s: float = 0.0
+    body: bytes | None = None  # sent as is instead of a chat completion (HTML, broken JSON...)
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def ratings_for(passage_number: int, sample_shift: float = 0.0) -> dict[str, float]:
@@ -79,6 +80,7 @@ class ChatServer:
         self.behaviour = behaviour
         self.bodies: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
         self.replies: list[Reply] = []
         self._lock = threading.Lock()
         server = self
@@ -93,6 +95,7 @@ class ChatServer:
                     number = len(server.bodies)
                     server.bodies.append(body)
                     server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    server.paths.append(self.path)
                 reply = server.behaviour(number, body)
                 with server._lock:
                     server.replies.append(reply)
@@ -121,11 +124,13 @@ class ChatServer:
                     payload = {
                         "error": {"message": reply.error, "type": "error", "code": reply.status}
                     }
-                data = json.dumps(payload).encode()
+                data = json.dumps(payload).encode() if reply.body is None else reply.body
                 try:
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", reply.content_type)
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
@@ -136,7 +141,9 @@ class ChatServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -247,13 +254,11 @@ def test_parse_rating_is_strict_first_then_tolerant() -> None:
         parse_rating("   ")
 
 
-def test_public_endpoint_drops_credentials() -> None:
-    assert (
-        public_endpoint("https://user:pw@example.org:8443/v1/?api-key=xyz#f")
-        == "https://example.org:8443/v1"
-    )
-    with pytest.raises(ValueError, match="base_url"):
-        public_endpoint("example.org/v1")
+def test_endpoint_identity_drops_credentials_and_names_the_key() -> None:
+    params = LLMParams(base_url="https://user:pw@example.org:8443/v1/?api-key=xyz#f")
+    assert endpoint_id(params) == "https://example.org:8443/v1"
+    with pytest.raises(ValueError, match="llm.base_url"):
+        endpoint_id(LLMParams(base_url="example.org/v1"))
 
 
 def test_cache_key_changes_with_every_setting() -> None:
@@ -365,6 +370,92 @@ def test_malformed_json_is_retried_then_fails_naming_the_segment(tmp_path: Path)
         assert "segment 2" in message and "passage number 2" in message
         assert "malformed" in message and "3 request(s)" in message
         assert [passage_number(b) for b in server.bodies].count(2) == 3
+        # passages 0 and 1 before it, none after it
+        assert [passage_number(b) for b in server.bodies] == [0, 1, 2, 2, 2]
+
+
+NOT_A_COMPLETION = {
+    "html": Reply(
+        body=b"<html><body><h1>Sign in to the proxy</h1></body></html>", content_type="text/html"
+    ),
+    "broken_json": Reply(body=b'{"id": "x", "choices": [{"message": '),
+    "empty_body": Reply(body=b""),
+    "json_list": Reply(body=b"[1, 2, 3]"),
+    "no_choices": Reply(body=b'{"object": "chat.completion", "choices": []}'),
+    "plain_text": Reply(body=b"upstream connect error", content_type="text/plain"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_A_COMPLETION))
+def test_http_200_that_is_not_a_chat_completion_is_retried_then_named(
+    tmp_path: Path, kind: str
+) -> None:
+    def bad_for_passage_1(n: int, body: dict[str, Any]) -> Reply:
+        return NOT_A_COMPLETION[kind] if passage_number(body) == 1 else good_reply(body)
+
+    with ChatServer(bad_for_passage_1) as server:
+        params = params_for(server, max_retries=2, max_concurrency=1)
+        with pytest.raises(LLMAnnotationError) as caught:
+            annotator(params, tmp_path).annotate(story(3))
+    message = str(caught.value)
+    assert "segment 1 " in message and server.base_url in message
+    assert "malformed response" in message and "3 request(s)" in message
+    assert "\n" not in message
+    if kind == "html":
+        assert "text/html body that is not JSON" in message and "Sign in" in message
+    # retried, then nothing more: passage 2 is never asked for
+    assert [passage_number(b) for b in server.bodies] == [0, 1, 1, 1]
+
+
+def test_a_malformed_response_once_is_retried_and_counted(tmp_path: Path) -> None:
+    def html_first(n: int, body: dict[str, Any]) -> Reply:
+        return NOT_A_COMPLETION["html"] if n == 0 else good_reply(body)
+
+    with ChatServer(html_first) as server:
+        result = annotator(params_for(server, max_concurrency=1), tmp_path).annotate(story(2))
+    assert len(server.bodies) == 3
+    assert result.provenance["retry_causes"] == {"malformed_response": 1}
+    np.testing.assert_allclose(result.scores.to_numpy(), expected_scores(2))
+
+
+@pytest.mark.parametrize(
+    ("failure", "named"),
+    [
+        (NOT_A_COMPLETION["html"], "text/html"),
+        (Reply(content="Sorry, I cannot."), "malformed answer"),
+    ],
+)
+def test_no_request_goes_out_once_a_segment_failed_for_good(
+    tmp_path: Path, failure: Reply, named: str
+) -> None:
+    """Other segments waiting to retry (here a 429 with Retry-After) give up instead of sending."""
+    seen: set[int] = set()
+    others_waiting = threading.Event()
+
+    def fail_0_rate_limit_the_others_first(n: int, body: dict[str, Any]) -> Reply:
+        number = passage_number(body)
+        if number == 0:
+            others_waiting.wait(5.0)  # fail only once segments 1-3 wait to retry
+            return failure
+        if number not in seen:
+            seen.add(number)
+            if len(seen) == 3:
+                others_waiting.set()
+            return Reply(status=429, error="slow down", headers={"Retry-After": "2"})
+        return good_reply(body)
+
+    with ChatServer(fail_0_rate_limit_the_others_first) as server:
+        params = params_for(server, max_retries=2, max_concurrency=4)
+        RESPONSE_MODE_BOOK.remember((server.base_url, params.model), "json_schema")
+        began = time.perf_counter()
+        with pytest.raises(LLMAnnotationError, match=f"segment 0 .*{named}"):
+            annotator(params, tmp_path).annotate(story(8))
+        seconds = time.perf_counter() - began
+        asked = sorted(passage_number(b) for b in server.bodies)
+    # three tries of segment 0 and the first (rate-limited) request of segments 1-3; no retry
+    # after the 2 s Retry-After, and segments 4-7 never started
+    assert asked == [0, 0, 0, 1, 2, 3]
+    assert seconds < 1.5
 
 
 def test_malformed_once_then_success(tmp_path: Path) -> None:
@@ -590,3 +681,77 @@ def test_identical_requests_are_sent_once(tmp_path: Path) -> None:
         result = annotator(params_for(server, context="none"), tmp_path).annotate(twice)
     assert len(server.bodies) == 1
     np.testing.assert_allclose(result.scores.to_numpy(), expected_scores(8)[[7, 7]])
+
+
+# --------------------------------------------------------------------------- the whole annotation
+def rating_by_length(n: int, body: dict[str, Any]) -> Reply:
+    """Ratings that vary with the length of the passage (real story text has no numbers)."""
+    length = len(body["messages"][-1]["content"])
+    return Reply(
+        content=json.dumps({e: (length * (k + 3)) % 97 / 100 for k, e in enumerate(EMOTIONS)})
+    )
+
+
+def test_credentials_in_base_url_reach_no_file_log_or_error(
+    fresh_data_home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from helpers.annotation import annotate
+    from helpers.annotation.targets import emotion_targets
+    from helpers.config import Params
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    password, query_secret = "pw-" + "Q7x9Lm2", "qs-" + "Z4k8Rt1"  # built at run time
+    caplog.set_level(logging.DEBUG)
+    with ChatServer(rating_by_length) as server:
+        port = server.httpd.server_address[1]
+        base_url = f"http://user:{password}@127.0.0.1:{port}/v1?api_key={query_secret}"
+        llm = {"model": "m", "base_url": base_url, "max_concurrency": 8, "backoff_s": 0.001}
+        params = Params(annotation={"annotator": "llm"}, llm=llm)
+        annotation = annotate(params)
+        emotion_targets(params)
+        # the credentials were used as meant: basic auth and a query parameter of every request
+        assert server.paths[0] == f"/v1/chat/completions?api_key={query_secret}"
+        assert server.headers[0]["authorization"].startswith("Basic ")
+
+        def refuse_echoing(n: int, body: dict[str, Any]) -> Reply:  # a server quoting the request
+            return Reply(status=403, error=f"no access for {base_url} {password} {query_secret}")
+
+        server.behaviour = refuse_echoing
+        failing = Params(annotation={"annotator": "llm"}, llm={**llm, "model": "other"})
+        with pytest.raises(LLMAnnotationError) as caught:
+            annotate(failing)
+    public = f"http://127.0.0.1:{port}/v1"
+    assert annotation.provenance["endpoint"] == public and public in str(caught.value)
+    written = list(fresh_data_home.rglob("*"))
+    assert any(p.name == "key.json" for p in written) and any(p.suffix == ".jsonl" for p in written)
+    for secret in (password, query_secret, SECRET):
+        assert secret not in str(caught.value)
+        assert secret not in caplog.text
+        assert secret not in all_written_text(fresh_data_home), secret
+    assert "HTTP Request" in caplog.text  # the HTTP stack did log the requests, masked
+
+
+@pytest.mark.notebooks  # executes chapter 01
+def test_chapter_01_reports_constant_llm_ratings_as_undefined(
+    fresh_data_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All ratings 0.5: every correlation with the llm is undefined, and the chapter says so."""
+    from helpers.book.runner import ROOT, execute_chapter
+
+    results = tmp_path / "results"
+    monkeypatch.setenv("ALICE_RESULTS_DIR", str(results))
+    flat = json.dumps({e: 0.5 for e in EMOTIONS})
+    with ChatServer(lambda n, body: Reply(content=flat)) as server:
+        llm = {"model": "m", "base_url": server.base_url, "max_concurrency": 8, "backoff_s": 0.001}
+        overrides = {"annotation": {"annotator": "llm"}, "llm": llm}
+        executed = execute_chapter(
+            ROOT / "notebooks" / "01_annotation.md",
+            ROOT / "params" / "quick.yml",
+            overrides,
+            output_dir=tmp_path / "executed",
+        )
+    numbers = json.loads((results / "01_annotation.json").read_text())
+    assert numbers["llm_present"] and numbers["strongest_cooccurrence"]["pair"] is None
+    assert all(rho is None for rho in numbers["agreement_spearman"]["reference_vs_llm"].values())
+    assert "rho of anticipation, joy" in executed.read_text()
+    assert "is undefined (second ratings all 0.5)" in executed.read_text()

@@ -26,9 +26,9 @@ from helpers.annotation.reference import (
     load_reference_labels,
     timestamp_check,
 )
-from helpers.study import EMOTIONS
 from helpers.config import Params
 from helpers.data.stimulus import load_segments
+from helpers.study import EMOTIONS
 
 pytestmark = pytest.mark.usefixtures("fresh_data_home")
 

@@ -19,20 +19,8 @@ import pytest
 
 from helpers.annotation import local_server as local_llm
 from helpers.annotation.base import Segment
-from helpers.annotation.llm import (
-    EMOTION_SCHEMA,
-    RESPONSE_MODE_BOOK,
-    LLMAnnotationError,
-    LLMAnnotator,
-    build_messages,
-    endpoint_id,
-    has_llm_results,
-    out_of_range,
-    parse_rating,
-    response_format_for,
-)
-from helpers.study import EMOTIONS
-from helpers.config import LLMParams
+from helpers.annotation.llm import LLMAnnotationError, LLMAnnotator, has_llm_results
+from helpers.annotation.llm_client import RESPONSE_MODE_BOOK
 from helpers.annotation.local_server import (
     INSTALL_HINT,
     PACKAGED_MODEL_ALIAS,
@@ -43,6 +31,16 @@ from helpers.annotation.local_server import (
     packaged_model_path,
     resolve_model_path,
 )
+from helpers.annotation.prompt import (
+    EMOTION_SCHEMA,
+    build_messages,
+    out_of_range,
+    parse_rating,
+    response_format_for,
+)
+from helpers.annotation.rating_cache import endpoint_id
+from helpers.config import LLMParams
+from helpers.study import EMOTIONS
 
 needs_real_server = [
     pytest.mark.local_llm,

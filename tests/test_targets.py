@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+import types
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import helpers.annotation as annotation_pkg
-from helpers.study import EMOTIONS, N_VOLUMES, TR_SECONDS
-from helpers.config import Params
+from helpers.annotation import Annotation, IncompleteAnnotationError, annotate
 from helpers.annotation.targets import (
     emotion_targets,
     held_offsets,
@@ -17,6 +18,8 @@ from helpers.annotation.targets import (
     segments_to_volumes,
     volume_times,
 )
+from helpers.config import Params
+from helpers.study import EMOTIONS, N_VOLUMES, TR_SECONDS
 
 pytestmark = pytest.mark.usefixtures("fresh_data_home")
 
@@ -125,3 +128,44 @@ def test_implausible_stimulus_onset_is_refused():
         emotion_targets(Params(), stimulus_onset=float("nan"))
     with pytest.raises(ValueError, match="not plausible"):
         emotion_targets(Params(), stimulus_onset=120.0)
+
+
+def _llm_rating_the_first(n_rated: int | None) -> types.ModuleType:
+    """A stand-in ``helpers.annotation.llm`` whose annotator rates the first segments (or all)."""
+    module = types.ModuleType("helpers.annotation.llm")
+
+    class LLMAnnotator:
+        name = "llm"
+
+        def __init__(self, llm_params, cache_dir=None):
+            pass
+
+        def annotate(self, segments):
+            rated = segments[:n_rated]
+            scores = pd.DataFrame(
+                np.linspace(0.1, 0.9, len(rated) * 8).reshape(len(rated), 8),
+                columns=list(EMOTIONS),
+                index=pd.Index([s.index for s in rated], name="segment"),
+            )
+            return Annotation(scores=scores, provenance={"annotator": "llm"})
+
+    module.LLMAnnotator = LLMAnnotator
+    return module
+
+
+def test_targets_from_a_partial_llm_run_are_refused_in_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "helpers.annotation.llm", _llm_rating_the_first(5))
+    params = Params(annotation={"annotator": "llm"}, llm={"max_segments": 5})
+    assert len(annotate(params).scores) == 5  # comparing a partial run stays possible
+    with pytest.raises(IncompleteAnnotationError) as refused:
+        emotion_targets(params)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "rates 5 of 68 segments" in message and "remove llm.max_segments (now 5)" in message
+    assert "at least 68" in message
+
+
+def test_targets_from_an_llm_run_of_every_segment_are_built(monkeypatch):
+    monkeypatch.setitem(sys.modules, "helpers.annotation.llm", _llm_rating_the_first(None))
+    targets = emotion_targets(Params(annotation={"annotator": "llm"}))
+    assert targets.shape == (N_VOLUMES, 8) and (targets.iloc[30:].to_numpy() > 0).all()

@@ -21,12 +21,15 @@ import numpy as np
 import pandas as pd
 
 from helpers.annotation.base import Annotation, Annotator, Segment
+from helpers.annotation.rating_cache import endpoint_id
+from helpers.data.storage import atomic_write_json, digest_of, step_dir
 from helpers.study import EMOTIONS
 
 __all__ = [
     "ANNOTATORS",
     "Annotation",
     "Annotator",
+    "IncompleteAnnotationError",
     "Segment",
     "annotate",
     "annotation_cache_key",
@@ -34,6 +37,7 @@ __all__ = [
     "emotion_scores",
     "llm_available",
     "make_annotator",
+    "require_every_segment",
     "segment_times",
 ]
 
@@ -64,6 +68,7 @@ def effective_segmentation(params: Any, name: str | None = None) -> str:
 
 def annotation_segments(params: Any, name: str | None = None):
     """Segments (with audio times) and alignment report for the chosen annotator."""
+    # Imported here because helpers.data.stimulus imports Segment from this package.
     from helpers.data.stimulus import load_segments
 
     return load_segments(effective_segmentation(params, name))
@@ -74,10 +79,11 @@ def make_annotator(
 ):
     """The annotator named by ``annotation.annotator`` (or ``name``), configured from ``params``.
 
-    The ``llm`` annotator is imported only when asked for, so the offline annotators never need
-    an endpoint or its client library.
+    Each annotator is imported only when asked for: the ``llm`` one loads the ``openai`` client
+    (over a second), which the offline annotators never need.
     """
     chosen = _annotator_name(params, name)
+    # Deferred imports: see the docstring.
     if chosen == "reference":
         from helpers.annotation.reference import ReferenceAnnotator
 
@@ -92,9 +98,11 @@ def make_annotator(
 
 
 def annotation_cache_key(params: Any, name: str | None, segments: list[Segment]) -> dict[str, Any]:
-    """Everything that changes an annotation: annotator, its settings and the segments themselves."""
-    from helpers.data.storage import digest_of
+    """Everything that changes an annotation: annotator, its settings and the segments themselves.
 
+    The key is written next to the cached table (``key.json``), so an LLM endpoint enters it by
+    its identity (public URL, or the local model), never with credentials from ``llm.base_url``.
+    """
     chosen = _annotator_name(params, name)
     key: dict[str, Any] = {
         "version": CACHE_VERSION,
@@ -105,14 +113,13 @@ def annotation_cache_key(params: Any, name: str | None, segments: list[Segment])
     if chosen == "lexicon":
         key["lexicon_smoothing"] = params.annotation.lexicon_smoothing
     if chosen == "llm":
-        settings = params.llm.model_dump(mode="json")
+        settings = params.llm.model_dump(mode="json", exclude={"base_url"})
         key["llm"] = {k: v for k, v in settings.items() if k not in _LLM_SETTINGS_NOT_IN_RESULT}
+        key["llm"]["endpoint"] = endpoint_id(params.llm)
     return key
 
 
 def _cache_folder(params: Any, name: str | None, segments: list[Segment]):
-    from helpers.data.storage import step_dir
-
     return step_dir("annotation", annotation_cache_key(params, name, segments))
 
 
@@ -125,7 +132,7 @@ def llm_available(params: Any) -> bool:
     segments, _ = annotation_segments(params, "llm")
     if (_cache_folder(params, "llm", segments) / _ANNOTATION_FILE).is_file():
         return True
-    try:
+    try:  # deferred: loads the openai client, which an offline run may not need
         from helpers.annotation.llm import has_llm_results
     except ImportError:
         return False
@@ -165,8 +172,6 @@ def _with_segment_columns(annotation: Annotation, segments: list[Segment]) -> An
 
 
 def _save(folder, annotation: Annotation) -> None:
-    from helpers.data.storage import atomic_write_json
-
     provenance = json.loads(json.dumps(annotation.provenance, default=str))
     payload = {"scores": annotation.scores.to_dict(orient="split"), "provenance": provenance}
     atomic_write_json(folder / _ANNOTATION_FILE, payload)
@@ -201,6 +206,36 @@ def annotate(params: Any, name: str | None = None, *, use_cache: bool = True) ->
     annotation.provenance["alignment"] = report.as_dict()
     _save(folder, annotation)
     return annotation
+
+
+class IncompleteAnnotationError(ValueError):
+    """An annotation leaves segments unrated, so targets built from it would be zero there."""
+
+
+def require_every_segment(params: Any, annotation: Annotation) -> None:
+    """Refuse an annotation that does not rate every segment of the story.
+
+    Regression targets hold each segment's scores over its stretch of the audio; a segment without
+    scores would silently become zero targets. A partial ``llm`` run (``llm.max_segments``) is
+    still fine for comparing annotators on the segments it rated, as chapter 1 does.
+    """
+    segments, _ = annotation_segments(params)
+    rated = set(annotation.scores.index)
+    missing = [s.index for s in segments if s.index not in rated]
+    if not missing:
+        return
+    name = annotation.provenance.get("annotator", params.annotation.annotator)
+    if name == "llm" and params.llm.max_segments is not None:
+        fix = (
+            f"remove llm.max_segments (now {params.llm.max_segments}) or set it to at least "
+            f"{len(segments)}; a partial llm run can only be compared with other annotators"
+        )
+    else:
+        fix = "annotate every segment before building targets"
+    raise IncompleteAnnotationError(
+        f"the {name} annotation rates {len(segments) - len(missing)} of {len(segments)} segments "
+        f"(none from segment {missing[0]} on), so regression targets would be zero there: {fix}"
+    )
 
 
 def emotion_scores(annotation: Annotation) -> pd.DataFrame:

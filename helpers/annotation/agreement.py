@@ -9,6 +9,10 @@ rater an annotator or one sampled run of the LLM); missing ratings are NaN.
 - :func:`per_emotion_spearman`: rank correlation of two annotators per emotion, with a p-value
   from circular shifts, because consecutive segments are not independent and a textbook p-value
   would overstate the evidence.
+- :func:`summarise_agreement`: median, best and worst emotion of such a table.
+
+An annotator whose ratings of an emotion never vary (all 0.5, or all clamped to 1) carries no
+ranking, so any correlation with it is undefined: it is reported as NaN with a note, not as 0.
 """
 
 from __future__ import annotations
@@ -121,12 +125,24 @@ def _spearman_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (ra * rb).sum(axis=0) / np.sqrt((ra**2).sum(axis=0) * (rb**2).sum(axis=0))
 
 
+def _constant_note(first: np.ndarray, second: np.ndarray) -> str:
+    """Why a correlation is undefined ("" when it is not): which ratings never vary, at what."""
+    parts = [
+        f"{label} ratings all {values[0]:.3g}"
+        for label, values in (("first", first), ("second", second))
+        if np.all(values == values[0])
+    ]
+    return f"undefined ({' and '.join(parts)})" if parts else ""
+
+
 def per_emotion_spearman(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Spearman's rho between two annotators per shared column, with a circular-shift p-value.
 
     The null distribution shifts one series circularly by every lag from 1 to n - 1 (an exact
     enumeration), which keeps each series' autocorrelation; the two-sided p-value is the share of
     shifts (counting the observed one) whose ``|rho|`` is at least the observed ``|rho|``.
+    Columns ``rho``, ``p_circular`` and ``note``: where either annotator's ratings are constant,
+    rho and p are NaN and the note says which ratings never vary.
     """
     if len(a) != len(b):
         raise ValueError(
@@ -147,6 +163,29 @@ def per_emotion_spearman(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
         shifted = _spearman_columns(x, np.roll(y, lag, axis=0))
         exceed += np.abs(np.nan_to_num(shifted)) >= np.abs(observed) - 1e-12
     p_values = np.where(np.isnan(observed), np.nan, exceed / n)
+    notes = [_constant_note(x[:, j], y[:, j]) for j in range(len(columns))]
     return pd.DataFrame(
-        {"rho": observed, "p_circular": p_values}, index=pd.Index(columns, name="emotion")
+        {"rho": observed, "p_circular": p_values, "note": notes},
+        index=pd.Index(columns, name="emotion"),
     )
+
+
+def summarise_agreement(table: pd.DataFrame, alpha: float = 0.05) -> dict[str, object]:
+    """Median rho, best and worst emotion, and how many reach ``p_circular < alpha``.
+
+    Emotions whose rho is undefined (NaN) are left out of the median and the ranking and listed
+    under ``undefined``; when none is defined, median is NaN and best and worst are None.
+    """
+    defined = table["rho"].dropna()
+    summary: dict[str, object] = {
+        "median_rho": float(defined.median()) if len(defined) else float("nan"),
+        "best": None,
+        "worst": None,
+        "n_significant": int((table["p_circular"] < alpha).sum()),
+        "n_emotions": len(table),
+        "undefined": [str(e) for e in table.index[table["rho"].isna()]],
+    }
+    if len(defined):
+        summary["best"] = (str(defined.idxmax()), float(defined.max()))
+        summary["worst"] = (str(defined.idxmin()), float(defined.min()))
+    return summary

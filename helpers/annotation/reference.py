@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.annotation.base import Annotation, Segment
-from helpers.study import EMOTIONS
 from helpers.data.fetch import REMOTE_FILES, fetch
+from helpers.study import EMOTIONS
 
 LABELS_KEY = "emotional-decoding-2025/godvectors.csv"
 TIMESTAMPS_KEY = "emotional-decoding-2025/timestamps.csv"

@@ -171,7 +171,7 @@ def emotion_targets(params, stimulus_onset: float = 0.0):
     """
     import pandas as pd
 
-    from helpers.annotation import annotate
+    from helpers.annotation import annotate, require_every_segment
     from helpers.study import EMOTIONS
     from helpers.data.storage import cached_arrays, step_dir
 
@@ -184,6 +184,7 @@ def emotion_targets(params, stimulus_onset: float = 0.0):
 
     def compute() -> dict[str, np.ndarray]:
         annotation = annotate(params)
+        require_every_segment(params, annotation)
         values = targets_from_annotation(
             annotation, stimulus_onset=stimulus_onset, hrf=params.annotation.hrf
         )
