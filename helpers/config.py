@@ -29,8 +29,10 @@ MODELS = (
     "svr_rbf",
     "svr_linear",
     "random_forest",
+    "cpm",
+    "ridge_screened",
 )
-FEATURE_SETS = ("roi", "roi_window", "dfc")
+FEATURE_SETS = ("roi", "roi_window", "dfc", "dfc_networks")
 CV_SCHEMES = ("random", "loso", "loso_blocked")
 
 
@@ -224,7 +226,7 @@ class Params(_Section):
     annotation: AnnotationParams = AnnotationParams()
     llm: LLMParams = LLMParams()
     window: WindowParams = WindowParams()
-    features: list[Literal["roi", "roi_window", "dfc"]] = ["roi", "roi_window", "dfc"]
+    features: list[Literal["roi", "roi_window", "dfc", "dfc_networks"]] = ["roi", "roi_window", "dfc"]
     models: list[str] = ["ridge", "kernel_ridge_rbf", "svr_rbf"]
     cv: Literal["random", "loso", "loso_blocked"] = "loso_blocked"
     cv_options: CVParams = CVParams()

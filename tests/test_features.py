@@ -358,3 +358,22 @@ def test_spurious_fluctuation_separates_dynamic_from_stationary_coupling():
     assert np.all(np.abs(null_table["ratio"] - 1) < 0.15)
     assert null_table["real_std"].iloc[0] > null_table["real_std"].iloc[1]  # short windows fluctuate more
     assert dyn_table["ratio"].iloc[1] > 1.2 and dyn_table["p_value"].iloc[1] == pytest.approx(1 / 9)
+
+
+def test_network_features_average_the_edges_of_each_network_pair() -> None:
+    from helpers.data.atlases import load_atlas
+    from helpers.features import network_averaging, network_connectivity
+
+    atlas = load_atlas("seitzman300")
+    edges = edge_pairs(atlas.n_rois)
+    matrix, labels = network_averaging(edges, atlas.networks)
+    n_networks = len(set(atlas.networks))
+    assert len(labels) == n_networks * (n_networks + 1) // 2 == matrix.shape[1]
+    rng = np.random.default_rng(0)
+    dfc = rng.standard_normal((3, len(edges))).astype(np.float32)
+    means = network_connectivity(dfc, edges, atlas.networks)
+    networks = np.asarray(atlas.networks)
+    a, b = labels[7].split("|")
+    in_pair = ((networks[edges[:, 0]] == a) & (networks[edges[:, 1]] == b)) | (
+        (networks[edges[:, 0]] == b) & (networks[edges[:, 1]] == a))
+    np.testing.assert_allclose(means[:, 7], dfc[:, in_pair].mean(axis=1), rtol=1e-5)

@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from helpers.config import MODELS
 from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.metrics import fold_mean_r, r2_columns
-from helpers.decoding.models import KERNEL_MODELS, ModelGrid, is_linear_smoother
+from helpers.decoding.models import KERNEL_MODELS, ORACLE, ModelGrid, is_linear_smoother
 from helpers.decoding.nulls import null_window_table
 from helpers.decoding.results import CVResult
 from helpers.decoding.splits import WindowMeta, make_splitter, purge_gap_trs
@@ -96,6 +96,23 @@ class CVOptions:
         return make_splitter(self, meta, cv=self.cv)
 
 
+COLUMN_MODELS = ("cpm", "ridge_screened", ORACLE)
+"""Models that fit null target columns alongside the real ones in one pass."""
+
+
+def n_null_draws(model: str, options: CVOptions) -> int:
+    """Null draws a model gets: all of them when it has a shortcut, else at most the refit cap.
+
+    Kernel ridge (hat matrix), CPM and the oracle (one pass over all columns) take every draw; other
+    models refit per draw, so they take at most ``max_refit_permutations`` and their smallest
+    possible p-value is ``1 / (n + 1)``.
+    """
+    if is_linear_smoother(model) or model in ("cpm", ORACLE):
+        return options.n_permutations
+    cap = options.max_refit_permutations
+    return options.n_permutations if cap is None else min(options.n_permutations, cap)
+
+
 def cross_validate_model(
     features: Any, model: str, options: CVOptions | None = None, *, kernels: FoldKernels | None = None
 ) -> CVResult:
@@ -117,7 +134,7 @@ def cross_validate_model(
     Y = np.asarray(features.y, dtype=float)
     if Y.ndim == 1:
         Y = Y[:, None]
-    if model not in MODELS:
+    if model not in MODELS and model != ORACLE:
         raise ValueError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
     if len(X) != len(meta) or len(Y) != len(meta):
         raise ValueError(f"X ({len(X)}), y ({len(Y)}) and the metadata ({len(meta)}) must have one row per sample")
@@ -128,58 +145,56 @@ def cross_validate_model(
     folds = list(splitter.split(X))
     if kernels is not None and len(kernels.folds) != len(folds):
         raise ValueError("the kernels were computed for other folds; build FoldKernels from this splitter")
-    if kernels is None and model in KERNEL_MODELS:
+    needs_kernel = model in KERNEL_MODELS or model == "ridge_screened"
+    if kernels is None and needs_kernel:
         kernels = FoldKernels(X, folds, options.feature_scaling)
 
     n_targets = Y.shape[1]
-    null_windows, window_of_sample = None, None
+    null_windows = None
+    window_of_sample = np.unique(meta.start, return_inverse=True)[1].ravel()
     if options.n_permutations > 0:
         length = meta.window_length
         n_volumes = np.shape(features.tr_targets)[0] if features.tr_targets is not None else 2
         min_shift = min(purge_gap_trs(length, options.hrf_span_s, TR_SECONDS), n_volumes // 2)
         null_windows, window_of_sample = null_window_table(
             features, options.n_permutations, options.null_method, options.seed, min_shift)
-    use_hat = null_windows is not None and is_linear_smoother(model)
-    n_refit = 0
-    if null_windows is not None and not use_hat:
-        cap = options.max_refit_permutations
-        n_refit = options.n_permutations if cap is None else min(options.n_permutations, cap)
+    n_null = n_null_draws(model, options) if null_windows is not None else 0
+    joint = null_windows is not None and (is_linear_smoother(model) or model in COLUMN_MODELS)
+    if null_windows is not None:
+        null_windows = null_windows[:, : n_null * n_targets]
 
     predictions = np.full(Y.shape, np.nan)
-    null_pred = None
-    if use_hat:
-        null_pred = np.full((len(Y), null_windows.shape[1]), np.nan, dtype=np.float32)
-    elif n_refit:
-        null_pred = np.full((len(Y), n_refit * n_targets), np.nan, dtype=np.float32)
+    null_pred = np.full((len(Y), n_null * n_targets), np.nan, dtype=np.float32) if n_null else None
     chosen = []
     label = f"{model} {features.name} {options.cv}"
     for k, (train, test) in tqdm(list(enumerate(folds)), desc=label, disable=not options.progress, leave=False):
         inner = [(it, iv) for it, iv in splitter.inner(train, options.inner_splits).split()]
         fold = FoldInput(train, test, inner, window_of_sample)
-        K_lin = kernels.full(k) if model in KERNEL_MODELS else None
-        with threadpool_limits(limits=options.blas_threads):
+        K_lin = kernels.full(k) if needs_kernel else None
+        # selection models spend their time in large products that gain from every BLAS thread
+        threads = None if model in COLUMN_MODELS else options.blas_threads
+        with threadpool_limits(limits=threads):
             out = fit_predict_fold(model, X, Y, fold, grid, options.feature_scaling, None, K_lin,
-                                   null_windows if use_hat else None)
+                                   null_windows if joint else None)
         predictions[test] = out.predictions
         chosen.append(out.chosen)
-        if use_hat:
+        if joint and n_null:
             null_pred[test] = out.null_predictions
-        elif n_refit:
-            Y_null = null_windows[:, : n_refit * n_targets][window_of_sample]
+        elif n_null:
+            Y_null = null_windows[window_of_sample]
             with threadpool_limits(limits=options.blas_threads):
                 if model in KERNEL_MODELS:
                     refit = fit_predict_fold(model, X, Y_null, fold, grid, options.feature_scaling, None, K_lin)
                     null_pred[test] = refit.predictions
                 else:
                     columns = []
-                    for j in range(n_refit):
+                    for j in range(n_null):
                         block = Y_null[:, j * n_targets : (j + 1) * n_targets]
                         columns.append(fit_predict_fold(model, X, block, fold, grid).predictions)
                     null_pred[test] = np.concatenate(columns, axis=1)
     result = CVResult(model, features.name, options.cv, emotions, Y, predictions, meta.subject, meta.start,
                       folds, chosen)
     if null_pred is not None:
-        null_truth = null_windows if use_hat else null_windows[:, : n_refit * n_targets]
-        result.null_r, result.null_r2 = _null_metrics(null_truth, null_pred, window_of_sample, folds, n_targets)
+        result.null_r, result.null_r2 = _null_metrics(null_windows, null_pred, window_of_sample, folds, n_targets)
     result.seconds = time.perf_counter() - began
     return result

@@ -27,12 +27,15 @@ from helpers.decoding.kernels import (
 )
 from helpers.decoding.models import (
     ESTIMATOR_MODELS,
+    ORACLE,
+    SELECTION_MODELS,
     SVR_MODELS,
     ModelGrid,
     _estimator_param_grid,
     check_model_name,
     make_estimator,
 )
+from helpers.decoding.selection import TargetColumns, cpm_fold, screened_ridge_fold
 
 
 InnerFolds = list[tuple[np.ndarray, np.ndarray]]
@@ -216,6 +219,59 @@ def estimator_fold(name: str, X: np.ndarray, Y: np.ndarray, fold: FoldInput, gri
     return FoldOutput(pred, chosen)
 
 
+def column_fold(name: str, X: np.ndarray, Y: np.ndarray, fold: FoldInput, grid: ModelGrid,
+                K_lin: np.ndarray | None, null_windows: np.ndarray | None) -> FoldOutput:
+    """Selection models and the oracle: real and null target columns fitted in one pass.
+
+    Their cost grows little with the number of columns, so every null draw goes through exactly the
+    code, the selection and the tuning of the real targets.
+    """
+    n_targets = Y.shape[1]
+    real = TargetColumns.from_samples(Y, fold.window_of_sample)
+    columns = real
+    if null_windows is not None:
+        nulls = null_windows if real.shared else null_windows[fold.window_of_sample]
+        columns = TargetColumns(np.concatenate([real.table, nulls], axis=1), real.window_of_sample, real.shared)
+    if name in SELECTION_MODELS:
+        # circular-shift nulls repeat lags: fit each distinct column once
+        unique, inverse = np.unique(columns.table, axis=1, return_inverse=True)
+        inverse = inverse.ravel()
+        distinct = TargetColumns(unique, columns.window_of_sample, columns.shared)
+        if name == "cpm":
+            predictions, n_edges = cpm_fold(X, distinct, fold.train, fold.test, fold.inner, grid.cpm_edges)
+            chosen = {"n_edges": [int(k) for k in n_edges[inverse[:n_targets]]]}
+        else:
+            predictions, settings = screened_ridge_fold(X, distinct, fold.train, fold.test, fold.inner,
+                                                        grid.screening_k, grid.relative_alphas, K_lin)
+            chosen = {key: [values[i] for i in inverse[:n_targets]] for key, values in settings.items()}
+        predictions = predictions[:, inverse]
+    else:
+        predictions = oracle_fold(X, columns, fold.train, fold.test, n_targets)
+        chosen = {}
+    null = predictions[:, n_targets:].astype(np.float32) if null_windows is not None else None
+    return FoldOutput(predictions[:, :n_targets], chosen, null)
+
+
+def oracle_fold(X: np.ndarray, columns: TargetColumns, train: np.ndarray, test: np.ndarray,
+                n_targets: int) -> np.ndarray:
+    """Least squares of each target on its own planted summary (columns ``t*m .. (t+1)*m`` of ``X``).
+
+    Column ``c`` of ``columns`` belongs to target ``c % n_targets`` (null draws repeat the targets).
+    """
+    per_target = X.shape[1] // n_targets
+    y_train = columns.values(train)
+    out = np.empty((len(test), columns.n_columns))
+    for t in range(n_targets):
+        F = np.asarray(X[:, t * per_target : (t + 1) * per_target], dtype=np.float64)
+        mean = F[train].mean(axis=0)
+        A = F[train] - mean
+        cols = np.arange(t, columns.n_columns, n_targets)
+        y = y_train[:, cols]
+        coef, *_ = np.linalg.lstsq(A, y - y.mean(axis=0), rcond=None)
+        out[:, cols] = (F[test] - mean) @ coef + y.mean(axis=0)
+    return out
+
+
 def fit_predict_fold(
     name: str,
     X: np.ndarray,
@@ -230,7 +286,8 @@ def fit_predict_fold(
     """Tune on the inner folds, fit on ``fold.train``, predict ``fold.test`` (all targets).
 
     ``K_lin`` (the fold kernel) may be passed to share it across models; otherwise it is built here.
-    ``null_windows`` is only used by the kernel ridge models (see :func:`kernel_ridge_fold`).
+    ``null_windows`` (null target columns per window) is used by kernel ridge (hat matrix), the
+    selection models and the oracle, which predict them alongside the real targets.
     """
     grid = grid or ModelGrid()
     check_model_name(name)
@@ -239,8 +296,12 @@ def fit_predict_fold(
         Y = Y[:, None]
     if name in ESTIMATOR_MODELS:
         return estimator_fold(name, X, Y, fold, grid)
+    if name == ORACLE or name == "cpm":
+        return column_fold(name, X, Y, fold, grid, None, null_windows)
     if K_lin is None:
         K_lin = fold_linear_kernel(X, fold.train, fold.test, feature_scaling, gram)
+    if name in SELECTION_MODELS:
+        return column_fold(name, X, Y, fold, grid, K_lin, null_windows)
     if name in SVR_MODELS:
         return svr_fold(name, K_lin, Y, fold, grid)
     return kernel_ridge_fold(name, K_lin, Y, fold, grid, null_windows)

@@ -35,9 +35,22 @@ KERNEL_MODELS = KERNEL_RIDGE_MODELS + SVR_MODELS
 ESTIMATOR_MODELS = ("linear", "lasso", "elastic_net", "random_forest")
 
 
+SELECTION_MODELS = ("cpm", "ridge_screened")
+"""Models that select features inside each training fold (:mod:`helpers.decoding.selection`)."""
+
+
+ORACLE = "oracle"
+"""The planted signal's own summary fitted on the training folds (simulated data only)."""
+
+
 @dataclass(frozen=True)
 class ModelGrid:
-    """Hyperparameter grids (kernel penalties are relative to the mean kernel diagonal)."""
+    """Hyperparameter grids (kernel penalties are relative to the mean kernel diagonal).
+
+    ``screening_k``: numbers of features kept by screening (``None`` = all, so screening can never do
+    worse than the dense model by construction of the search); ``cpm_edges``: numbers of strongest
+    edges CPM sums.
+    """
 
     relative_alphas: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
     gamma_factors: tuple[float, ...] = (0.25, 1.0, 4.0)
@@ -47,11 +60,13 @@ class ModelGrid:
     l1_ratios: tuple[float, ...] = (0.2, 0.8)
     forest_max_features: tuple[Any, ...] = ("sqrt", 0.1)
     forest_trees: int = 100
+    screening_k: tuple[int | None, ...] = (10, 30, 100, 300, None)
+    cpm_edges: tuple[int, ...] = (5, 10, 20, 40, 80)
     seed: int = 0
 
 
 def check_model_name(name: str) -> str:
-    if name not in MODELS:
+    if name not in MODELS and name != ORACLE:
         raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}")
     return name
 

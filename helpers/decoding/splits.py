@@ -132,10 +132,12 @@ def _check_length(meta: WindowMeta, X: Any) -> None:
         )
 
 
-def _subject_groups(subjects: np.ndarray, per_fold: int) -> list[np.ndarray]:
+def _subject_groups(subjects: np.ndarray, per_fold: int, n_groups: int | None = None) -> list[np.ndarray]:
+    """Consecutive groups of ``per_fold`` subjects, or ``n_groups`` groups of near-equal size."""
     if per_fold < 1:
         raise ValueError(f"subjects_per_fold must be at least 1, got {per_fold}")
-    n_groups = math.ceil(len(subjects) / per_fold)
+    if n_groups is None:
+        n_groups = math.ceil(len(subjects) / per_fold)
     return [g for g in np.array_split(subjects, n_groups) if len(g)]
 
 
@@ -306,9 +308,11 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
         subjects_per_fold: int = 1,
         pairing: str = "all",
         seed: int = 0,
+        n_groups: int | None = None,
     ) -> None:
         if pairing not in ("all", "rotation"):
             raise ValueError(f"pairing must be 'all' or 'rotation', got {pairing!r}")
+        self.n_groups = n_groups
         self.n_blocks = int(n_blocks)
         self.hrf_span_s = hrf_span_s
         self.tr = tr
@@ -323,7 +327,7 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
     def _settings(self) -> dict[str, Any]:
         return {"n_blocks": self.n_blocks, "hrf_span_s": self.hrf_span_s, "tr": self.tr,
                 "window_length": self.window_length_setting, "subjects_per_fold": self.subjects_per_fold,
-                "pairing": self.pairing, "seed": self.seed}
+                "pairing": self.pairing, "seed": self.seed, "n_groups": self.n_groups}
 
     def _bind(self, meta: WindowMeta) -> None:
         self.meta = meta
@@ -334,7 +338,7 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
             raise ValueError(
                 f"n_blocks = {self.n_blocks} must be between 2 and the number of distinct windows ({len(starts)})"
             )
-        self.groups = _subject_groups(meta.subjects, self.subjects_per_fold)
+        self.groups = _subject_groups(meta.subjects, self.subjects_per_fold, self.n_groups)
         if len(self.groups) < 2:
             raise ValueError(
                 f"blocked leave-subject-out needs at least 2 subject groups; have {len(meta.subjects)} "
@@ -380,16 +384,26 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
         return self._cache
 
     def inner(self, train: np.ndarray, n_splits: int) -> LeaveOneSubjectOutBlocked:
-        """Rotation over ``n_splits`` subject groups and ``n_splits`` blocks of the training samples."""
+        """Inner folds that mirror the outer ones: held-out subjects in held-out story blocks, purged.
+
+        The training subjects form ``min(n_splits, n_subjects)`` groups; with enough groups each is
+        tested on its own block (rotation), otherwise every group on every block (``all``), so that
+        there are at least ``n_splits`` inner folds whenever the story is long enough.
+        """
         sub = self.meta.take(train)
         n_subjects = len(sub.subjects)
-        k = max(2, min(n_splits, n_subjects))
-        per_fold = math.ceil(n_subjects / k)
-        for n_blocks in range(min(k, len(np.unique(sub.start))), 1, -1):
+        if n_subjects < 2:
+            raise ValueError(
+                f"an outer training set with {n_subjects} subject cannot be split by subject for tuning; "
+                "hold out fewer subjects per fold (cv_options.subjects_per_fold) or use more subjects"
+            )
+        n_groups = min(max(n_splits, 2), n_subjects)
+        pairing = "rotation" if n_groups >= n_splits else "all"
+        wanted = n_splits if pairing == "rotation" else math.ceil(n_splits / n_groups)
+        for n_blocks in range(min(max(wanted, 2), len(np.unique(sub.start))), 1, -1):
             candidate = LeaveOneSubjectOutBlocked(
                 sub, n_blocks=n_blocks, hrf_span_s=self.hrf_span_s, tr=self.tr,
-                window_length=self.window_length, subjects_per_fold=per_fold, pairing="rotation",
-                seed=self.seed + 1,
+                window_length=self.window_length, pairing=pairing, seed=self.seed + 1, n_groups=n_groups,
             )
             try:
                 candidate._folds()

@@ -3,6 +3,7 @@
 * :mod:`~helpers.features.windows`: where windows start, their weights, window targets;
 * :mod:`~helpers.features.edges`: how ROI pairs are indexed;
 * :mod:`~helpers.features.connectivity`: sliding-window correlations (:class:`SlidingWindowConnectivity`);
+* :mod:`~helpers.features.networks`: mean connectivity within and between networks (``dfc_networks``);
 * :mod:`~helpers.features.sets`: feature sets stacked over subjects, cached (:func:`build_feature_sets`);
 * :mod:`~helpers.features.summaries`: feature-target correlations and network summaries;
 * :mod:`~helpers.features.surrogates`: how much DFC fluctuates in data with no dynamics.
@@ -16,6 +17,7 @@ from helpers.features.connectivity import (
     sliding_window_connectivity,
 )
 from helpers.features.edges import edge_pairs, edge_position, n_edges
+from helpers.features.networks import network_averaging, network_connectivity, network_pairs
 from helpers.features.sets import FEATURES_VERSION, FeatureSet, build_feature_sets
 from helpers.features.summaries import edge_target_correlations, network_pair_matrix, network_pair_summary
 from helpers.features.surrogates import dfc_temporal_std, phase_randomize, spurious_fluctuation
@@ -34,7 +36,7 @@ __all__ = [
     "DEFAULT_TAPER_SIGMA", "FEATURES_VERSION", "R_CLIP", "Z_MAX", "ConstantWindowWarning", "FeatureSet",
     "SlidingWindowConnectivity", "build_feature_sets", "dfc_temporal_std", "edge_pairs", "edge_position",
     "edge_target_correlations", "effective_length", "n_edges", "network_pair_matrix",
-    "network_pair_summary", "paper_anchor_times", "phase_randomize", "sliding_window_connectivity",
+    "network_averaging", "network_connectivity", "network_pair_summary", "network_pairs", "paper_anchor_times", "phase_randomize", "sliding_window_connectivity",
     "spurious_fluctuation", "window_average", "window_centre_values", "window_starts", "window_targets",
     "window_weights",
 ]

@@ -20,6 +20,7 @@ import pandas as pd
 from helpers.data.storage import atomic_path, load_arrays, save_arrays, step_dir
 from helpers.features.connectivity import _checked_timeseries, sliding_window_connectivity
 from helpers.features.edges import edge_pairs, n_edges
+from helpers.features.networks import network_averaging
 from helpers.features.windows import (
     DEFAULT_TAPER_SIGMA,
     effective_length,
@@ -62,6 +63,9 @@ class FeatureSet:
     tr_targets
         The TR-level series (n_volumes, 8) that ``y`` was made from; null targets are made from
         series of this shape by :meth:`targets_from`.
+    feature_labels
+        Names of features that are neither ROIs nor edges (network pairs ``"A|B"`` of
+        ``dfc_networks``).
     """
 
     name: str
@@ -76,13 +80,17 @@ class FeatureSet:
     target_names: tuple[str, ...] = EMOTIONS
     window: dict[str, Any] = field(default_factory=dict)
     tr_targets: np.ndarray | None = None
+    feature_labels: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = self.X.shape[0]
         for label, array in (("y", self.y), ("subject", self.subject), ("start", self.start), ("stop", self.stop)):
             if len(array) != n:
                 raise ValueError(f"feature set {self.name}: {label} has {len(array)} rows, X has {n}")
-        expected = len(self.edges) if self.edges is not None else len(self.roi_labels)
+        if self.feature_labels is not None:
+            expected = len(self.feature_labels)
+        else:
+            expected = len(self.edges) if self.edges is not None else len(self.roi_labels)
         if self.X.shape[1] != expected:
             raise ValueError(f"feature set {self.name}: X has {self.X.shape[1]} columns, expected {expected}")
 
@@ -97,6 +105,8 @@ class FeatureSet:
     @property
     def feature_names(self) -> list[str]:
         """``"label"`` per ROI feature, ``"label_a|label_b"`` per DFC feature."""
+        if self.feature_labels is not None:
+            return [str(v) for v in self.feature_labels]
         labels = [str(v) for v in self.roi_labels]
         if self.edges is None:
             return labels
@@ -224,15 +234,18 @@ def build_feature_sets(params: Any, roi_data: Any, targets: pd.DataFrame, *, use
         cached = _load_feature_set(folder, name) if folder is not None else None
         if cached is None:
             cached = _compute_feature_set(
-                name, subjects, timeseries, target_values, starts, window, weights, labels
+                name, subjects, timeseries, target_values, starts, window, weights, labels, networks
             )
             if folder is not None:
                 _save_feature_set(folder, cached)
         X, y, subject, start, stop, edges = cached
+        pair_labels = None
+        if name == "dfc_networks":
+            pair_labels = np.asarray(network_averaging(edge_pairs(len(labels)), networks)[1])
         result[name] = FeatureSet(
             name=name, X=X, y=y, subject=subject, start=start, stop=stop, roi_labels=labels,
             roi_networks=networks, edges=edges, target_names=target_names, window=window_info,
-            tr_targets=target_values,
+            tr_targets=target_values, feature_labels=pair_labels,
         )
     return result
 
@@ -258,17 +271,22 @@ def _compute_feature_set(
     window: Any,
     weights: np.ndarray,
     labels: np.ndarray,
+    networks: np.ndarray,
 ) -> _Arrays:
     n_rois = len(labels)
     length = window.length
     if name == "roi":
         counts = {s: len(targets) for s in subjects}
-    elif name in ("roi_window", "dfc"):
+    elif name in ("roi_window", "dfc", "dfc_networks"):
         counts = {s: len(starts[s]) for s in subjects}
     else:
-        raise ValueError(f"unknown feature set {name!r}; allowed: roi, roi_window, dfc")
+        raise ValueError(f"unknown feature set {name!r}; allowed: roi, roi_window, dfc, dfc_networks")
     n_samples = sum(counts.values())
-    n_features = n_edges(n_rois) if name == "dfc" else n_rois
+    averaging = None
+    if name == "dfc_networks":
+        averaging = network_averaging(edge_pairs(n_rois), networks)[0]
+    n_features = {"dfc": n_edges(n_rois), "dfc_networks": averaging.shape[1] if averaging is not None else 0}.get(
+        name, n_rois)
     X = np.empty((n_samples, n_features), dtype=np.float32)
     y = np.empty((n_samples, targets.shape[1]))
     subject_column = np.empty(n_samples, dtype=f"<U{max(len(s) for s in subjects)}")
@@ -291,6 +309,10 @@ def _compute_feature_set(
                     series, length, shape=window.shape, starts=s, taper_sigma=window.taper_sigma,
                     out=X[rows], subject=subject, roi_labels=labels,
                 )
+            elif name == "dfc_networks":
+                z = sliding_window_connectivity(series, length, shape=window.shape, starts=s,
+                                                taper_sigma=window.taper_sigma, subject=subject, roi_labels=labels)
+                X[rows] = np.asarray(z @ averaging, dtype=np.float32)
             else:
                 checked = _checked_timeseries(series, f"{subject}: ", labels)
                 X[rows] = window_average(checked, s, length, weights)

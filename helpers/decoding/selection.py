@@ -1,0 +1,283 @@
+"""Models for sparse, distributed codes: connectome-based predictive modelling and univariate screening.
+
+A few informative edges among 44,850, with a few hundred training windows, are diluted by a dense
+model. The field's answer is to select features inside each training fold: CPM (Shen et al. 2017)
+sums the edges most correlated with the emotion into a positive and a negative strength and fits a
+line on those two numbers; screening keeps the ``k`` most correlated features and fits ridge on
+them. The number of edges (CPM) and ``k`` and the penalty (screening) are chosen on the inner folds,
+whose selection uses only their own training rows.
+
+CPM's threshold is a number of edges rather than a parametric p-value: overlapping windows are far
+from independent samples, so p-values of edge-target correlations are much too small and a p < 0.01
+threshold keeps thousands of noise edges.
+
+Everything is written for many target columns at once - the eight emotions, or the eight emotions
+of every null draw - so a null draw costs one more column, not one more fit. Targets are stored per
+distinct window (all subjects share the story), which makes the correlations of all features with
+all columns one product of per-window feature sums with the target table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from helpers.decoding.kernels import KernelSpectrum, centre_kernel
+
+_CORRELATION_CHUNK = 512
+"""Target columns whose correlations with every feature are held at a time."""
+
+_COLUMN_CHUNK = 64
+"""Target columns whose selected features are gathered at a time (bounds scratch memory)."""
+
+
+@dataclass
+class TargetColumns:
+    """Target columns stored once per distinct window: ``table[window_of_sample[i]]`` is sample i's row."""
+
+    table: np.ndarray  # (n_windows, n_columns)
+    window_of_sample: np.ndarray  # (n_samples,)
+    shared: bool = True  # False: one row per sample (targets not shared by the samples of a window)
+
+    @classmethod
+    def from_samples(cls, Y: np.ndarray, window_of_sample: np.ndarray | None = None) -> TargetColumns:
+        """Per-sample targets; shared per window when every window's samples agree, else one row each."""
+        Y = np.asarray(Y, dtype=np.float64)
+        if window_of_sample is not None:
+            first = np.full(window_of_sample.max() + 1, -1)
+            first[window_of_sample[::-1]] = np.arange(len(window_of_sample))[::-1]
+            if (first >= 0).all() and np.allclose(Y[first][window_of_sample], Y):
+                return cls(Y[first], np.asarray(window_of_sample), True)
+        return cls(Y, np.arange(len(Y)), False)
+
+    @property
+    def n_columns(self) -> int:
+        return self.table.shape[1]
+
+    def values(self, rows: np.ndarray) -> np.ndarray:
+        return self.table[self.window_of_sample[rows]]
+
+
+class TrainingCorrelations:
+    """Correlations of every feature with any target columns over one set of training rows.
+
+    Features are centred on the rows, so the numerator needs no centring of the targets: it is the
+    product of the target table with each window's summed centred features. The per-window sums
+    are computed once; the correlations of a chunk of columns then cost one matrix product.
+    """
+
+    def __init__(self, X: np.ndarray, rows: np.ndarray, columns: TargetColumns) -> None:
+        Z = np.asarray(X[rows], dtype=np.float32)
+        Z -= Z.mean(axis=0, dtype=np.float64).astype(np.float32)
+        norm = np.sqrt(np.einsum("ij,ij->j", Z, Z, dtype=np.float64))
+        inverse_norm = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0).astype(np.float32)
+        windows, local = np.unique(columns.window_of_sample[rows], return_inverse=True)
+        onehot = sparse.csr_matrix((np.ones(len(rows), np.float32), (local.ravel(), np.arange(len(rows)))),
+                                   shape=(len(windows), len(rows)))
+        # per-window sums of the centred features, each feature scaled to unit norm over the rows
+        self.window_sums = np.asarray(onehot @ Z) * inverse_norm  # (n_windows_in_rows, n_features)
+        self.counts = np.asarray(onehot.sum(axis=1)).ravel().astype(np.float64)
+        self.windows = windows
+        self.columns = columns
+
+    def __call__(self, cols: slice) -> np.ndarray:
+        """Pearson r (n_chunk, n_features) float32 of the columns ``cols``."""
+        table = self.columns.table[self.windows, cols]
+        mean = self.counts @ table / self.counts.sum()
+        norm = np.sqrt(self.counts @ (table - mean) ** 2)
+        scaled = table * np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)
+        return scaled.T.astype(np.float32) @ self.window_sums
+
+
+def training_correlations(X: np.ndarray, rows: np.ndarray, columns: TargetColumns) -> np.ndarray:
+    """Pearson r of every target column with every feature over ``rows``: (n_columns, n_features)."""
+    return TrainingCorrelations(X, rows, columns)(slice(None))
+
+
+def top_features(r: np.ndarray, k_max: int) -> np.ndarray:
+    """Indices (n_columns, k_max) of each column's strongest features by |r|, strongest first.
+
+    A full partition of 44,850 values per column is the slow part, so each column is first cut to
+    the features at least as strong as the weakest of its ``k_max`` block maxima: those block maxima
+    are ``k_max`` distinct features, so the ``k_max`` strongest all pass the cut.
+    """
+    strength = np.abs(r)
+    n_columns, n_features = strength.shape
+    k_max = min(k_max, n_features)
+    if n_features <= 8 * k_max:
+        part = np.argpartition(strength, n_features - k_max, axis=1)[:, -k_max:]
+    else:
+        size = -(-n_features // k_max)
+        padded = np.full((n_columns, size * k_max), -1.0, dtype=strength.dtype)
+        padded[:, :n_features] = strength
+        cut = padded.reshape(n_columns, k_max, size).max(axis=2).min(axis=1)
+        rows, cols = np.nonzero(strength >= cut[:, None])
+        bounds = np.searchsorted(rows, np.arange(n_columns + 1))
+        part = np.empty((n_columns, k_max), dtype=np.int64)
+        for c in range(n_columns):
+            candidates = cols[bounds[c] : bounds[c + 1]]
+            keep = np.argpartition(strength[c, candidates], len(candidates) - k_max)[-k_max:]
+            part[c] = candidates[keep]
+    order = np.argsort(-np.take_along_axis(strength, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+class RowsByFeature:
+    """The features of some rows, stored feature-major so each column's selected features are
+    gathered as contiguous rows: ``values(index)`` is ``X[rows][:, index]`` moved to (c, k, n)."""
+
+    def __init__(self, X: np.ndarray, rows: np.ndarray) -> None:
+        self.transposed = np.ascontiguousarray(np.asarray(X[rows], dtype=np.float32).T)
+
+    def values(self, index: np.ndarray) -> np.ndarray:
+        return self.transposed[index]
+
+
+def inner_loss(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Squared error of every setting on one inner fold: (..., n_eval, c) predictions -> (..., c)."""
+    return ((predicted - truth) ** 2).sum(axis=-2)
+
+
+# ------------------------------------------------------------------------------------------- CPM
+def cpm_strengths(values: np.ndarray, signs: np.ndarray, n_edges: tuple[int, ...]) -> np.ndarray:
+    """Positive and negative network strengths for each edge count: (len(n_edges), n_rows, c, 2).
+
+    ``values`` (c, k_max, n_rows) are each column's strongest edges on the rows, strongest first,
+    and ``signs`` (c, k_max) the signs of their correlations; the strength of ``k`` edges sums the
+    first ``k`` of them by sign.
+    """
+    bounds = np.concatenate([[0], np.asarray(n_edges)[:-1]])
+    total = np.cumsum(np.add.reduceat(values, bounds, axis=1).astype(np.float64), axis=1)  # (c, K, n)
+    signed = values * signs[:, :, None].astype(np.float32)
+    net = np.cumsum(np.add.reduceat(signed, bounds, axis=1).astype(np.float64), axis=1)
+    # signs are +-1 (an edge with r exactly 0 is never among the strongest), so positive and
+    # negative strengths are the half sum and half difference of the total and the signed sum
+    return np.stack([(total + net) / 2, (total - net) / 2], axis=-1).transpose(1, 2, 0, 3)
+
+
+def fit_lines(S_train: np.ndarray, y_train: np.ndarray, S_eval: np.ndarray) -> np.ndarray:
+    """Least squares of each column on its two strengths plus an intercept, for every edge count.
+
+    ``S_train`` (K, n_train, c, 2), ``y_train`` (n_train, c), ``S_eval`` (K, n_eval, c, 2) ->
+    predictions (K, n_eval, c). A strength that is constant (no edge of that sign) gets no weight.
+    """
+    s_mean = S_train.mean(axis=1, keepdims=True)
+    y_mean = y_train.mean(axis=0)
+    Sc = S_train - s_mean
+    yc = y_train - y_mean
+    gram = np.einsum("knci,kncj->kcij", Sc, Sc)
+    cross = np.einsum("knci,nc->kci", Sc, yc)
+    scale = np.trace(gram, axis1=-2, axis2=-1)[..., None, None]
+    ridge = 1e-12 * np.where(scale > 0, scale, 1.0) * np.eye(2)
+    coef = np.linalg.solve(gram + ridge, cross[..., None])[..., 0]  # (K, c, 2)
+    return np.einsum("knci,kci->knc", S_eval - s_mean, coef) + y_mean
+
+
+def cpm_predict(X: np.ndarray, train: np.ndarray, evaluate: np.ndarray, columns: TargetColumns,
+                n_edges: tuple[int, ...]) -> np.ndarray:
+    """CPM fitted on ``train`` for every edge count, predicting ``evaluate``: (K, n_eval, n_columns)."""
+    correlations = TrainingCorrelations(X, train, columns)
+    features = RowsByFeature(X, np.concatenate([train, evaluate]))
+    out = np.empty((len(n_edges), len(evaluate), columns.n_columns))
+    y_train = columns.values(train)
+    n_train = len(train)
+    for first in range(0, columns.n_columns, _CORRELATION_CHUNK):
+        block = slice(first, min(first + _CORRELATION_CHUNK, columns.n_columns))
+        r = correlations(block)
+        index = top_features(r, max(n_edges))
+        signs = np.sign(np.take_along_axis(r, index, axis=1))
+        for sub in range(0, len(index), _COLUMN_CHUNK):
+            part = slice(sub, sub + _COLUMN_CHUNK)
+            strengths = cpm_strengths(features.values(index[part]), signs[part], n_edges)
+            cols = slice(first + sub, first + sub + strengths.shape[2])
+            out[:, :, cols] = fit_lines(strengths[:, :n_train], y_train[:, cols], strengths[:, n_train:])
+    return out
+
+
+def cpm_fold(X: np.ndarray, columns: TargetColumns, train: np.ndarray, test: np.ndarray,
+             inner: list[tuple[np.ndarray, np.ndarray]], n_edges: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Nested CPM in one outer fold: the edge count per column from the inner folds, then the fit.
+
+    Returns test predictions (n_test, n_columns) and the chosen edge count per column.
+    """
+    n_edges = tuple(sorted(set(int(k) for k in n_edges)))
+    loss = np.zeros((len(n_edges), columns.n_columns))
+    for it, iv in inner:
+        predicted = cpm_predict(X, train[it], train[iv], columns, n_edges)
+        loss += inner_loss(predicted, columns.values(train[iv]))
+    best = np.argmin(loss, axis=0)
+    predicted = cpm_predict(X, train, test, columns, n_edges)
+    chosen = np.asarray(n_edges)[best]
+    return np.take_along_axis(predicted, best[None, None, :], axis=0)[0], chosen
+
+
+# -------------------------------------------------------------------------------- screening
+def screened_ridge_predict(X: np.ndarray, train: np.ndarray, evaluate: np.ndarray, columns: TargetColumns,
+                           ks: tuple[int, ...], relative_alphas: tuple[float, ...],
+                           K_all: np.ndarray | None) -> np.ndarray:
+    """Ridge on each column's ``k`` most correlated features (and on all features when ``K_all``).
+
+    ``K_all`` is the linear kernel over ``[train, evaluate]`` rows of features centred on ``train``.
+    Returns predictions (n_k, n_alphas, n_eval, n_columns), the ``k`` in ``ks`` order then "all".
+    Penalties are relative to the mean diagonal of each fit's own linear kernel, as for dense ridge.
+    """
+    alphas = np.asarray(relative_alphas, dtype=np.float64)
+    n_k = len(ks) + (K_all is not None)
+    out = np.empty((n_k, len(alphas), len(evaluate), columns.n_columns))
+    y_train = columns.values(train)
+    y_mean = y_train.mean(axis=0)
+    correlations = TrainingCorrelations(X, train, columns) if ks else None
+    features = RowsByFeature(X, np.concatenate([train, evaluate])) if ks else None
+    n_train = len(train)
+    for first in range(0, columns.n_columns if ks else 0, _COLUMN_CHUNK):
+        cols = slice(first, min(first + _COLUMN_CHUNK, columns.n_columns))
+        index = top_features(correlations(cols), max(ks))
+        values = features.values(index).astype(np.float64)  # (c, k_max, n_rows)
+        values -= values[:, :, :n_train].mean(axis=2, keepdims=True)
+        yc = y_train[:, cols] - y_mean[cols]
+        for j, k in enumerate(ks):
+            A = values[:, :k, :n_train].transpose(0, 2, 1)  # (c, n_train, k)
+            U, s, Vt = np.linalg.svd(A, full_matrices=False)
+            scale = (s**2).sum(axis=1) / A.shape[1]  # mean diagonal of the kernel A A^T
+            projected = np.einsum("cnk,nc->ck", U, yc)
+            evaluate_values = values[:, :k, n_train:]  # (c, k, n_eval)
+            for a, alpha in enumerate(alphas):
+                shrink = s / (s**2 + alpha * scale[:, None])
+                coef = np.einsum("cjk,cj->ck", Vt, shrink * projected)
+                out[j, a, :, cols] = np.einsum("ckn,ck->nc", evaluate_values, coef) + y_mean[cols]
+    if K_all is not None:
+        spectrum = KernelSpectrum(K_all[:n_train, :n_train])
+        scale = float(np.mean(np.diag(K_all[:n_train, :n_train]))) or 1.0
+        out[-1] = spectrum.predict(K_all[n_train:, :n_train], y_train - y_mean, alphas * scale) + y_mean
+    return out
+
+
+def screened_ridge_fold(X: np.ndarray, columns: TargetColumns, train: np.ndarray, test: np.ndarray,
+                        inner: list[tuple[np.ndarray, np.ndarray]], ks: tuple[int | None, ...],
+                        relative_alphas: tuple[float, ...], K_fold: np.ndarray | None) -> tuple[np.ndarray, dict]:
+    """Nested screened ridge in one outer fold: ``k`` (``None`` = all features) and the penalty per column.
+
+    ``K_fold`` is the outer fold's centred linear kernel over ``[train, test]`` (needed for ``None``).
+    Returns test predictions (n_test, n_columns) and the chosen ``k`` and relative penalty per column.
+    """
+    finite = tuple(sorted({int(k) for k in ks if k is not None and int(k) < X.shape[1]}))
+    use_all = any(k is None or int(k) >= X.shape[1] for k in ks)
+    if use_all and K_fold is None:
+        raise ValueError("screening with k = all needs the fold's linear kernel")
+    labels = list(finite) + (["all"] if use_all else [])
+    loss = np.zeros((len(labels), len(relative_alphas), columns.n_columns))
+    for it, iv in inner:
+        K_inner = None
+        if use_all:
+            rows = np.concatenate([it, iv])
+            K_inner = centre_kernel(K_fold[np.ix_(rows, rows)], len(it))
+        predicted = screened_ridge_predict(X, train[it], train[iv], columns, finite, relative_alphas, K_inner)
+        loss += inner_loss(predicted, columns.values(train[iv]))
+    flat = loss.reshape(-1, columns.n_columns).argmin(axis=0)
+    best_k, best_alpha = np.divmod(flat, len(relative_alphas))
+    predicted = screened_ridge_predict(X, train, test, columns, finite, relative_alphas, K_fold if use_all else None)
+    test_pred = predicted[best_k, best_alpha, :, np.arange(columns.n_columns)].T
+    chosen = {"k": [labels[b] for b in best_k], "alpha": [float(relative_alphas[a]) for a in best_alpha]}
+    return test_pred, chosen
