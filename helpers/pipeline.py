@@ -120,3 +120,15 @@ def roi_timeseries(params: Params, progress: bool = True) -> RoiData:
 
 def describe_runs(runs: list[SubjectRun]) -> str:
     return json.dumps([{"subject": r.subject, "bold": str(r.bold)} for r in runs], indent=1)
+
+
+def run_targets(params: Params, roi: RoiData):
+    """The TR-level emotion targets of this run: the one definition every chapter uses.
+
+    The chosen annotation, convolved with the HRF and sampled per volume, with the audio onset read
+    from the dataset's events files (``roi.stimulus_onset``: the simulated dataset's 0.657 s, or on
+    ds002322 the median over the chosen subjects, whose onsets differ by less than a second).
+    """
+    from helpers.annotation.targets import emotion_targets
+
+    return emotion_targets(params, stimulus_onset=roi.stimulus_onset)

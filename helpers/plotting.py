@@ -37,3 +37,84 @@ def plot_network_matrix(matrix: np.ndarray, atlas: Atlas, title: str = "", ax=No
     ax.set_title(title)
     plt.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return ax
+
+
+def plot_folds(meta, splitters: dict, axes=None):
+    """One fold of each splitter: which (subject, window) samples train, test or are purged."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    subjects = list(meta.subjects)
+    if axes is None:
+        _, axes = plt.subplots(1, len(splitters), figsize=(5.5 * len(splitters), 2.8), sharey=True)
+    axes = np.atleast_1d(axes)
+    colours = ListedColormap(["lightgrey", "tab:blue", "tab:orange"])
+    for ax, (name, splitter) in zip(axes, splitters.items()):
+        train, test = next(iter(splitter.split(groups=meta.as_groups())))
+        role = np.zeros(len(meta))
+        role[train], role[test] = 1, 2
+        grid = np.full((len(subjects), int(meta.stop.max())), np.nan)
+        for k, subject in enumerate(subjects):
+            rows = np.flatnonzero(meta.subject == subject)
+            grid[k, meta.start[rows]] = role[rows]
+        ax.imshow(grid, aspect="auto", interpolation="nearest", cmap=colours, vmin=0, vmax=2)
+        ax.set_title(f"{name}: one of {splitter.get_n_splits(groups=meta.as_groups())} folds")
+        ax.set_xlabel("window start (volume)")
+    axes[0].set_yticks(range(len(subjects)), subjects, fontsize=7)
+    handles = [Patch(color=c, label=label) for c, label in
+               [("tab:blue", "train"), ("tab:orange", "test"), ("lightgrey", "purged / other fold")]]
+    axes[0].figure.legend(handles=handles, loc="lower center", ncol=3, fontsize=8)
+    axes[0].figure.tight_layout(rect=(0, 0.1, 1, 1))
+    return axes
+
+
+def emotion_grid(emotions, title: str = "", sharex: bool = True, height: float = 4.5):
+    """A 2 x 4 grid of axes, one per emotion, titled with the emotion's name."""
+    fig, axes = plt.subplots(2, 4, figsize=(12, height), sharex=sharex)
+    for ax, emotion in zip(axes.ravel(), emotions):
+        ax.set_title(emotion, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return fig, axes.ravel()
+
+
+def plot_null_distributions(result, emotions=None):
+    """Each emotion's null r (histogram) with the observed within-fold r (red line) and its p-value."""
+    emotions = list(emotions or result.emotions)
+    observed = result.scores().set_index("emotion")
+    fig, axes = emotion_grid(emotions, f"null r of {result.model} on {result.features} "
+                                       f"({result.cv}, {len(result.null_r)} draws)")
+    for e, (ax, emotion) in enumerate(zip(axes, emotions)):
+        ax.hist(result.null_r[:, e], bins=30, color="lightgrey")
+        ax.axvline(observed.loc[emotion, "r"], color="tab:red")
+        ax.set_title(f"{emotion}: p = {observed.loc[emotion, 'p_value']:.3f}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_trajectories(result, subject: str):
+    """Predicted against actual emotion trajectories of one held-out subject."""
+    rows = np.flatnonzero((result.subject == subject) & result.tested)
+    rows = rows[np.argsort(result.start[rows])]
+    fig, axes = emotion_grid(result.emotions, f"{subject}, held out: {result.model} on {result.features} "
+                                              f"({result.cv})", height=6)
+    for e, ax in enumerate(axes):
+        ax.plot(result.start[rows], result.y_true[rows, e], color="k", lw=1, label="actual")
+        ax.plot(result.start[rows], result.predictions[rows, e], color="tab:red", lw=1, label="predicted")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_paired_subjects(per_subject: dict, titles: dict | None = None):
+    """Each held-out subject's mean r on two feature sets, joined by a line, one panel per model."""
+    fig, axes = plt.subplots(1, len(per_subject), figsize=(3.6 * len(per_subject), 3.2), squeeze=False)
+    for ax, (model, (a, b, labels)) in zip(axes[0], per_subject.items()):
+        for k in range(len(a)):
+            ax.plot([0, 1], [b.iloc[k], a.iloc[k]], "o-", color="grey", alpha=0.7)
+        ax.set_xticks([0, 1], labels)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_title((titles or {}).get(model, model), fontsize=9)
+    axes[0, 0].set_ylabel("held-out subject: mean r")
+    fig.tight_layout()
+    return fig

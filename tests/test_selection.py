@@ -54,7 +54,9 @@ def _plain_loop(features, folds, fit_predict) -> np.ndarray:
     return out
 
 
-def test_cpm_equals_a_plain_loop_with_corrcoef_and_linear_regression() -> None:
+@pytest.mark.parametrize("dense_up_to", [0, 10_000], ids=["gathered", "dense"])
+def test_cpm_equals_a_plain_loop_with_corrcoef_and_linear_regression(dense_up_to, monkeypatch) -> None:
+    monkeypatch.setattr("helpers.decoding.selection._DENSE_STRENGTHS_UP_TO", dense_up_to)
     features = _sparse_code()
     splitter = _splitter(features)
     fast = cross_validate_model(features, "cpm", CVOptions(splitter=splitter, grid=ModelGrid(cpm_edges=(8,))))

@@ -228,7 +228,7 @@ def test_sensitivity_scores_recover_the_planted_coding(monkeypatch, effect, expe
     roi, targets = _coded_data(effect)
     calls = []
     monkeypatch.setattr("helpers.decoding.sensitivity.roi_timeseries", lambda params, progress=True: calls.append(1) or roi)
-    monkeypatch.setattr("helpers.decoding.sensitivity.emotion_targets", lambda params, stimulus_onset=0.0: targets)
+    monkeypatch.setattr("helpers.decoding.sensitivity.run_targets", lambda params, roi: targets)
     params = load_params(ROOT / "params" / "quick.yml", {"subjects": 6})
     table = sensitivity_scores(params, {"window.length": [16, 200]}, combinations=[{"window.length": 16,
                                                                                     "window.shape": "tapered"}],
@@ -246,7 +246,7 @@ def test_sensitivity_scores_recover_the_planted_coding(monkeypatch, effect, expe
 def test_sensitivity_scores_mark_untestable_combinations_and_reject_looped_keys(monkeypatch):
     roi, targets = _coded_data("connectivity", n_subjects=3)
     monkeypatch.setattr("helpers.decoding.sensitivity.roi_timeseries", lambda params, progress=True: roi)
-    monkeypatch.setattr("helpers.decoding.sensitivity.emotion_targets", lambda params, stimulus_onset=0.0: targets)
+    monkeypatch.setattr("helpers.decoding.sensitivity.run_targets", lambda params, roi: targets)
     params = load_params(ROOT / "params" / "quick.yml", {"subjects": 3})
     table = sensitivity_scores(params, {"window.length": [150]}, fixed={"window.step": 10, "cv_options.n_blocks": 5,
                                                                   "cv_options.subjects_per_fold": 1},

@@ -9,7 +9,7 @@
 * :mod:`~helpers.decoding.sensitivity`: the same comparison over a grid of parameter sets.
 """
 
-from helpers.decoding.crossval import cross_validate_model
+from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.results import CVResult
 from helpers.decoding.splits import (
     LeaveOneSubjectOut,
@@ -20,6 +20,6 @@ from helpers.decoding.splits import (
 )
 
 __all__ = [
-    "CVResult", "LeaveOneSubjectOut", "LeaveOneSubjectOutBlocked", "RandomWindowSplit", "WindowMeta",
+    "CVOptions", "CVResult", "LeaveOneSubjectOut", "LeaveOneSubjectOutBlocked", "RandomWindowSplit", "WindowMeta",
     "cross_validate_model", "make_splitter",
 ]

@@ -164,9 +164,12 @@ def kernel_ridge_fold(
                 if len(ncols):
                     M = (left @ (projected / (spectrum.eigvals + a)[:, None]) + weights_tr).astype(np.float32)
                     null_pred[:, ncols] = M @ T[:, ncols]
+    factors = (None,) if linear else tuple(grid.gamma_factors)
     chosen = {
         "gamma": [settings[s][0] for s in best],
-        "alpha": [settings[s][1] for s in best],
+        "alpha": [float(settings[s][1]) for s in best],
+        "relative_alpha": [float(alphas_rel[s % len(alphas_rel)]) for s in best],
+        "gamma_factor": [factors[s // len(alphas_rel)] for s in best],
     }
     return FoldOutput(test_pred, chosen, null_pred)
 

@@ -29,6 +29,9 @@ from helpers.decoding.kernels import KernelSpectrum, centre_kernel
 _CORRELATION_CHUNK = 512
 """Target columns whose correlations with every feature are held at a time."""
 
+_DENSE_STRENGTHS_UP_TO = 4096
+"""Feature sets up to this size get their CPM strengths from one dense matrix product."""
+
 _COLUMN_CHUNK = 64
 """Target columns whose selected features are gathered at a time (bounds scratch memory)."""
 
@@ -165,32 +168,58 @@ def fit_lines(S_train: np.ndarray, y_train: np.ndarray, S_eval: np.ndarray) -> n
     """
     s_mean = S_train.mean(axis=1, keepdims=True)
     y_mean = y_train.mean(axis=0)
-    Sc = S_train - s_mean
+    pos, neg = S_train[..., 0] - s_mean[..., 0], S_train[..., 1] - s_mean[..., 1]  # (K, n, c)
     yc = y_train - y_mean
-    gram = np.einsum("knci,kncj->kcij", Sc, Sc)
-    cross = np.einsum("knci,nc->kci", Sc, yc)
-    scale = np.trace(gram, axis1=-2, axis2=-1)[..., None, None]
-    ridge = 1e-12 * np.where(scale > 0, scale, 1.0) * np.eye(2)
-    coef = np.linalg.solve(gram + ridge, cross[..., None])[..., 0]  # (K, c, 2)
-    return np.einsum("knci,kci->knc", S_eval - s_mean, coef) + y_mean
+    a, b, d = (pos * pos).sum(axis=1), (pos * neg).sum(axis=1), (neg * neg).sum(axis=1)  # (K, c)
+    u, v = (pos * yc).sum(axis=1), (neg * yc).sum(axis=1)
+    a, d = a + 1e-12 * (a + d) + 1e-300, d + 1e-12 * (a + d) + 1e-300  # a vanishing ridge: no edge, no weight
+    det = a * d - b * b
+    w_pos, w_neg = (d * u - b * v) / det, (a * v - b * u) / det
+    return ((S_eval[..., 0] - s_mean[..., 0]) * w_pos[:, None] + (S_eval[..., 1] - s_mean[..., 1]) * w_neg[:, None]
+            + y_mean)
+
+
+def _selection_weights(index: np.ndarray, signs: np.ndarray, n_edges: tuple[int, ...],
+                       n_features: int) -> np.ndarray:
+    """Dense weights (n_features, c * K * 2): column (c, j, s) sums the first ``n_edges[j]`` edges of
+    sign s of column c, so that ``X @ weights`` gives every strength at once."""
+    n_columns, k_max = index.shape
+    first_count = np.searchsorted(np.asarray(n_edges), np.arange(k_max), side="right")  # threshold index
+    weights = np.zeros((n_features, n_columns, len(n_edges), 2), dtype=np.float32)
+    column = np.repeat(np.arange(n_columns), k_max)
+    side = (signs.ravel() < 0).astype(int)
+    np.add.at(weights, (index.ravel(), column, np.tile(first_count, n_columns), side), 1.0)
+    return np.cumsum(weights, axis=2).reshape(n_features, -1)
 
 
 def cpm_predict(X: np.ndarray, train: np.ndarray, evaluate: np.ndarray, columns: TargetColumns,
                 n_edges: tuple[int, ...]) -> np.ndarray:
-    """CPM fitted on ``train`` for every edge count, predicting ``evaluate``: (K, n_eval, n_columns)."""
+    """CPM fitted on ``train`` for every edge count, predicting ``evaluate``: (K, n_eval, n_columns).
+
+    With few features the strengths of every column come from one product of the features with a
+    selection-weight matrix; with tens of thousands of edges each column's edges are gathered.
+    """
     correlations = TrainingCorrelations(X, train, columns)
-    features = RowsByFeature(X, np.concatenate([train, evaluate]))
+    rows = np.concatenate([train, evaluate])
+    dense = X.shape[1] <= _DENSE_STRENGTHS_UP_TO
+    features = np.asarray(X[rows], dtype=np.float32) if dense else RowsByFeature(X, rows)
     out = np.empty((len(n_edges), len(evaluate), columns.n_columns))
     y_train = columns.values(train)
     n_train = len(train)
+    step = _CORRELATION_CHUNK if dense else _COLUMN_CHUNK
     for first in range(0, columns.n_columns, _CORRELATION_CHUNK):
         block = slice(first, min(first + _CORRELATION_CHUNK, columns.n_columns))
         r = correlations(block)
         index = top_features(r, max(n_edges))
         signs = np.sign(np.take_along_axis(r, index, axis=1))
-        for sub in range(0, len(index), _COLUMN_CHUNK):
-            part = slice(sub, sub + _COLUMN_CHUNK)
-            strengths = cpm_strengths(features.values(index[part]), signs[part], n_edges)
+        for sub in range(0, len(index), step):
+            part = slice(sub, sub + step)
+            if dense:
+                weights = _selection_weights(index[part], signs[part], n_edges, X.shape[1])
+                flat = (features @ weights).astype(np.float64)  # (n_rows, c * K * 2)
+                strengths = flat.reshape(len(rows), -1, len(n_edges), 2).transpose(2, 0, 1, 3)
+            else:
+                strengths = cpm_strengths(features.values(index[part]), signs[part], n_edges)
             cols = slice(first + sub, first + sub + strengths.shape[2])
             out[:, :, cols] = fit_lines(strengths[:, :n_train], y_train[:, cols], strengths[:, n_train:])
     return out

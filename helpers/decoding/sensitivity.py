@@ -12,12 +12,11 @@ import pandas as pd
 from helpers.config import ParameterError, Params, deep_merge, params_from_dict
 from helpers.parameter_grid import SweepError, _value_text, expand_dotted, expand_grid
 from scipy import stats as scipy_stats
-from helpers.annotation.targets import emotion_targets
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.kernels import FoldKernels, linear_gram
 from helpers.decoding.stats import paired_subject_test
 from helpers.features import build_feature_sets
-from helpers.pipeline import roi_timeseries
+from helpers.pipeline import roi_timeseries, run_targets
 from helpers.progress import tqdm
 
 
@@ -111,7 +110,7 @@ def sensitivity_scores(
         key = params.digest("dataset", "subjects", "bids_root", "atlas", "simulation", "preprocessing", "annotation")
         if key not in roi_cache:
             roi = roi_timeseries(params, progress=False)
-            roi_cache[key] = (roi, emotion_targets(params, stimulus_onset=roi.stimulus_onset))
+            roi_cache[key] = (roi, run_targets(params, roi))
         roi, targets = roi_cache[key]
         resolved = params.model_dump(mode="json")
         feature_sets = build_feature_sets(params, roi, targets, use_cache=False)

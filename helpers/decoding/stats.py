@@ -69,3 +69,24 @@ def paired_subject_test(
     else:
         raise ValueError(f"unknown paired test {method!r}; allowed: sign_flip, wilcoxon")
     return {"delta_r": float(np.nanmean(differences)), "p_value": p, "n_subjects": int(np.sum(~np.isnan(differences)))}
+
+
+def joint_permutation_test(observed_a: np.ndarray, observed_b: np.ndarray, null_a: np.ndarray,
+                           null_b: np.ndarray) -> dict[str, float]:
+    """Compare two pipelines (e.g. DFC against ROI features) through the same null target draws.
+
+    ``observed_*`` are per-emotion scores (within-fold r) and ``null_*`` (n_draws, n_emotions) the
+    scores of the same pipelines on the same null draws, row ``k`` of both from draw ``k``. The
+    statistic is the difference in mean r over emotions; its null is the same difference on each
+    draw, so subjects never count as independent units and the folds' dependence is kept. Two-sided
+    p-value with the +1 correction, so it is never below ``1 / (n_draws + 1)``.
+    """
+    null_a, null_b = np.atleast_2d(null_a), np.atleast_2d(null_b)
+    if null_a.shape != null_b.shape:
+        raise ValueError(f"the two pipelines saw different null draws: {null_a.shape} and {null_b.shape}; "
+                         "run both with the same n_permutations, null_method and seed")
+    delta = float(np.nanmean(observed_a) - np.nanmean(observed_b))
+    null_delta = np.nanmean(null_a, axis=1) - np.nanmean(null_b, axis=1)
+    exceed = np.sum(np.abs(null_delta) >= abs(delta) - 1e-12)
+    return {"delta_r": delta, "p_value": float((1 + exceed) / (1 + len(null_delta))),
+            "n_draws": int(len(null_delta)), "null_sd": float(np.std(null_delta))}

@@ -10,11 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.annotation.targets import emotion_targets
 from helpers.decoding.nulls import null_window_table
 from helpers.decoding.splits import WindowMeta, make_splitter
 from helpers.features import FeatureSet, build_feature_sets
-from helpers.pipeline import ground_truth, roi_timeseries
+from helpers.pipeline import ground_truth, roi_timeseries, run_targets
 
 
 def explanation_splitter(params: Any, meta: Any) -> Any:
@@ -112,7 +111,7 @@ def explanation_inputs(params: Any, feature_sets: Sequence[str] = ("dfc", "roi_w
     """ROI signals, targets and cached features of ``params``, thinned by ``explain.window_stride``."""
 
     roi = roi_timeseries(params, progress=False)
-    targets = emotion_targets(params, stimulus_onset=roi.stimulus_onset)
+    targets = run_targets(params, roi)
     wanted = params.model_copy(deep=True)
     wanted.features = list(feature_sets)
     built = build_feature_sets(wanted, roi, targets)
