@@ -10,12 +10,21 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from helpers.study import N_VOLUMES
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from helpers.study import (
+    DS002322_SUBJECTS,
+    DS002322_SUBJECTS_WITH_DERIVATIVES,
+    N_VOLUMES,
+    NO_DERIVATIVES,
+    TR_SECONDS,
+)
 
 
 ATLASES = ("seitzman300", "schaefer400", "dosenbach160")
@@ -32,6 +41,8 @@ MODELS = (
 )
 FEATURE_SETS = ("roi", "roi_window", "dfc")
 CV_SCHEMES = ("random", "loso", "loso_blocked")
+PAPER_FIRST_ANCHOR_TR = 13
+"""The paper's DFC anchors start 26 s into the audio, about 13 volumes into the run."""
 
 
 class ParameterError(ValueError):
@@ -254,29 +265,59 @@ class Params(_Section):
     def _models_known(cls, value: list[str]) -> list[str]:
         return check_model_names(value)
 
+    @field_validator("features")
+    @classmethod
+    def _features_given(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"give at least one feature set; allowed: {', '.join(FEATURE_SETS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _subjects_exist(self) -> "Params":
+        if isinstance(self.subjects, int):
+            pool = self._subject_pool()
+            if self.subjects > len(pool):
+                raise ValueError(
+                    f"subjects = {self.subjects} asks for more subjects than {self.dataset} has "
+                    f"({len(pool)}); use a number up to {len(pool)}"
+                )
+            return self
+        unknown = [s for s in self.subjects if s not in DS002322_SUBJECTS]
+        if unknown:
+            what = "ds002322" if self.dataset == "ds002322" else "ds002322 (the simulated dataset uses its IDs)"
+            raise ValueError(
+                f"subjects: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in {what}; "
+                f"allowed: {', '.join(DS002322_SUBJECTS)}"
+            )
+        if self.dataset == "ds002322":
+            without = [s for s in self.subjects if s in NO_DERIVATIVES]
+            if without:
+                raise ValueError(
+                    f"subjects: {', '.join(without)} {'has' if len(without) == 1 else 'have'} no "
+                    f"preprocessed BOLD in ds002322; remove {'it' if len(without) == 1 else 'them'} "
+                    f"(without derivatives: {', '.join(NO_DERIVATIVES)})"
+                )
+        return self
+
     @model_validator(mode="after")
     def _window_fits_run(self) -> "Params":
-        if self.window.length >= N_VOLUMES:
+        window = self.window
+        if window.length >= N_VOLUMES:
             raise ValueError(
-                f"window.length = {self.window.length} TR is not shorter than the run "
+                f"window.length = {window.length} TR is not shorter than the run "
                 f"({N_VOLUMES} volumes); use a window between 2 and {N_VOLUMES - 1} TR"
             )
         return self
 
+    def _subject_pool(self) -> tuple[str, ...]:
+        return DS002322_SUBJECTS if self.dataset == "simulated" else DS002322_SUBJECTS_WITH_DERIVATIVES
+
     # ------------------------------------------------------------------ helpers
     def subject_ids(self) -> list[str]:
         """The subjects of this run as BIDS IDs (``'sub-18'``...)."""
-        from helpers.study import DS002322_SUBJECTS, DS002322_SUBJECTS_WITH_DERIVATIVES
-
         if isinstance(self.subjects, list):
             return list(self.subjects)
-        pool = DS002322_SUBJECTS if self.dataset == "simulated" else DS002322_SUBJECTS_WITH_DERIVATIVES
-        if self.subjects > len(pool):
-            raise ParameterError(
-                f"subjects: {self.subjects} asks for more subjects than {self.dataset} has "
-                f"({len(pool)}); use a number up to {len(pool)}"
-            )
-        return list(pool[: self.subjects])
+        return list(self._subject_pool()[: self.subjects])
 
     def section(self, *names: str) -> dict[str, Any]:
         """The named top-level keys as a plain dict, e.g. to key a cache folder."""
@@ -288,6 +329,63 @@ class Params(_Section):
         payload = self.section(*names) if names else self.model_dump(mode="json")
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def purge_gap(window_length: int, hrf_span_s: float) -> int:
+    """TRs dropped on each side of a test block: a window plus the HRF span (as the splitter does)."""
+    return int(window_length) + math.ceil(hrf_span_s / TR_SECONDS)
+
+
+def window_start_count(length: int, step: int, anchors: str) -> int:
+    """Window starts per subject; paper anchors are counted as one per TR from their first one."""
+    first, stride = (PAPER_FIRST_ANCHOR_TR, 1) if anchors == "paper" else (0, step)
+    return max(0, (N_VOLUMES - length - first) // stride + 1)
+
+
+def blocked_folds_fit(length: int, step: int, anchors: str, n_blocks: int, gap: int) -> bool:
+    """True when every story block of blocked cross-validation keeps a training window.
+
+    Mirrors :class:`helpers.splits.LeaveOneSubjectOutBlocked`: the window starts are cut into
+    ``n_blocks`` contiguous blocks; a training window must end ``gap`` TRs before a test block or
+    start ``gap`` TRs after it.
+    """
+    first, stride = (PAPER_FIRST_ANCHOR_TR, 1) if anchors == "paper" else (0, step)
+    starts = list(range(first, N_VOLUMES - length + 1, stride))
+    if len(starts) < max(n_blocks, 2):
+        return False
+    size, extra = divmod(len(starts), n_blocks)
+    begin = 0
+    for block in range(n_blocks):
+        end = begin + size + (1 if block < extra else 0)
+        low, high = starts[begin], starts[end - 1] + length
+        if not any(s + length + gap <= low or s >= high + gap for s in starts):
+            return False
+        begin = end
+    return True
+
+
+def check_window_fits_cross_validation(params: Params, source: str = "parameters") -> None:
+    """Raise :class:`ParameterError` naming ``window.length`` when blocked CV cannot be run.
+
+    Every book run evaluates the honest blocked scheme, so a parameter file must leave each story
+    block training windows beyond the purge gap. (Sensitivity grids skip this check on purpose: a
+    combination that cannot be tested becomes a "not testable" row of the chapter's table.)
+    """
+    window, options = params.window, params.cv_options
+    gap = purge_gap(window.length, options.hrf_span_s)
+    if blocked_folds_fit(window.length, window.step, window.anchors, options.n_blocks, gap):
+        return
+    longest = next((length for length in range(window.length - 1, 1, -1) if blocked_folds_fit(
+        length, window.step, window.anchors, options.n_blocks, purge_gap(length, options.hrf_span_s))), None)
+    advice = f"use window.length of at most {longest} TR" if longest else "use a shorter window"
+    starts = window_start_count(window.length, window.step, window.anchors)
+    raise ParameterError(
+        f"{source}: window.length = {window.length} TR (step {window.step}) leaves {starts} window "
+        f"start(s) per subject: too few for cross-validation in cv_options.n_blocks = "
+        f"{options.n_blocks} story blocks with a purge gap of {gap} TR (window + "
+        f"{gap - window.length} TR of cv_options.hrf_span_s) on each side of a test block; "
+        f"{advice}, another number of blocks or a shorter hrf_span_s"
+    )
 
 
 def normalise_subject_id(value: Any) -> str:
@@ -344,29 +442,63 @@ def params_from_dict(raw: dict[str, Any], source: str = "parameters") -> Params:
         raise ParameterError(f"{source}: {_describe_error(first)}{suffix}") from None
 
 
-def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Params:
+OVERRIDES_EXAMPLE = '{"window": {"length": 20}}'
+
+
+def parse_overrides(value: Any, source: str = "overrides") -> dict[str, Any]:
+    """Nested overrides from a mapping or from its JSON/YAML text (as ``papermill -p`` passes it).
+
+    ``None`` and an empty string mean no overrides. Anything that is not a mapping raises
+    :class:`ParameterError` naming ``source`` and showing the expected form.
+    """
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            first = str(exc).splitlines()[0]
+            raise ParameterError(f"{source} is not valid JSON or YAML ({first}); write it like "
+                                 f"{OVERRIDES_EXAMPLE}") from None
+    if not isinstance(value, Mapping):
+        raise ParameterError(f"{source} must be a mapping of parameter keys to values, like "
+                             f"{OVERRIDES_EXAMPLE}; got {type(value).__name__} {value!r:.60}")
+    return copy.deepcopy(dict(value))
+
+
+def load_params(path: str | Path, overrides: Mapping[str, Any] | str | None = None) -> Params:
     """Read and validate a YAML parameter file, optionally with nested ``overrides`` applied.
 
     A file may name another with ``base: other.yml`` (relative to itself) and override some keys.
+    ``overrides`` is a mapping or its JSON/YAML text (see :func:`parse_overrides`). Beyond the
+    schema, the window must leave room for blocked cross-validation
+    (:func:`check_window_fits_cross_validation`).
     """
     path = Path(path)
     if not path.is_file():
         raise ParameterError(
             f"parameter file {path} does not exist; pick one of params/*.yml or give a full path"
         )
+    changes = parse_overrides(overrides)
     raw = _read_yaml_with_base(path)
-    if overrides:
-        raw = deep_merge(raw, overrides)
-    return params_from_dict(raw, source=str(path))
+    if changes:
+        raw = deep_merge(raw, changes)
+    params = params_from_dict(raw, source=str(path))
+    check_window_fits_cross_validation(params, source=str(path))
+    return params
 
 
 def read_yaml_mapping(path: Path, error: type[Exception] = ParameterError,
                       expected: str = "a mapping of keys to values at the top level") -> dict[str, Any]:
-    """A YAML file that must hold a mapping; anything else raises ``error`` naming the file."""
+    """A YAML file that must hold a mapping; anything else (an empty file too) raises ``error``."""
     try:
-        raw = yaml.safe_load(Path(path).read_text()) or {}
+        raw = yaml.safe_load(Path(path).read_text())
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})") from None
+    if raw is None:
+        raise error(f"{path} is empty; it must hold {expected} (start from params/default.yml)")
     if not isinstance(raw, dict):
         raise error(f"{path}: expected {expected}")
     return raw

@@ -157,14 +157,4 @@ def roi_assignment(atlas: Atlas, affine: np.ndarray, shape: tuple[int, int, int]
     return assignment.reshape(shape)
 
 
-def atlas_summary(atlas: Atlas) -> dict[str, int]:
-    """ROIs per network."""
-    names, counts = np.unique(np.asarray(atlas.networks), return_counts=True)
-    return {str(n): int(c) for n, c in zip(names, counts)}
-
-
-def describe(atlas: Atlas) -> str:
-    return f"{atlas.name}: {atlas.n_rois} ROIs ({atlas.kind}) in {len(set(atlas.networks))} networks"
-
-
-__all__ = ["Atlas", "load_atlas", "roi_assignment", "atlas_summary", "describe"]
+__all__ = ["Atlas", "load_atlas", "roi_assignment"]
