@@ -7,6 +7,7 @@ never hold a machine's paths, so a data home can be moved or shared without reco
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from helpers.annotation.targets import emotion_targets
 from helpers.config import Params
 from helpers.data.atlases import Atlas, load_atlas
 from helpers.data.datasets import SubjectRun, ds002322_runs, simulated_runs
+from helpers.data.files import file_lock_if_free
 from helpers.data.preprocessing import extract_roi_timeseries, load_bold, temporal_snr
 from helpers.data.storage import (
     CorruptCacheError,
@@ -71,9 +73,31 @@ def simulated_dataset_id(params: Params) -> str:
     return digest_of(key)
 
 
+def remove_abandoned_staging(folder: Path) -> list[Path]:
+    """Delete staging folders (``.<dataset id>.*``) that runs killed while writing left in ``folder``.
+
+    A staging folder is removed only while its dataset's lock is free, so one that a live run is
+    filling is never touched. Returns what was removed.
+    """
+    removed = []
+    for staging in sorted(folder.glob(".*.*")):
+        dataset_id = staging.name[1:].split(".")[0]
+        if not staging.is_dir() or not dataset_id:
+            continue
+        try:
+            with file_lock_if_free(folder / dataset_id, remove=True) as free:
+                if free and staging.is_dir():
+                    shutil.rmtree(staging)
+                    removed.append(staging)
+        except OSError:  # a read-only data home: leave it as it is
+            continue
+    return removed
+
+
 def simulated_dataset_root(params: Params) -> Path:
     """Where the simulated dataset for these parameters lives (written on first use)."""
     root = get_data_home() / "simulated" / simulated_dataset_id(params)
+    remove_abandoned_staging(root.parent)
     if not (root / "ground_truth.json").is_file():
         write_dataset(root, simulation_drive(params), load_atlas(params.atlas), params.simulation,
                       params.subject_ids())

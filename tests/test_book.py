@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers.book import chapters, cli, html
 from helpers.book import runner as book
 from helpers.book.front_matter import (
     CLAIMS,
@@ -60,7 +61,7 @@ def test_toc_lists_exactly_the_chapters_in_notebooks():
 
 def test_toc_pages_exist():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    for entry in book._toc_files(toc):
+    for entry in chapters.toc_files(toc):
         if entry.startswith(book.CHAPTER_PREFIX):
             continue
         assert (ROOT / f"{entry}.md").is_file(), f"_toc.yml names {entry} but {entry}.md does not exist"
@@ -130,20 +131,20 @@ def test_failing_chapter_is_named_and_earlier_results_are_kept(tmp_path):
 
 
 def test_cli_reports_bad_parameters_in_one_line(capsys):
-    assert book.main(["run", "--params", "params/quick.yml", "--set", '{"atlas": "nowhere"}']) == 1
+    assert cli.main(["run", "--params", "params/quick.yml", "--set", '{"atlas": "nowhere"}']) == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith("error:") and "atlas" in error and "\n" not in error
 
 
 def test_cli_rejects_invalid_override_json(capsys):
-    assert book.main(["run", "--params", "params/quick.yml", "--set", "{window: 3"]) == 1
+    assert cli.main(["run", "--params", "params/quick.yml", "--set", "{window: 3"]) == 1
     assert "--set is not valid JSON" in capsys.readouterr().err
 
 
 def test_html_refuses_unexecuted_chapters(tmp_path):
-    book.copy_book_sources(tmp_path)
+    html.copy_book_sources(tmp_path)
     with pytest.raises(book.BookError, match="have not been executed"):
-        book.build_html(root=tmp_path)
+        html.build_html(root=tmp_path)
 
 
 def test_prepare_injects_parameters_and_setup_cell(tmp_path):

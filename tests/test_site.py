@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.book import html
 from helpers.book import runner as book
 from helpers.book.front_matter import render_findings
 from helpers.book.site_check import CHROMIUM, check_site
@@ -41,7 +42,7 @@ def chromium() -> str:
 def built_book() -> Path:
     """Execute the chapters on quick parameters and build the book strictly (-W --keep-going)."""
     shutil.rmtree(QUICK_BOOK, ignore_errors=True)
-    return book.build_copy(ROOT / "params" / "quick.yml", QUICK_BOOK, warnings_as_errors=True)
+    return html.build_copy(ROOT / "params" / "quick.yml", QUICK_BOOK, strict=True)
 
 
 @pytest.fixture(scope="module")

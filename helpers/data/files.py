@@ -162,10 +162,11 @@ def file_lock(path: str | Path, what: str | None = None, notice_after_s: float =
 
 
 @contextmanager
-def file_lock_if_free(path: str | Path) -> Iterator[bool]:
+def file_lock_if_free(path: str | Path, remove: bool = False) -> Iterator[bool]:
     """Take the lock of ``path`` only if nobody holds it; yield whether it was taken.
 
     Lets a run clean up what a killed run left behind without touching what a live run uses.
+    ``remove`` as in :func:`file_lock`.
     """
     guard = lock_path(path)
     guard.parent.mkdir(parents=True, exist_ok=True)
@@ -178,4 +179,6 @@ def file_lock_if_free(path: str | Path) -> Iterator[bool]:
     try:
         yield True
     finally:
+        if remove and lock.lock_counter == 1:
+            guard.unlink(missing_ok=True)
         lock.release()
