@@ -18,6 +18,7 @@ from helpers.book.front_matter import (
     render_chapter_list,
     render_findings,
 )
+from helpers.book.manifest import chapter_problems
 from helpers.book.reproducibility import render_reproducibility
 from helpers.book.sphinx_assets import remove_duplicate_scripts
 
@@ -121,6 +122,9 @@ def test_failing_chapter_is_named_and_earlier_results_are_kept(tmp_path):
     assert manifest["params_file"] == "params/quick.yml"
     assert manifest["versions"]["numpy"] != "not installed"
     assert "finished" not in manifest
+    problems = chapter_problems(manifest, ["01_good", "02_bad", "03_never"], output)
+    assert problems["02_bad"].startswith("it failed in cell") and "[value = 1]" in problems["02_bad"]
+    assert problems["03_never"] == "it has not been executed" and "01_good" not in problems
 
     # a later partial run keeps the other chapters' entries, in table-of-contents order
     _chapter(notebooks, "02_bad", "value = 2")
@@ -139,6 +143,33 @@ def test_cli_reports_bad_parameters_in_one_line(capsys):
 def test_cli_rejects_invalid_override_json(capsys):
     assert cli.main(["run", "--params", "params/quick.yml", "--set", "{window: 3"]) == 1
     assert "--set is not valid JSON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arguments, expected", [
+    (["--set", "[1,2]"], "--set must be a mapping of parameter keys to values"),
+    (["--set", '{"window": {"length": 371}}'], "window.length = 371 TR"),
+    (["--set", '{"subjects": ["sub-40"]}'], "sub-40 is not in ds002322"),
+    (["--set", '{"features": []}'], "give at least one feature set"),
+])
+def test_cli_reports_each_bad_setting_in_one_line(capsys, arguments, expected):
+    assert cli.main(["run", "--params", "params/quick.yml", *arguments]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error:") and expected in error and "\n" not in error
+
+
+def test_cli_stops_before_any_chapter_when_the_mirror_folder_is_missing(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("ALICE_MIRROR", str(tmp_path / "not-there"))
+    monkeypatch.setattr(book, "chapter_sources", lambda *a, **k: pytest.fail("a chapter was about to run"))
+    assert cli.main(["run", "--params", "params/quick.yml"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert "ALICE_MIRROR=" in error and "not-there" in error and "\n" not in error
+
+
+def test_cli_refuses_an_empty_parameter_file(capsys, tmp_path):
+    empty = tmp_path / "empty.yml"
+    empty.write_text("")
+    assert cli.main(["run", "--params", str(empty)]) == 1
+    assert "empty.yml is empty" in capsys.readouterr().err
 
 
 def test_html_refuses_unexecuted_chapters(tmp_path):

@@ -107,6 +107,6 @@ def save_results(notebook: str, numbers: dict[str, Any]) -> None:
     """Write a chapter's key numbers to ``<results dir>/<notebook>.json`` (NaN written as null).
 
     Returns nothing: it is the last line of most chapters, and a returned path would be shown
-    in the rendered page with the machine's absolute folder names.
+    in the rendered page with the machine's absolute folder names. Credentials are redacted.
     """
-    atomic_write_json(results_dir() / f"{notebook}.json", _finite_or_none(numbers))
+    atomic_write_json(results_dir() / f"{notebook}.json", redact(_finite_or_none(numbers)))
