@@ -58,6 +58,18 @@ def test_every_chapter_page_was_built(built_book: Path) -> None:
         assert (built_book / "book" / f"{page}.html").is_file()
 
 
+def test_no_machine_path_or_unfinished_chapter_in_the_published_book(built_book: Path) -> None:
+    from helpers.data.storage import get_data_home
+
+    machine = [str(ROOT), str(QUICK_BOOK), str(get_data_home()), "PosixPath("]
+    for path in built_book.rglob("*"):
+        if path.suffix in {".html", ".ipynb", ".md", ".txt"}:
+            text = path.read_text(errors="ignore")
+            found = [m for m in machine if m in text]
+            assert not found, f"{path.relative_to(built_book)} shows {found}"
+            assert "chapter-status" not in text, f"{path.relative_to(built_book)} is marked unfinished"
+
+
 def test_every_page_renders_cleanly_in_a_browser(reports) -> None:
     problems = [problem for report in reports.values() for problem in report.problems]
     assert not problems, "\n".join(problems)

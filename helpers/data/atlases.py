@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import nibabel as nib
 import numpy as np
+from scipy.spatial import cKDTree
 
 from helpers.data.fetch import DataUnavailableError
 from helpers.data.storage import get_data_home
@@ -81,7 +83,7 @@ def _to_str(values) -> tuple[str, ...]:
 @lru_cache(maxsize=None)
 def load_atlas(name: str) -> Atlas:
     """Load an atlas by name (see module docstring)."""
-    from nilearn import datasets
+    from nilearn import datasets  # deferred: imports most of nilearn, needed only on first use
 
     if name == "seitzman300":
         bunch = datasets.fetch_coords_seitzman_2018()
@@ -103,6 +105,7 @@ def load_atlas(name: str) -> Atlas:
 
 
 def _load_schaefer400() -> Atlas:
+    # deferred: nilearn's fetchers and plotting (matplotlib) only for the downloaded atlas
     from nilearn import datasets
     from nilearn.plotting import find_parcellation_cut_coords
 
@@ -130,17 +133,13 @@ def roi_assignment(atlas: Atlas, affine: np.ndarray, shape: tuple[int, int, int]
     and every ROI keeps at least its nearest voxel. Parcels: nearest-neighbour resampling.
     """
     if atlas.kind == "labels":
-        from nilearn.image import resample_img
-
-        import nibabel as nib
+        from nilearn.image import resample_img  # deferred: heavy, and only parcel atlases need it
 
         resampled = resample_img(
             nib.load(atlas.maps), target_affine=affine, target_shape=shape, interpolation="nearest",
             force_resample=True, copy_header=True,
         )
         return np.asarray(resampled.get_fdata(), dtype=int) - 1
-
-    from scipy.spatial import cKDTree
 
     grid = np.indices(shape).reshape(3, -1).T
     mm = grid @ affine[:3, :3].T + affine[:3, 3]

@@ -30,9 +30,9 @@ from helpers.progress import tqdm
 def open_executor(max_workers: int = 2, scheduler: str | None = None) -> Iterator[cf.Executor]:
     """A ``concurrent.futures`` executor: local threads, or a Dask cluster's when ``scheduler`` is set."""
     if scheduler:
-        try:
+        try:  # deferred: dask.distributed is an extra, and heavy; only a cluster run needs it
             from dask.distributed import Client
-        except ImportError as exc:  # pragma: no cover - dask is a project dependency
+        except ImportError as exc:  # pragma: no cover - installed with the test and distributed extras
             raise SweepError("a scheduler address needs dask.distributed; pip install 'dask[distributed]'") from exc
         try:
             client = Client(scheduler, timeout=30)
