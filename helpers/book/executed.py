@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 from helpers.data.files import atomic_write_text
-from helpers.privacy import redact
+from helpers.privacy import mask_credentials
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -52,18 +52,20 @@ def one_parameter_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode
     return notebook
 
 
-def finalize_notebook(path: Path, source: Path, cwd: Path) -> Path:
+def finalize_notebook(path: Path, source: Path, cwd: Path, secrets: set[str] | frozenset[str] = frozenset()) -> Path:
     """Rewrite an executed (or prepared) notebook so that it is fit to publish.
 
-    One parameter cell; papermill's paths relative to ``cwd`` (the repository root); credentials
-    in URLs and the value of ``OPENAI_API_KEY`` masked everywhere (sources, outputs, metadata).
+    One parameter cell; papermill's paths relative to ``cwd`` (the repository root); the run's
+    ``secrets`` (see :func:`helpers.privacy.credentials_in`) masked everywhere: sources, outputs,
+    metadata. Only these exact strings are replaced, so outputs such as embedded JavaScript stay
+    intact.
     """
     notebook = one_parameter_cell(nbformat.read(path, as_version=4))
     papermill = notebook.metadata.get("papermill")
     if papermill is not None:
         papermill["input_path"] = _display_path(source, cwd)
         papermill["output_path"] = _display_path(path, cwd)
-    clean = nbformat.from_dict(redact(notebook))
+    clean = nbformat.from_dict(mask_credentials(notebook, set(secrets)))
     atomic_write_text(path, nbformat.writes(clean))
     return path
 

@@ -47,10 +47,11 @@ from helpers.book.manifest import (
     update_manifest,
 )
 from helpers.book.reproducibility import data_sources, environment_summary, git_commit, package_versions
-from helpers.config import load_params, parse_overrides
+from helpers.config import ParameterError, load_params, parse_overrides
 from helpers.data.fetch import get_mirror
 from helpers.data.files import file_lock, file_lock_if_free
 from helpers.data.storage import RESULTS_DIR_ENV, results_dir
+from helpers.privacy import credentials_in
 
 __all__ = [
     "CHAPTER_PREFIX", "SETUP_TAG", "BookError", "ChapterFailed", "chapter_sources", "execute_chapter",
@@ -113,6 +114,16 @@ def _parameters(params_file: str | Path, overrides: Mapping[str, Any] | None) ->
     return {"params_file": str(params_file), "overrides": dict(overrides or {})}
 
 
+def run_secrets(params_file: str | Path, overrides: Mapping[str, Any] | None, cwd: Path) -> set[str]:
+    """Credentials that the parameters of a run carry (and the API key), to mask in its notebooks."""
+    path = Path(params_file) if Path(params_file).is_absolute() else Path(cwd) / params_file
+    try:
+        params = load_params(path, overrides).model_dump(mode="json")
+    except ParameterError:  # the chapter will fail on them itself; mask what the overrides hold
+        params = dict(overrides or {})
+    return credentials_in(params)
+
+
 def execute_chapter(source: Path, params_file: str | Path, overrides: Mapping[str, Any] | None = None,
                     output_dir: Path = EXECUTED_DIR, cwd: Path = ROOT) -> Path:
     """Execute one jupytext chapter with papermill; return the executed notebook's path.
@@ -126,6 +137,7 @@ def execute_chapter(source: Path, params_file: str | Path, overrides: Mapping[st
     output_dir.mkdir(parents=True, exist_ok=True)
     target = output_dir / f"{source.stem}.ipynb"
     staging = _staging_path(output_dir, source.stem)
+    secrets = run_secrets(params_file, overrides, cwd)
     with file_lock(output_dir / source.stem, what=f"chapter {source.stem} in {output_dir}", remove=True):
         nbformat.write(source_notebook(source), staging)
         try:
@@ -134,7 +146,7 @@ def execute_chapter(source: Path, params_file: str | Path, overrides: Mapping[st
                                     kernel_name="python3", cwd=str(cwd), progress_bar=False, log_output=False)
         except pm.PapermillExecutionError as exc:
             cell = f"cell {exc.exec_count}{failed_cell_summary(target)}"
-            finalize_notebook(target, source, cwd)
+            finalize_notebook(target, source, cwd, secrets)
             raise ChapterFailed(
                 f"chapter {source.stem} failed in {cell}: {exc.ename}: {exc.evalue}. "
                 f"The partly executed notebook is {target}.",
@@ -142,7 +154,7 @@ def execute_chapter(source: Path, params_file: str | Path, overrides: Mapping[st
             ) from None
         finally:
             staging.unlink(missing_ok=True)
-        finalize_notebook(target, source, cwd)
+        finalize_notebook(target, source, cwd, secrets)
     return target
 
 
@@ -153,6 +165,7 @@ def prepare_chapters(params_file: str | Path, output_dir: Path, only: list[str] 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     changes = parse_overrides(overrides)
+    secrets = run_secrets(params_file, changes, ROOT)
     remove_abandoned_staging(output_dir)
     prepared = []
     for source in chapter_sources(only, notebook_dir, toc_file):
@@ -165,7 +178,7 @@ def prepare_chapters(params_file: str | Path, output_dir: Path, only: list[str] 
                                     parameters=_parameters(params_file, changes))
             finally:
                 staging.unlink(missing_ok=True)
-            finalize_notebook(target, source, ROOT)
+            finalize_notebook(target, source, ROOT, secrets)
         prepared.append(target)
     return prepared
 

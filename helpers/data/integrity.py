@@ -131,10 +131,14 @@ def verify(path: str | Path) -> None:
     moment (file renamed, sidecar not yet) is not reported as corrupt.
     """
     path = Path(path)
-    if _mismatch(path) is None:
+    reason = _mismatch(path)
+    if reason is None:
         return
-    with file_lock(path):
-        reason = _mismatch(path)
+    try:
+        with file_lock(path):
+            reason = _mismatch(path)
+    except OSError:  # a read-only data home has no writer to wait for
+        pass
     if reason is not None:
         raise CorruptCacheError(path, reason)
 
