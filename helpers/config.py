@@ -7,24 +7,36 @@ file never silently falls back to a default.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from helpers.cv_limits import blocked_folds_fit, purge_gap, window_start_count
+from helpers.parameter_files import (
+    OVERRIDES_EXAMPLE,
+    ParameterError,
+    deep_merge,
+    describe_validation_error,
+    parse_overrides,
+    read_yaml_mapping,
+    read_yaml_with_base,
+)
 from helpers.study import (
     DS002322_SUBJECTS,
     DS002322_SUBJECTS_WITH_DERIVATIVES,
     N_VOLUMES,
     NO_DERIVATIVES,
-    TR_SECONDS,
 )
+
+__all__ = [
+    "ATLASES", "CV_SCHEMES", "FEATURE_SETS", "MODELS", "OVERRIDES_EXAMPLE", "ParameterError", "Params",
+    "check_model_names", "check_window_fits_cross_validation", "deep_merge", "load_params",
+    "normalise_subject_id", "params_from_dict", "parse_overrides", "read_yaml_mapping",
+]
 
 
 ATLASES = ("seitzman300", "schaefer400", "dosenbach160")
@@ -41,12 +53,23 @@ MODELS = (
 )
 FEATURE_SETS = ("roi", "roi_window", "dfc")
 CV_SCHEMES = ("random", "loso", "loso_blocked")
-PAPER_FIRST_ANCHOR_TR = 13
-"""The paper's DFC anchors start 26 s into the audio, about 13 volumes into the run."""
 
 
-class ParameterError(ValueError):
-    """A parameter file asks for something that does not exist or cannot work."""
+
+ATLASES = ("seitzman300", "schaefer400", "dosenbach160")
+MODELS = (
+    "linear",
+    "ridge",
+    "lasso",
+    "elastic_net",
+    "kernel_ridge_linear",
+    "kernel_ridge_rbf",
+    "svr_rbf",
+    "svr_linear",
+    "random_forest",
+)
+FEATURE_SETS = ("roi", "roi_window", "dfc")
+CV_SCHEMES = ("random", "loso", "loso_blocked")
 
 
 def check_model_names(value: list[str]) -> list[str]:
@@ -331,39 +354,6 @@ class Params(_Section):
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def purge_gap(window_length: int, hrf_span_s: float) -> int:
-    """TRs dropped on each side of a test block: a window plus the HRF span (as the splitter does)."""
-    return int(window_length) + math.ceil(hrf_span_s / TR_SECONDS)
-
-
-def window_start_count(length: int, step: int, anchors: str) -> int:
-    """Window starts per subject; paper anchors are counted as one per TR from their first one."""
-    first, stride = (PAPER_FIRST_ANCHOR_TR, 1) if anchors == "paper" else (0, step)
-    return max(0, (N_VOLUMES - length - first) // stride + 1)
-
-
-def blocked_folds_fit(length: int, step: int, anchors: str, n_blocks: int, gap: int) -> bool:
-    """True when every story block of blocked cross-validation keeps a training window.
-
-    Mirrors :class:`helpers.splits.LeaveOneSubjectOutBlocked`: the window starts are cut into
-    ``n_blocks`` contiguous blocks; a training window must end ``gap`` TRs before a test block or
-    start ``gap`` TRs after it.
-    """
-    first, stride = (PAPER_FIRST_ANCHOR_TR, 1) if anchors == "paper" else (0, step)
-    starts = list(range(first, N_VOLUMES - length + 1, stride))
-    if len(starts) < max(n_blocks, 2):
-        return False
-    size, extra = divmod(len(starts), n_blocks)
-    begin = 0
-    for block in range(n_blocks):
-        end = begin + size + (1 if block < extra else 0)
-        low, high = starts[begin], starts[end - 1] + length
-        if not any(s + length + gap <= low or s >= high + gap for s in starts):
-            return False
-        begin = end
-    return True
-
-
 def check_window_fits_cross_validation(params: Params, source: str = "parameters") -> None:
     """Raise :class:`ParameterError` naming ``window.length`` when blocked CV cannot be run.
 
@@ -398,35 +388,6 @@ def normalise_subject_id(value: Any) -> str:
     return f"sub-{int(text):02d}"
 
 
-def _describe_error(err: dict[str, Any]) -> str:
-    """Turn one pydantic error into 'key = value: what is allowed'."""
-    loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "(top level)"
-    kind = err["type"]
-    value = err.get("input")
-    ctx = err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return f"unknown key '{loc}' (value {value!r}); check the spelling against params/default.yml"
-    if kind == "literal_error":
-        return f"{loc} = {value!r} is not allowed; allowed: {ctx.get('expected', '')}"
-    msg = str(err.get("msg", "")).removeprefix("Value error, ")
-    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
-        return f"{loc} = {value!r} is out of range: {msg.lower()}"
-    if loc == "(top level)":
-        return msg
-    return f"{loc} = {value!r}: {msg}"
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into a copy of ``base``, recursing into nested dicts."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def params_from_dict(raw: dict[str, Any], source: str = "parameters") -> Params:
     """Validate a dict into :class:`Params`, raising :class:`ParameterError` with one clear line."""
     if raw is None:
@@ -439,33 +400,7 @@ def params_from_dict(raw: dict[str, Any], source: str = "parameters") -> Params:
         first = exc.errors()[0]
         more = len(exc.errors()) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ParameterError(f"{source}: {_describe_error(first)}{suffix}") from None
-
-
-OVERRIDES_EXAMPLE = '{"window": {"length": 20}}'
-
-
-def parse_overrides(value: Any, source: str = "overrides") -> dict[str, Any]:
-    """Nested overrides from a mapping or from its JSON/YAML text (as ``papermill -p`` passes it).
-
-    ``None`` and an empty string mean no overrides. Anything that is not a mapping raises
-    :class:`ParameterError` naming ``source`` and showing the expected form.
-    """
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        if not value.strip():
-            return {}
-        try:
-            value = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            first = str(exc).splitlines()[0]
-            raise ParameterError(f"{source} is not valid JSON or YAML ({first}); write it like "
-                                 f"{OVERRIDES_EXAMPLE}") from None
-    if not isinstance(value, Mapping):
-        raise ParameterError(f"{source} must be a mapping of parameter keys to values, like "
-                             f"{OVERRIDES_EXAMPLE}; got {type(value).__name__} {value!r:.60}")
-    return copy.deepcopy(dict(value))
+        raise ParameterError(f"{source}: {describe_validation_error(first)}{suffix}") from None
 
 
 def load_params(path: str | Path, overrides: Mapping[str, Any] | str | None = None) -> Params:
@@ -482,36 +417,9 @@ def load_params(path: str | Path, overrides: Mapping[str, Any] | str | None = No
             f"parameter file {path} does not exist; pick one of params/*.yml or give a full path"
         )
     changes = parse_overrides(overrides)
-    raw = _read_yaml_with_base(path)
+    raw = read_yaml_with_base(path)
     if changes:
         raw = deep_merge(raw, changes)
     params = params_from_dict(raw, source=str(path))
     check_window_fits_cross_validation(params, source=str(path))
     return params
-
-
-def read_yaml_mapping(path: Path, error: type[Exception] = ParameterError,
-                      expected: str = "a mapping of keys to values at the top level") -> dict[str, Any]:
-    """A YAML file that must hold a mapping; anything else (an empty file too) raises ``error``."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError as exc:
-        raise error(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})") from None
-    if raw is None:
-        raise error(f"{path} is empty; it must hold {expected} (start from params/default.yml)")
-    if not isinstance(raw, dict):
-        raise error(f"{path}: expected {expected}")
-    return raw
-
-
-def _read_yaml_with_base(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    if path.resolve() in _seen:
-        raise ParameterError(f"{path}: 'base' files refer to each other in a loop")
-    raw = read_yaml_mapping(path)
-    base = raw.pop("base", None)
-    if base is None:
-        return raw
-    base_path = (path.parent / base).resolve()
-    if not base_path.is_file():
-        raise ParameterError(f"{path}: base file {base!r} not found next to it ({base_path})")
-    return deep_merge(_read_yaml_with_base(base_path, _seen + (path.resolve(),)), raw)

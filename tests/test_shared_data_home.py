@@ -22,6 +22,7 @@ import pytest
 
 from helpers.config import SimulationParams
 from helpers.data.atlases import load_atlas
+from helpers.data.files import current_umask
 from helpers.simulate import write_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,10 +83,11 @@ def test_two_processes_build_one_dataset_and_never_rewrite_it(shared_home: Path)
 
 
 def test_files_and_folders_get_the_permissions_of_the_umask(shared_home: Path) -> None:
+    umask = current_umask()  # 022 usually: folders 0755, files 0644
     dataset = next(p for p in (shared_home / "simulated").iterdir())
-    assert dataset.stat().st_mode & 0o777 == 0o755  # not mkdtemp's 0700
+    assert dataset.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's 0700
     roi_files = list((shared_home / "cache" / "roi_timeseries").rglob("*.npz"))
-    assert roi_files and all(p.stat().st_mode & 0o777 == 0o644 for p in roi_files)  # not mkstemp's 0600
+    assert roi_files and all(p.stat().st_mode & 0o777 == 0o666 & ~umask for p in roi_files)  # not 0600
 
 
 # Root ignores file modes, so for root the reader also refuses, through an audit hook, every
@@ -140,6 +142,7 @@ import sys
 import numpy as np
 from helpers.config import SimulationParams
 from helpers.data.atlases import load_atlas
+from helpers.data.files import current_umask
 from helpers.simulate import write_dataset
 write_dataset(sys.argv[1], np.abs(np.sin(np.linspace(0, 20, 372)[:, None] + np.arange(8))),
               load_atlas("dosenbach160"), SimulationParams(resolution_mm=6, module_size=2), ["sub-18", "sub-22"])
