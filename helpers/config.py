@@ -109,13 +109,12 @@ class PreprocessingParams(_Section):
     confounds: Literal["none", "global_signal"] = "none"
 
     @model_validator(mode="after")
-    def _band_is_ordered(self) -> "PreprocessingParams":
-        if self.high_pass is not None and self.low_pass is not None:
-            if self.low_pass <= self.high_pass:
-                raise ValueError(
-                    f"preprocessing.low_pass ({self.low_pass}) must be above "
-                    f"preprocessing.high_pass ({self.high_pass})"
-                )
+    def _band_is_ordered(self) -> PreprocessingParams:
+        if self.high_pass is not None and self.low_pass is not None and self.low_pass <= self.high_pass:
+            raise ValueError(
+                f"preprocessing.low_pass ({self.low_pass}) must be above "
+                f"preprocessing.high_pass ({self.high_pass})"
+            )
         return self
 
 
@@ -271,7 +270,8 @@ class Params(_Section):
     @classmethod
     def _subjects_valid(cls, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, list)):
-            raise ValueError(f"give a subject count or a list of IDs like ['sub-18', 22], got {value!r}")
+            # pydantic turns ValueError (not TypeError) into a validation error naming the key
+            raise ValueError(f"give a subject count or a list of IDs like ['sub-18', 22], got {value!r}")  # noqa: TRY004
         if isinstance(value, int):
             if not 1 <= value <= 26:
                 raise ValueError(f"a subject count must be between 1 and 26, got {value}")
@@ -296,7 +296,7 @@ class Params(_Section):
         return value
 
     @model_validator(mode="after")
-    def _subjects_exist(self) -> "Params":
+    def _subjects_exist(self) -> Params:
         if isinstance(self.subjects, int):
             pool = self._subject_pool()
             if self.subjects > len(pool):
@@ -323,7 +323,7 @@ class Params(_Section):
         return self
 
     @model_validator(mode="after")
-    def _window_fits_run(self) -> "Params":
+    def _window_fits_run(self) -> Params:
         window = self.window
         if window.length >= N_VOLUMES:
             raise ValueError(
@@ -381,8 +381,7 @@ def check_window_fits_cross_validation(params: Params, source: str = "parameters
 def normalise_subject_id(value: Any) -> str:
     """``18``, ``'18'`` and ``'sub-18'`` all mean ``'sub-18'``."""
     text = str(value).strip()
-    if text.startswith("sub-"):
-        text = text[4:]
+    text = text.removeprefix("sub-")
     if not text.isdigit():
         raise ValueError(f"subject ID {value!r} is not of the form 'sub-NN' or NN")
     return f"sub-{int(text):02d}"

@@ -60,8 +60,8 @@ runner.run(sys.argv[1], notebook_dir=notebooks, output_dir=root / "book" / "chap
 
 SLOW_CELLS = (
     "import os, pathlib, time\nprint('first cell')",
-    "pathlib.Path(os.environ['KILL_MARKER']).write_text(str(os.getpid()))\n"
-    "time.sleep(float(os.environ.get('CHAPTER_SLEEP', '0')))",
+    ("pathlib.Path(os.environ['KILL_MARKER']).write_text(str(os.getpid()))\n"
+     "time.sleep(float(os.environ.get('CHAPTER_SLEEP', '0')))"),
     "print('last cell')",
 )
 

@@ -147,10 +147,9 @@ def test_download_with_wrong_checksum_keeps_nothing(home, local_server, monkeypa
 def test_interrupted_atomic_write_leaves_previous_content(tmp_path):
     target = tmp_path / "result.json"
     target.write_text("old")
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
 

@@ -175,8 +175,9 @@ def test_a_live_writers_staging_is_left_alone(tmp_path: Path) -> None:
     live.mkdir(parents=True)
     dead.mkdir()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom helpers.data.files import file_lock\n"
-         f"with file_lock({str(folder / 'aaaa')!r}):\n    print('locked', flush=True)\n    time.sleep(60)"],
+        [sys.executable, "-c", ("import sys, time\nfrom helpers.data.files import file_lock\n"
+                                f"with file_lock({str(folder / 'aaaa')!r}):\n"
+                                "    print('locked', flush=True)\n    time.sleep(60)")],
         env=_environment(tmp_path), stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"

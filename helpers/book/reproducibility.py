@@ -16,7 +16,13 @@ from typing import Any
 
 import yaml
 
-from helpers.data.fetch import REMOTE_FILES, DataUnavailableError, cached_path, get_mirror, sha256_of
+from helpers.data.fetch import (
+    REMOTE_FILES,
+    DataUnavailableError,
+    cached_path,
+    get_mirror,
+    sha256_of,
+)
 from helpers.privacy import redact
 
 KEY_PACKAGES: tuple[str, ...] = (

@@ -46,7 +46,12 @@ from helpers.book.manifest import (
     running_entry,
     update_manifest,
 )
-from helpers.book.reproducibility import data_sources, environment_summary, git_commit, package_versions
+from helpers.book.reproducibility import (
+    data_sources,
+    environment_summary,
+    git_commit,
+    package_versions,
+)
 from helpers.config import ParameterError, load_params, parse_overrides
 from helpers.data.fetch import get_mirror
 from helpers.data.files import file_lock, file_lock_if_free

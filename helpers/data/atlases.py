@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import nibabel as nib
 import numpy as np
@@ -80,7 +80,7 @@ def _to_str(values) -> tuple[str, ...]:
     return tuple(v.decode() if isinstance(v, bytes) else str(v) for v in values)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_atlas(name: str) -> Atlas:
     """Load an atlas by name (see module docstring)."""
     from nilearn import datasets  # deferred: imports most of nilearn, needed only on first use
@@ -113,7 +113,7 @@ def _load_schaefer400() -> Atlas:
         bunch = datasets.fetch_atlas_schaefer_2018(
             n_rois=400, yeo_networks=7, resolution_mm=2, data_dir=get_data_home() / "nilearn", verbose=0
         )
-    except Exception as exc:  # nilearn raises several network errors
+    except Exception as exc:  # noqa: BLE001 - nilearn raises several network errors
         raise DataUnavailableError(
             "cannot get the Schaefer 400 atlas: nilearn could not download it "
             f"({exc.__class__.__name__}). Connect once, or copy nilearn's schaefer_2018 folder into "

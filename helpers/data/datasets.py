@@ -25,7 +25,6 @@ from helpers.study import (
     TR_SECONDS,
 )
 
-
 DERIVATIVE_SIZES_FILE = Path(__file__).with_name("derivative_sizes.tsv")
 
 
@@ -80,7 +79,7 @@ def validate_bold(path: Path, subject: str, expected_tr: float = TR_SECONDS) -> 
         raise DatasetError(f"{subject}: BOLD file {path} does not exist")
     try:
         image = nib.load(str(path))
-    except Exception as exc:  # nibabel raises several types for unreadable files
+    except Exception as exc:  # noqa: BLE001 - nibabel raises several types for unreadable files
         raise DatasetError(
             f"{subject}: cannot read {path} as NIfTI ({exc}); the file is corrupt or not an image: "
             "delete it and fetch it again"

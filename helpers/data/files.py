@@ -99,21 +99,6 @@ def atomic_write_json(target: str | Path, payload: Any) -> Path:
     return atomic_write_text(target, json_text(payload))
 
 
-def write_if_changed(target: str | Path, text: str) -> bool:
-    """Write ``text`` to ``target`` only if its content differs; True when written.
-
-    Keeps a fully cached data home read-only: a run that changes nothing writes nothing.
-    """
-    target = Path(target)
-    try:
-        if target.read_text(encoding="utf-8") == text:
-            return False
-    except (OSError, UnicodeDecodeError):
-        pass
-    atomic_write_text(target, text)
-    return True
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()

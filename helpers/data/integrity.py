@@ -197,7 +197,7 @@ def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
-    except Exception as exc:  # zipfile, EOFError, ValueError...: all mean an unusable file
+    except Exception as exc:  # noqa: BLE001 - zipfile, EOFError, ValueError...: all mean an unusable file
         raise CorruptCacheError(path, f"unreadable as .npz: {type(exc).__name__}") from None
 
 
@@ -207,7 +207,7 @@ def load_array(path: str | Path, mmap_mode: str | None = None) -> np.ndarray:
     verify(path)
     try:
         return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
-    except Exception as exc:  # a bad header raises ValueError, a short file EOFError
+    except Exception as exc:  # noqa: BLE001 - a bad header raises ValueError, a short file EOFError
         raise CorruptCacheError(path, f"unreadable as .npy: {type(exc).__name__}") from None
 
 

@@ -9,10 +9,10 @@ from dataclasses import replace
 import nibabel as nib
 import numpy as np
 
-from helpers.data.atlases import Atlas, roi_assignment
-from helpers.study import TR_SECONDS
 from helpers.config import PreprocessingParams
+from helpers.data.atlases import Atlas, roi_assignment
 from helpers.data.datasets import SubjectRun
+from helpers.study import TR_SECONDS
 
 
 def sphere_label_image(atlas: Atlas, reference, radius_mm: float | None = None):
@@ -33,7 +33,9 @@ def make_masker(atlas: Atlas, prep: PreprocessingParams, reference=None):
 
     Sphere atlases need ``reference`` (an image on the data's grid) to place their spheres.
     """
-    from nilearn.maskers import NiftiLabelsMasker  # deferred: heavy, and a cached run never needs it
+    from nilearn.maskers import (
+        NiftiLabelsMasker,  # deferred: heavy, and a cached run never needs it
+    )
 
     standardize = False if prep.standardize == "none" else prep.standardize
     if atlas.kind == "spheres":

@@ -24,7 +24,6 @@ from helpers.data.files import (
     atomic_write_json,
     atomic_write_text,
     file_lock,
-    write_if_changed,
 )
 from helpers.data.integrity import (
     CorruptCacheError,
@@ -45,7 +44,6 @@ __all__ = [
     "atomic_write_json", "atomic_write_text", "cached_arrays", "cached_json", "digest_of",
     "discard_corrupt", "file_lock", "get_data_home", "load_array", "load_arrays", "load_json",
     "results_dir", "save_array", "save_arrays", "save_json", "save_results", "step_dir",
-    "write_if_changed",
 ]
 
 DATA_HOME_ENV = "ALICE_DATA_HOME"

@@ -13,7 +13,13 @@ from typing import Any
 
 from helpers.book.chapters import NOTEBOOK_DIR
 from helpers.config import ParameterError, deep_merge, load_params, read_yaml_mapping
-from helpers.parameter_grid import SweepError, _canonical, combination_id, expand_dotted, expand_grid
+from helpers.parameter_grid import (
+    SweepError,
+    _canonical,
+    combination_id,
+    expand_dotted,
+    expand_grid,
+)
 
 SWEEP_KEYS = ("base", "chapters", "grid", "combinations", "overrides", "gather", "notebooks", "description")
 
