@@ -7,15 +7,36 @@ file never silently falls back to a default.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from helpers.study import N_VOLUMES
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from helpers.cv_limits import blocked_folds_fit, purge_gap, window_start_count
+from helpers.parameter_files import (
+    OVERRIDES_EXAMPLE,
+    ParameterError,
+    deep_merge,
+    describe_validation_error,
+    parse_overrides,
+    read_yaml_mapping,
+    read_yaml_with_base,
+)
+from helpers.study import (
+    DS002322_SUBJECTS,
+    DS002322_SUBJECTS_WITH_DERIVATIVES,
+    N_VOLUMES,
+    NO_DERIVATIVES,
+)
+
+__all__ = [
+    "ATLASES", "CV_SCHEMES", "FEATURE_SETS", "MODELS", "OVERRIDES_EXAMPLE", "ParameterError", "Params",
+    "check_model_names", "check_window_fits_cross_validation", "deep_merge", "load_params",
+    "normalise_subject_id", "params_from_dict", "parse_overrides", "read_yaml_mapping",
+]
 
 
 ATLASES = ("seitzman300", "schaefer400", "dosenbach160")
@@ -36,8 +57,21 @@ FEATURE_SETS = ("roi", "roi_window", "dfc", "dfc_networks")
 CV_SCHEMES = ("random", "loso", "loso_blocked")
 
 
-class ParameterError(ValueError):
-    """A parameter file asks for something that does not exist or cannot work."""
+
+ATLASES = ("seitzman300", "schaefer400", "dosenbach160")
+MODELS = (
+    "linear",
+    "ridge",
+    "lasso",
+    "elastic_net",
+    "kernel_ridge_linear",
+    "kernel_ridge_rbf",
+    "svr_rbf",
+    "svr_linear",
+    "random_forest",
+)
+FEATURE_SETS = ("roi", "roi_window", "dfc")
+CV_SCHEMES = ("random", "loso", "loso_blocked")
 
 
 def check_model_names(value: list[str]) -> list[str]:
@@ -77,13 +111,12 @@ class PreprocessingParams(_Section):
     confounds: Literal["none", "global_signal"] = "none"
 
     @model_validator(mode="after")
-    def _band_is_ordered(self) -> "PreprocessingParams":
-        if self.high_pass is not None and self.low_pass is not None:
-            if self.low_pass <= self.high_pass:
-                raise ValueError(
-                    f"preprocessing.low_pass ({self.low_pass}) must be above "
-                    f"preprocessing.high_pass ({self.high_pass})"
-                )
+    def _band_is_ordered(self) -> PreprocessingParams:
+        if self.high_pass is not None and self.low_pass is not None and self.low_pass <= self.high_pass:
+            raise ValueError(
+                f"preprocessing.low_pass ({self.low_pass}) must be above "
+                f"preprocessing.high_pass ({self.high_pass})"
+            )
         return self
 
 
@@ -239,7 +272,8 @@ class Params(_Section):
     @classmethod
     def _subjects_valid(cls, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, list)):
-            raise ValueError(f"give a subject count or a list of IDs like ['sub-18', 22], got {value!r}")
+            # pydantic turns ValueError (not TypeError) into a validation error naming the key
+            raise ValueError(f"give a subject count or a list of IDs like ['sub-18', 22], got {value!r}")  # noqa: TRY004
         if isinstance(value, int):
             if not 1 <= value <= 26:
                 raise ValueError(f"a subject count must be between 1 and 26, got {value}")
@@ -256,29 +290,59 @@ class Params(_Section):
     def _models_known(cls, value: list[str]) -> list[str]:
         return check_model_names(value)
 
+    @field_validator("features")
+    @classmethod
+    def _features_given(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"give at least one feature set; allowed: {', '.join(FEATURE_SETS)}")
+        return value
+
     @model_validator(mode="after")
-    def _window_fits_run(self) -> "Params":
-        if self.window.length >= N_VOLUMES:
+    def _subjects_exist(self) -> Params:
+        if isinstance(self.subjects, int):
+            pool = self._subject_pool()
+            if self.subjects > len(pool):
+                raise ValueError(
+                    f"subjects = {self.subjects} asks for more subjects than {self.dataset} has "
+                    f"({len(pool)}); use a number up to {len(pool)}"
+                )
+            return self
+        unknown = [s for s in self.subjects if s not in DS002322_SUBJECTS]
+        if unknown:
+            what = "ds002322" if self.dataset == "ds002322" else "ds002322 (the simulated dataset uses its IDs)"
             raise ValueError(
-                f"window.length = {self.window.length} TR is not shorter than the run "
+                f"subjects: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in {what}; "
+                f"allowed: {', '.join(DS002322_SUBJECTS)}"
+            )
+        if self.dataset == "ds002322":
+            without = [s for s in self.subjects if s in NO_DERIVATIVES]
+            if without:
+                raise ValueError(
+                    f"subjects: {', '.join(without)} {'has' if len(without) == 1 else 'have'} no "
+                    f"preprocessed BOLD in ds002322; remove {'it' if len(without) == 1 else 'them'} "
+                    f"(without derivatives: {', '.join(NO_DERIVATIVES)})"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _window_fits_run(self) -> Params:
+        window = self.window
+        if window.length >= N_VOLUMES:
+            raise ValueError(
+                f"window.length = {window.length} TR is not shorter than the run "
                 f"({N_VOLUMES} volumes); use a window between 2 and {N_VOLUMES - 1} TR"
             )
         return self
 
+    def _subject_pool(self) -> tuple[str, ...]:
+        return DS002322_SUBJECTS if self.dataset == "simulated" else DS002322_SUBJECTS_WITH_DERIVATIVES
+
     # ------------------------------------------------------------------ helpers
     def subject_ids(self) -> list[str]:
         """The subjects of this run as BIDS IDs (``'sub-18'``...)."""
-        from helpers.study import DS002322_SUBJECTS, DS002322_SUBJECTS_WITH_DERIVATIVES
-
         if isinstance(self.subjects, list):
             return list(self.subjects)
-        pool = DS002322_SUBJECTS if self.dataset == "simulated" else DS002322_SUBJECTS_WITH_DERIVATIVES
-        if self.subjects > len(pool):
-            raise ParameterError(
-                f"subjects: {self.subjects} asks for more subjects than {self.dataset} has "
-                f"({len(pool)}); use a number up to {len(pool)}"
-            )
-        return list(pool[: self.subjects])
+        return list(self._subject_pool()[: self.subjects])
 
     def section(self, *names: str) -> dict[str, Any]:
         """The named top-level keys as a plain dict, e.g. to key a cache folder."""
@@ -292,43 +356,37 @@ class Params(_Section):
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def check_window_fits_cross_validation(params: Params, source: str = "parameters") -> None:
+    """Raise :class:`ParameterError` naming ``window.length`` when blocked CV cannot be run.
+
+    Every book run evaluates the honest blocked scheme, so a parameter file must leave each story
+    block training windows beyond the purge gap. (Sensitivity grids skip this check on purpose: a
+    combination that cannot be tested becomes a "not testable" row of the chapter's table.)
+    """
+    window, options = params.window, params.cv_options
+    gap = purge_gap(window.length, options.hrf_span_s)
+    if blocked_folds_fit(window.length, window.step, window.anchors, options.n_blocks, gap):
+        return
+    longest = next((length for length in range(window.length - 1, 1, -1) if blocked_folds_fit(
+        length, window.step, window.anchors, options.n_blocks, purge_gap(length, options.hrf_span_s))), None)
+    advice = f"use window.length of at most {longest} TR" if longest else "use a shorter window"
+    starts = window_start_count(window.length, window.step, window.anchors)
+    raise ParameterError(
+        f"{source}: window.length = {window.length} TR (step {window.step}) leaves {starts} window "
+        f"start(s) per subject: too few for cross-validation in cv_options.n_blocks = "
+        f"{options.n_blocks} story blocks with a purge gap of {gap} TR (window + "
+        f"{gap - window.length} TR of cv_options.hrf_span_s) on each side of a test block; "
+        f"{advice}, another number of blocks or a shorter hrf_span_s"
+    )
+
+
 def normalise_subject_id(value: Any) -> str:
     """``18``, ``'18'`` and ``'sub-18'`` all mean ``'sub-18'``."""
     text = str(value).strip()
-    if text.startswith("sub-"):
-        text = text[4:]
+    text = text.removeprefix("sub-")
     if not text.isdigit():
         raise ValueError(f"subject ID {value!r} is not of the form 'sub-NN' or NN")
     return f"sub-{int(text):02d}"
-
-
-def _describe_error(err: dict[str, Any]) -> str:
-    """Turn one pydantic error into 'key = value: what is allowed'."""
-    loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "(top level)"
-    kind = err["type"]
-    value = err.get("input")
-    ctx = err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return f"unknown key '{loc}' (value {value!r}); check the spelling against params/default.yml"
-    if kind == "literal_error":
-        return f"{loc} = {value!r} is not allowed; allowed: {ctx.get('expected', '')}"
-    msg = str(err.get("msg", "")).removeprefix("Value error, ")
-    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
-        return f"{loc} = {value!r} is out of range: {msg.lower()}"
-    if loc == "(top level)":
-        return msg
-    return f"{loc} = {value!r}: {msg}"
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``override`` into a copy of ``base``, recursing into nested dicts."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def params_from_dict(raw: dict[str, Any], source: str = "parameters") -> Params:
@@ -343,45 +401,26 @@ def params_from_dict(raw: dict[str, Any], source: str = "parameters") -> Params:
         first = exc.errors()[0]
         more = len(exc.errors()) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ParameterError(f"{source}: {_describe_error(first)}{suffix}") from None
+        raise ParameterError(f"{source}: {describe_validation_error(first)}{suffix}") from None
 
 
-def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Params:
+def load_params(path: str | Path, overrides: Mapping[str, Any] | str | None = None) -> Params:
     """Read and validate a YAML parameter file, optionally with nested ``overrides`` applied.
 
     A file may name another with ``base: other.yml`` (relative to itself) and override some keys.
+    ``overrides`` is a mapping or its JSON/YAML text (see :func:`parse_overrides`). Beyond the
+    schema, the window must leave room for blocked cross-validation
+    (:func:`check_window_fits_cross_validation`).
     """
     path = Path(path)
     if not path.is_file():
         raise ParameterError(
             f"parameter file {path} does not exist; pick one of params/*.yml or give a full path"
         )
-    raw = _read_yaml_with_base(path)
-    if overrides:
-        raw = deep_merge(raw, overrides)
-    return params_from_dict(raw, source=str(path))
-
-
-def read_yaml_mapping(path: Path, error: type[Exception] = ParameterError,
-                      expected: str = "a mapping of keys to values at the top level") -> dict[str, Any]:
-    """A YAML file that must hold a mapping; anything else raises ``error`` naming the file."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise error(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})") from None
-    if not isinstance(raw, dict):
-        raise error(f"{path}: expected {expected}")
-    return raw
-
-
-def _read_yaml_with_base(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    if path.resolve() in _seen:
-        raise ParameterError(f"{path}: 'base' files refer to each other in a loop")
-    raw = read_yaml_mapping(path)
-    base = raw.pop("base", None)
-    if base is None:
-        return raw
-    base_path = (path.parent / base).resolve()
-    if not base_path.is_file():
-        raise ParameterError(f"{path}: base file {base!r} not found next to it ({base_path})")
-    return deep_merge(_read_yaml_with_base(base_path, _seen + (path.resolve(),)), raw)
+    changes = parse_overrides(overrides)
+    raw = read_yaml_with_base(path)
+    if changes:
+        raw = deep_merge(raw, changes)
+    params = params_from_dict(raw, source=str(path))
+    check_window_fits_cross_validation(params, source=str(path))
+    return params

@@ -1,29 +1,39 @@
 """Cached pipeline steps that the chapters share: dataset, ROI time series, ground truth.
 
 Each step's results live in a data-home folder keyed by exactly the parameters it depends on, so
-changing the window length never re-extracts ROI signals, and changing the atlas always does.
+changing the window length never re-extracts ROI signals, and changing the atlas always does. Keys
+never hold a machine's paths, so a data home can be moved or shared without recomputing anything.
 """
 
 from __future__ import annotations
 
-import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from helpers.progress import tqdm
 
-from helpers.data.atlases import Atlas, load_atlas
+from helpers.annotation.targets import emotion_targets
 from helpers.config import Params
+from helpers.data.atlases import Atlas, load_atlas
 from helpers.data.datasets import SubjectRun, ds002322_runs, simulated_runs
+from helpers.data.files import file_lock_if_free
+from helpers.data.preprocessing import extract_roi_timeseries, load_bold, temporal_snr
 from helpers.data.storage import (
-    atomic_write_json,
+    CorruptCacheError,
     digest_of,
+    discard_corrupt,
+    file_lock,
     get_data_home,
     load_arrays,
     save_arrays,
     step_dir,
 )
+from helpers.progress import tqdm
+from helpers.simulate import SIMULATED_STIMULUS_ONSET_S, load_ground_truth, write_dataset
+
+SIMULATION_VERSION = 1
+ROI_CACHE_VERSION = 2  # 2: keyed by the simulated dataset's identity instead of its absolute path
 
 
 @dataclass
@@ -48,27 +58,49 @@ class RoiData:
 
 def simulation_drive(params: Params) -> np.ndarray:
     """Emotion time series (372, 8) that drive the simulated brain: the chapter-1 targets."""
-    from helpers.simulate import SIMULATED_STIMULUS_ONSET_S
-    from helpers.annotation.targets import emotion_targets
-
     return emotion_targets(params, stimulus_onset=SIMULATED_STIMULUS_ONSET_S).to_numpy(dtype=float)
 
 
-def simulated_dataset_root(params: Params) -> Path:
-    """Where the simulated dataset for these parameters lives (written on first use)."""
-    from helpers.simulate import write_dataset
-
-    drive = simulation_drive(params)
+def simulated_dataset_id(params: Params) -> str:
+    """The digest naming the simulated dataset of these parameters (its folder under ``simulated/``)."""
     key = {
         "simulation": params.section("simulation")["simulation"],
         "atlas": params.atlas,
         "subjects": params.subject_ids(),
-        "drive": digest_of(np.round(drive, 6)),
-        "version": 1,
+        "drive": digest_of(np.round(simulation_drive(params), 6)),
+        "version": SIMULATION_VERSION,
     }
-    root = get_data_home() / "simulated" / digest_of(key)
+    return digest_of(key)
+
+
+def remove_abandoned_staging(folder: Path) -> list[Path]:
+    """Delete staging folders (``.<dataset id>.*``) that runs killed while writing left in ``folder``.
+
+    A staging folder is removed only while its dataset's lock is free, so one that a live run is
+    filling is never touched. Returns what was removed.
+    """
+    removed = []
+    for staging in sorted(folder.glob(".*.*")):
+        dataset_id = staging.name[1:].split(".")[0]
+        if not staging.is_dir() or not dataset_id:
+            continue
+        try:
+            with file_lock_if_free(folder / dataset_id, remove=True) as free:
+                if free and staging.is_dir():
+                    shutil.rmtree(staging)
+                    removed.append(staging)
+        except OSError:  # a read-only data home: leave it as it is
+            continue
+    return removed
+
+
+def simulated_dataset_root(params: Params) -> Path:
+    """Where the simulated dataset for these parameters lives (written on first use)."""
+    root = get_data_home() / "simulated" / simulated_dataset_id(params)
+    remove_abandoned_staging(root.parent)
     if not (root / "ground_truth.json").is_file():
-        write_dataset(root, drive, load_atlas(params.atlas), params.simulation, params.subject_ids())
+        write_dataset(root, simulation_drive(params), load_atlas(params.atlas), params.simulation,
+                      params.subject_ids())
     return root
 
 
@@ -83,43 +115,49 @@ def ground_truth(params: Params) -> dict | None:
     """The planted truth of a simulated dataset, or None for real data."""
     if params.dataset != "simulated":
         return None
-    from helpers.simulate import load_ground_truth
-
     return load_ground_truth(simulated_dataset_root(params))
+
+
+def _roi_cache_key(params: Params) -> dict:
+    source = simulated_dataset_id(params) if params.dataset == "simulated" else "ds002322"
+    return {
+        "dataset": params.dataset,
+        "source": source,
+        "atlas": params.atlas,
+        "preprocessing": params.section("preprocessing")["preprocessing"],
+        "version": ROI_CACHE_VERSION,
+    }
+
+
+def _subject_arrays(path: Path, run: SubjectRun, atlas: Atlas, params: Params) -> dict[str, np.ndarray]:
+    """One subject's cached ROI arrays, extracted (once, under a lock) when missing or damaged."""
+    if path.exists():
+        try:
+            return load_arrays(path)
+        except CorruptCacheError as error:
+            discard_corrupt(error)
+    with file_lock(path, what=f"the ROI time series of {run.subject}"):
+        if path.exists():  # written by another process while this one waited
+            return load_arrays(path)
+        image = load_bold(run)
+        arrays = {
+            "timeseries": extract_roi_timeseries(run, atlas, params.preprocessing, image),
+            "tsnr": temporal_snr(run, atlas, params.preprocessing, image),
+        }
+        save_arrays(path, **arrays)
+        return arrays
 
 
 def roi_timeseries(params: Params, progress: bool = True) -> RoiData:
     """ROI time series per subject, extracted once per (dataset, atlas, preprocessing) and cached."""
-    from helpers.data.preprocessing import extract_roi_timeseries, load_bold, temporal_snr
-
     runs = dataset_runs(params)
     atlas = load_atlas(params.atlas)
-    key = {
-        "dataset": params.dataset,
-        "source": str(runs[0].bold.parent.parent.parent) if params.dataset == "simulated" else "ds002322",
-        "atlas": params.atlas,
-        "preprocessing": params.section("preprocessing")["preprocessing"],
-        "version": 1,
-    }
-    folder = step_dir("roi_timeseries", key)
+    folder = step_dir("roi_timeseries", _roi_cache_key(params))
     series, tsnr = {}, {}
     for run in tqdm(runs, desc="ROI time series", disable=not progress, leave=False):
-        path = folder / f"{run.subject}.npz"
-        if not path.exists():
-            image = load_bold(run)
-            save_arrays(
-                path,
-                timeseries=extract_roi_timeseries(run, atlas, params.preprocessing, image),
-                tsnr=temporal_snr(run, atlas, params.preprocessing, image),
-            )
-        arrays = load_arrays(path)
+        arrays = _subject_arrays(folder / f"{run.subject}.npz", run, atlas, params)
         series[run.subject], tsnr[run.subject] = arrays["timeseries"], arrays["tsnr"]
-    atomic_write_json(folder / "subjects.json", sorted(series))
     return RoiData(series, atlas, runs, folder, tsnr)
-
-
-def describe_runs(runs: list[SubjectRun]) -> str:
-    return json.dumps([{"subject": r.subject, "bold": str(r.bold)} for r in runs], indent=1)
 
 
 def run_targets(params: Params, roi: RoiData):
@@ -129,6 +167,4 @@ def run_targets(params: Params, roi: RoiData):
     from the dataset's events files (``roi.stimulus_onset``: the simulated dataset's 0.657 s, or on
     ds002322 the median over the chosen subjects, whose onsets differ by less than a second).
     """
-    from helpers.annotation.targets import emotion_targets
-
     return emotion_targets(params, stimulus_onset=roi.stimulus_onset)

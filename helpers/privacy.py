@@ -3,6 +3,9 @@
 An API key is read from ``OPENAI_API_KEY`` only, but a user may still put credentials into a URL
 (``http://user:PASS@host/v1?api_key=...``). Everything the project writes about its parameters -
 cache keys, the run manifest, the reproducibility page - passes through :func:`redact` first.
+Executed notebooks hold arbitrary outputs (minified JavaScript, base64 images) where rewriting
+every URL-like string would corrupt them; there the known credentials of the run
+(:func:`credentials_in` the parameters) are masked as exact strings (:func:`mask_credentials`).
 """
 
 from __future__ import annotations
@@ -80,4 +83,55 @@ def redact(value: Any) -> Any:
         return {key: redact(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(redact(item) for item in value)
+    return value
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, (list, tuple)):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+MIN_SECRET_LENGTH = 4
+"""Shorter values are not masked as exact strings: they would hit ordinary text."""
+
+
+def credentials_in(value: Any) -> set[str]:
+    """The secrets written inside URLs anywhere in a JSON-like value, plus the API key.
+
+    A secret is a URL's password, its whole ``user:password`` part, or the value of a credential
+    query parameter (:data:`SENSITIVE_QUERY_KEYS`); a user name alone is not one.
+    """
+    found: set[str] = set()
+    for text in _strings(value):
+        for match in _URL.finditer(text):
+            parts = urlsplit(match.group(0))
+            userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+            if ":" in userinfo:
+                found.update({userinfo, userinfo.split(":", 1)[1]})
+            for pair in _SENSITIVE_PAIR.finditer(parts.query):
+                found.add(pair.group(0).split("=", 1)[1])
+    key = os.environ.get(API_KEY_ENV)
+    if key:
+        found.add(key)
+    return {secret for secret in found if len(secret) >= MIN_SECRET_LENGTH}
+
+
+def mask_credentials(value: Any, secrets: set[str]) -> Any:
+    """A copy of a JSON-like value with every occurrence of the given secrets replaced by ``***``."""
+    if not secrets:
+        return value
+    ordered = sorted(secrets, key=len, reverse=True)
+    if isinstance(value, str):
+        for secret in ordered:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, Mapping):
+        return {key: mask_credentials(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(mask_credentials(item, secrets) for item in value)
     return value

@@ -43,6 +43,7 @@ from helpers.features.edges import edge_position
 from helpers.study import EMOTIONS, N_VOLUMES, TR_SECONDS
 from helpers.config import SimulationParams
 from helpers.data.datasets import derivative_relpath, events_relpath, sidecar_relpath
+from helpers.data.files import apply_umask_permissions, file_lock
 
 SIMULATED_STIMULUS_ONSET_S = 0.657
 """Audio onset after the first volume, as in ds002322's sub-18 events file."""
@@ -241,38 +242,51 @@ def render_bold(
 def write_dataset(
     root: str | Path, emotions: np.ndarray, atlas: Atlas, sim: SimulationParams, subjects: list[str]
 ) -> Path:
-    """Write a BIDS dataset shaped like ds002322 into ``root`` (atomically: all or nothing)."""
+    """Write a BIDS dataset shaped like ds002322 into ``root`` (atomically: all or nothing).
+
+    Safe when several processes share a data home: the dataset is built in a staging folder under
+    a lock, renamed into place whole, and a complete dataset (one with ``ground_truth.json``) is
+    never deleted or rewritten. Staging folders left by a killed run are removed by the next writer
+    of the same dataset (it holds the lock, so no live run is using them).
+    """
     root = Path(root)
     if (root / "ground_truth.json").is_file():
         return root
-    simulated = simulate_roi_signals(emotions, atlas, sim, subjects)
-    affine, shape, brain = _grid(sim.resolution_mm)
-    assignment = roi_assignment(atlas, affine, shape)
     root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
-    try:
-        _write_metadata(staging, subjects, sim)
-        for s_index, subject in enumerate(subjects):
-            rng = np.random.default_rng([sim.seed, 4, s_index])
-            volume = render_bold(simulated.roi_signals[subject], assignment, brain, rng)
-            image = nib.Nifti1Image(volume, affine)
-            image.header.set_data_dtype(np.int16)
-            image.header.set_xyzt_units("mm", "sec")
-            zooms = image.header.get_zooms()
-            image.header.set_zooms(zooms[:3] + (TR_SECONDS,))
-            target = staging / derivative_relpath(subject)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            nib.save(image, str(target))
-        drive = pd.DataFrame(emotions, columns=list(EMOTIONS))
-        drive.index.name = "volume"
-        drive.to_csv(staging / "emotion_drive.tsv", sep="\t")
-        (staging / "ground_truth.json").write_text(json.dumps(simulated.ground_truth, indent=2))
-        if root.exists():
-            shutil.rmtree(root)
-        os.replace(staging, root)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    with file_lock(root, what=f"the simulated dataset {root.name}", remove=True):
+        if (root / "ground_truth.json").is_file():  # written by another process while we waited
+            return root
+        for leftover in root.parent.glob(f".{root.name}.*"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+        simulated = simulate_roi_signals(emotions, atlas, sim, subjects)
+        affine, shape, brain = _grid(sim.resolution_mm)
+        assignment = roi_assignment(atlas, affine, shape)
+        staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+        apply_umask_permissions(staging, directory=True)  # mkdtemp makes it 0700
+        try:
+            _write_metadata(staging, subjects, sim)
+            for s_index, subject in enumerate(subjects):
+                rng = np.random.default_rng([sim.seed, 4, s_index])
+                volume = render_bold(simulated.roi_signals[subject], assignment, brain, rng)
+                image = nib.Nifti1Image(volume, affine)
+                image.header.set_data_dtype(np.int16)
+                image.header.set_xyzt_units("mm", "sec")
+                zooms = image.header.get_zooms()
+                image.header.set_zooms(zooms[:3] + (TR_SECONDS,))
+                target = staging / derivative_relpath(subject)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                nib.save(image, str(target))
+            drive = pd.DataFrame(emotions, columns=list(EMOTIONS))
+            drive.index.name = "volume"
+            drive.to_csv(staging / "emotion_drive.tsv", sep="\t")
+            (staging / "ground_truth.json").write_text(json.dumps(simulated.ground_truth, indent=2))
+            if root.exists():  # an incomplete folder (no ground truth): never a finished dataset
+                shutil.rmtree(root)
+            os.replace(staging, root)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
     return root
 
 

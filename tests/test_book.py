@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers.book import chapters, cli, html
 from helpers.book import runner as book
 from helpers.book.front_matter import (
     CLAIMS,
@@ -17,6 +18,7 @@ from helpers.book.front_matter import (
     render_chapter_list,
     render_findings,
 )
+from helpers.book.manifest import chapter_problems
 from helpers.book.reproducibility import render_reproducibility
 from helpers.book.sphinx_assets import remove_duplicate_scripts
 
@@ -60,7 +62,7 @@ def test_toc_lists_exactly_the_chapters_in_notebooks():
 
 def test_toc_pages_exist():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    for entry in book._toc_files(toc):
+    for entry in chapters.toc_files(toc):
         if entry.startswith(book.CHAPTER_PREFIX):
             continue
         assert (ROOT / f"{entry}.md").is_file(), f"_toc.yml names {entry} but {entry}.md does not exist"
@@ -120,6 +122,9 @@ def test_failing_chapter_is_named_and_earlier_results_are_kept(tmp_path):
     assert manifest["params_file"] == "params/quick.yml"
     assert manifest["versions"]["numpy"] != "not installed"
     assert "finished" not in manifest
+    problems = chapter_problems(manifest, ["01_good", "02_bad", "03_never"], output)
+    assert problems["02_bad"].startswith("it failed in cell") and "[value = 1]" in problems["02_bad"]
+    assert problems["03_never"] == "it has not been executed" and "01_good" not in problems
 
     # a later partial run keeps the other chapters' entries, in table-of-contents order
     _chapter(notebooks, "02_bad", "value = 2")
@@ -130,20 +135,47 @@ def test_failing_chapter_is_named_and_earlier_results_are_kept(tmp_path):
 
 
 def test_cli_reports_bad_parameters_in_one_line(capsys):
-    assert book.main(["run", "--params", "params/quick.yml", "--set", '{"atlas": "nowhere"}']) == 1
+    assert cli.main(["run", "--params", "params/quick.yml", "--set", '{"atlas": "nowhere"}']) == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith("error:") and "atlas" in error and "\n" not in error
 
 
 def test_cli_rejects_invalid_override_json(capsys):
-    assert book.main(["run", "--params", "params/quick.yml", "--set", "{window: 3"]) == 1
+    assert cli.main(["run", "--params", "params/quick.yml", "--set", "{window: 3"]) == 1
     assert "--set is not valid JSON" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("arguments, expected", [
+    (["--set", "[1,2]"], "--set must be a mapping of parameter keys to values"),
+    (["--set", '{"window": {"length": 371}}'], "window.length = 371 TR"),
+    (["--set", '{"subjects": ["sub-40"]}'], "sub-40 is not in ds002322"),
+    (["--set", '{"features": []}'], "give at least one feature set"),
+])
+def test_cli_reports_each_bad_setting_in_one_line(capsys, arguments, expected):
+    assert cli.main(["run", "--params", "params/quick.yml", *arguments]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error:") and expected in error and "\n" not in error
+
+
+def test_cli_stops_before_any_chapter_when_the_mirror_folder_is_missing(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("ALICE_MIRROR", str(tmp_path / "not-there"))
+    monkeypatch.setattr(book, "chapter_sources", lambda *a, **k: pytest.fail("a chapter was about to run"))
+    assert cli.main(["run", "--params", "params/quick.yml"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert "ALICE_MIRROR=" in error and "not-there" in error and "\n" not in error
+
+
+def test_cli_refuses_an_empty_parameter_file(capsys, tmp_path):
+    empty = tmp_path / "empty.yml"
+    empty.write_text("")
+    assert cli.main(["run", "--params", str(empty)]) == 1
+    assert "empty.yml is empty" in capsys.readouterr().err
+
+
 def test_html_refuses_unexecuted_chapters(tmp_path):
-    book.copy_book_sources(tmp_path)
+    html.copy_book_sources(tmp_path)
     with pytest.raises(book.BookError, match="have not been executed"):
-        book.build_html(root=tmp_path)
+        html.build_html(root=tmp_path)
 
 
 def test_prepare_injects_parameters_and_setup_cell(tmp_path):

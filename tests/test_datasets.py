@@ -5,6 +5,7 @@ import json
 import nibabel as nib
 import numpy as np
 import pytest
+from conftest import mirror_or_skip
 
 from helpers.data.datasets import (
     DatasetError,
@@ -68,10 +69,49 @@ def test_subject_without_derivatives(tmp_path):
         ds002322_runs(["sub-38"], bids_root=tmp_path)
 
 
-def test_offline_real_dataset_names_file_and_variable(tmp_path, monkeypatch):
-    monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path))
-    monkeypatch.setattr("helpers.data.datasets.OPENNEURO_BUCKET", "http://127.0.0.1:9")
-    from helpers.data.fetch import DataUnavailableError
+def test_sidecar_repetition_time_is_named_as_the_sidecars_fault(tmp_path):
+    make_run(tmp_path, "sub-22", tr=2.0, sidecar_tr=3.0)
+    with pytest.raises(DatasetError) as info:
+        ds002322_runs(["sub-22"], bids_root=tmp_path)
+    message = str(info.value)
+    assert "RepetitionTime 3.0 s in" in message and "_bold.json" in message and "sidecar" in message
+    assert "header" not in message
 
-    with pytest.raises(DataUnavailableError, match=r"ds002322/derivatives/sub-18/.*ALICE_MIRROR"):
+
+def test_offline_real_dataset_names_file_and_variable(tmp_path, monkeypatch):
+    from helpers.data import fetch as data
+
+    monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path))
+    monkeypatch.setattr(data, "HTTP_RETRIES", 0)
+    key = "ds002322/" + derivative_relpath("sub-18")
+    monkeypatch.setitem(data.REMOTE_FILES, key, data.RemoteFile(key, "http://127.0.0.1:9/bold.nii.gz", None))
+    with pytest.raises(data.DataUnavailableError, match=r"ds002322/derivatives/sub-18/.*ALICE_MIRROR"):
         ds002322_runs(["sub-18"])
+
+
+def test_real_dataset_files_come_from_the_mirror_and_a_cut_copy_is_refused(tmp_path, monkeypatch):
+    """A mirror holding (fake) derivatives: sidecars are copied, BOLD linked, sizes checked."""
+    from helpers.data import datasets
+
+    mirror = tmp_path / "mirror"
+    reference = mirror_or_skip()
+    bold = make_run(mirror / "ds002322", "sub-18")
+    for relpath in (datasets.sidecar_relpath("sub-18"), datasets.events_relpath("sub-18")):
+        (mirror / "ds002322" / relpath).write_bytes((reference / "ds002322" / relpath).read_bytes())
+    monkeypatch.setenv("ALICE_MIRROR", str(mirror))
+    monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path / "home"))
+    size = bold.stat().st_size
+    monkeypatch.setattr(datasets, "derivative_size", lambda rel: size if rel.endswith(".nii.gz") else None)
+    [run] = ds002322_runs(["sub-18"])
+    assert run.bold.is_symlink() and run.bold.resolve() == bold.resolve()
+    assert run.stimulus_onset == pytest.approx(0.0, abs=1.0)
+    monkeypatch.setattr(datasets, "derivative_size", lambda rel: size + 1 if rel.endswith(".nii.gz") else None)
+    with pytest.raises(datasets.DataUnavailableError, match="cut short"):
+        ds002322_runs(["sub-18"])
+
+
+def test_published_derivative_sizes_are_known():
+    from helpers.data.datasets import derivative_size
+
+    assert derivative_size(derivative_relpath("sub-18")) == 287_017_264
+    assert derivative_size(sidecar_relpath("sub-18")) is None

@@ -2,10 +2,9 @@
 
 import numpy as np
 
-from helpers.study import N_VOLUMES
+from helpers.data.preprocessing import connectivity_structure, static_connectivity
 from helpers.pipeline import ground_truth, roi_timeseries
-from helpers.data.preprocessing import static_connectivity
-from helpers.data.preprocessing import connectivity_structure
+from helpers.study import N_VOLUMES
 
 
 def test_roi_timeseries_shape_and_cleaning(small_params, small_roi):

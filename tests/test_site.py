@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.book import html
 from helpers.book import runner as book
 from helpers.book.front_matter import render_findings
 from helpers.book.site_check import CHROMIUM, check_site
@@ -41,7 +42,7 @@ def chromium() -> str:
 def built_book() -> Path:
     """Execute the chapters on quick parameters and build the book strictly (-W --keep-going)."""
     shutil.rmtree(QUICK_BOOK, ignore_errors=True)
-    return book.build_copy(ROOT / "params" / "quick.yml", QUICK_BOOK, warnings_as_errors=True)
+    return html.build_copy(ROOT / "params" / "quick.yml", QUICK_BOOK, strict=True)
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,18 @@ def test_every_chapter_page_was_built(built_book: Path) -> None:
         assert (built_book / "book" / "chapters" / f"{chapter}.html").is_file()
     for page in ("index", "reproducibility", "instructors", "references"):
         assert (built_book / "book" / f"{page}.html").is_file()
+
+
+def test_no_machine_path_or_unfinished_chapter_in_the_published_book(built_book: Path) -> None:
+    from helpers.data.storage import get_data_home
+
+    machine = [str(ROOT), str(QUICK_BOOK), str(get_data_home()), "PosixPath("]
+    for path in built_book.rglob("*"):
+        if path.suffix in {".html", ".ipynb", ".md", ".txt"}:
+            text = path.read_text(errors="ignore")
+            found = [m for m in machine if m in text]
+            assert not found, f"{path.relative_to(built_book)} shows {found}"
+            assert "chapter-status" not in text, f"{path.relative_to(built_book)} is marked unfinished"
 
 
 def test_every_page_renders_cleanly_in_a_browser(reports) -> None:

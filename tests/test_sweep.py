@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.study import EMOTIONS, N_VOLUMES
-from helpers.config import load_params
 from helpers.book.sweep import DONE_FILE, ERROR_FILE, gather, load_sweep, run_sweep
+from helpers.config import load_params
 from helpers.parameter_grid import SweepError, combination_id, expand_dotted, expand_grid
 from helpers.decoding.sensitivity import sensitivity_scores, verdict
+from helpers.study import EMOTIONS, N_VOLUMES
 
 ROOT = Path(__file__).resolve().parent.parent
 

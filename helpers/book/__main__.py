@@ -2,6 +2,6 @@
 
 import sys
 
-from helpers.book.runner import main
+from helpers.book.cli import main
 
 sys.exit(main())

@@ -259,6 +259,7 @@ def render_chapter_list(chapters: list[str]) -> str:
 
 def draw_pipeline_figure(path: Path) -> Path:
     """Draw the pipeline overview (chapters as boxes, data as arrows) to ``path`` (SVG or PNG)."""
+    # deferred: the backend must be chosen before pyplot is imported, and only this figure needs it
     import matplotlib
 
     matplotlib.use("Agg", force=False)

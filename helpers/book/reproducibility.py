@@ -16,6 +16,15 @@ from typing import Any
 
 import yaml
 
+from helpers.data.fetch import (
+    REMOTE_FILES,
+    DataUnavailableError,
+    cached_path,
+    get_mirror,
+    sha256_of,
+)
+from helpers.privacy import redact
+
 KEY_PACKAGES: tuple[str, ...] = (
     "numpy", "scipy", "pandas", "scikit-learn", "nilearn", "nibabel", "networkx", "matplotlib",
     "seaborn", "openai", "pydantic", "papermill", "jupytext", "nbval", "jupyter-book",
@@ -50,16 +59,22 @@ def data_sources() -> list[dict[str, Any]]:
     """Every external file present in the download cache, with its checksum and where it came from.
 
     A file whose content differs from its pinned checksum is reported, not hidden: the data layer
-    refuses such files, so a mismatch here means the cache was edited by hand.
+    refuses such files, so a mismatch here means the cache was edited by hand. Unpinned BOLD images
+    (hundreds of MB each) are listed with their size instead of being hashed on every record.
     """
-    from helpers.data.fetch import REMOTE_FILES, get_mirror, sha256_of
-    from helpers.data.storage import get_data_home
-
-    mirror = get_mirror()
+    try:
+        mirror = get_mirror()
+    except DataUnavailableError:  # reported by the run itself; the record says only what it knows
+        mirror = None
     found = []
     for key, remote in sorted(REMOTE_FILES.items()):
-        path = get_data_home(create=False) / "downloads" / key
+        path = cached_path(key)
         if not path.is_file():
+            continue
+        origin = "mirror" if mirror is not None and (mirror / key).is_file() else remote.url
+        if remote.sha256 is None and remote.link_from_mirror:
+            found.append({"file": key, "sha256": None, "bytes": path.stat().st_size, "pinned": False,
+                          "matches_pin": None, "origin": origin})
             continue
         digest = sha256_of(path)
         found.append({
@@ -67,7 +82,7 @@ def data_sources() -> list[dict[str, Any]]:
             "sha256": digest,
             "pinned": remote.sha256 is not None,
             "matches_pin": None if remote.sha256 is None else digest == remote.sha256,
-            "origin": "mirror" if mirror is not None and (mirror / key).is_file() else remote.url,
+            "origin": origin,
         })
     return found
 
@@ -92,6 +107,7 @@ def render_reproducibility(manifest: dict[str, Any] | None) -> str:
     Without a manifest (the chapters were never executed) the page says so and how to run them,
     instead of showing an empty table.
     """
+    manifest = redact(manifest) if manifest else manifest
     if not manifest:
         return ("```{warning}\nNo run manifest was found: the chapters have not been executed yet. "
                 "Run `python -m helpers.book run --params params/default.yml` and build again.\n```\n")
@@ -120,7 +136,7 @@ def render_reproducibility(manifest: dict[str, Any] | None) -> str:
     parts.append("\n\n## Data sources\n\n")
     if sources:
         parts.append(_table(["file", "sha256", "pinned checksum verified", "origin"], [
-            [f"`{s['file']}`", f"`{s['sha256']}`",
+            [f"`{s['file']}`", f"`{s['sha256']}`" if s.get("sha256") else f"{s.get('bytes', '?')} bytes",
              {True: "yes", False: "**MISMATCH**", None: "not pinned"}[s.get("matches_pin")], s.get("origin", "")]
             for s in sources
         ]))

@@ -121,7 +121,7 @@ class DevToolsPage:
     """One browser tab driven over the Chrome DevTools protocol."""
 
     def __init__(self, websocket_url: str, timeout: float = 60.0) -> None:
-        import websocket
+        import websocket  # deferred: websocket-client is a test extra, needed only for the browser check
 
         self._timeout = timeout
         self._socket = websocket.create_connection(websocket_url, timeout=timeout, suppress_origin=True)
@@ -143,7 +143,7 @@ class DevToolsPage:
 
     def wait_for(self, event: str, timeout: float) -> bool:
         """Read events until ``event`` arrives or ``timeout`` seconds pass."""
-        import websocket
+        import websocket  # deferred: a test extra (see __init__)
 
         deadline = time.monotonic() + timeout
         if any(e["method"] == event for e in self.events):

@@ -1,2 +1,4 @@
-"""External data and what the study reads from it: fetching, storage, datasets, atlases,
-the stimulus text and timings, and ROI extraction from BOLD images."""
+"""External data and what the study reads from it: fetching (:mod:`~helpers.data.fetch`, on pooch),
+atomic writes and locks (:mod:`~helpers.data.files`), checksummed cache artefacts
+(:mod:`~helpers.data.integrity`), the data home and chapter results (:mod:`~helpers.data.storage`),
+datasets, atlases, the stimulus text and timings, and ROI extraction from BOLD images."""

@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
+import nibabel as nib
 import numpy as np
+from scipy.spatial import cKDTree
 
 from helpers.data.fetch import DataUnavailableError
 from helpers.data.storage import get_data_home
@@ -78,10 +80,10 @@ def _to_str(values) -> tuple[str, ...]:
     return tuple(v.decode() if isinstance(v, bytes) else str(v) for v in values)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_atlas(name: str) -> Atlas:
     """Load an atlas by name (see module docstring)."""
-    from nilearn import datasets
+    from nilearn import datasets  # deferred: imports most of nilearn, needed only on first use
 
     if name == "seitzman300":
         bunch = datasets.fetch_coords_seitzman_2018()
@@ -103,6 +105,7 @@ def load_atlas(name: str) -> Atlas:
 
 
 def _load_schaefer400() -> Atlas:
+    # deferred: nilearn's fetchers and plotting (matplotlib) only for the downloaded atlas
     from nilearn import datasets
     from nilearn.plotting import find_parcellation_cut_coords
 
@@ -110,7 +113,7 @@ def _load_schaefer400() -> Atlas:
         bunch = datasets.fetch_atlas_schaefer_2018(
             n_rois=400, yeo_networks=7, resolution_mm=2, data_dir=get_data_home() / "nilearn", verbose=0
         )
-    except Exception as exc:  # nilearn raises several network errors
+    except Exception as exc:  # noqa: BLE001 - nilearn raises several network errors
         raise DataUnavailableError(
             "cannot get the Schaefer 400 atlas: nilearn could not download it "
             f"({exc.__class__.__name__}). Connect once, or copy nilearn's schaefer_2018 folder into "
@@ -130,17 +133,13 @@ def roi_assignment(atlas: Atlas, affine: np.ndarray, shape: tuple[int, int, int]
     and every ROI keeps at least its nearest voxel. Parcels: nearest-neighbour resampling.
     """
     if atlas.kind == "labels":
-        from nilearn.image import resample_img
-
-        import nibabel as nib
+        from nilearn.image import resample_img  # deferred: heavy, and only parcel atlases need it
 
         resampled = resample_img(
             nib.load(atlas.maps), target_affine=affine, target_shape=shape, interpolation="nearest",
             force_resample=True, copy_header=True,
         )
         return np.asarray(resampled.get_fdata(), dtype=int) - 1
-
-    from scipy.spatial import cKDTree
 
     grid = np.indices(shape).reshape(3, -1).T
     mm = grid @ affine[:3, :3].T + affine[:3, 3]
@@ -157,14 +156,4 @@ def roi_assignment(atlas: Atlas, affine: np.ndarray, shape: tuple[int, int, int]
     return assignment.reshape(shape)
 
 
-def atlas_summary(atlas: Atlas) -> dict[str, int]:
-    """ROIs per network."""
-    names, counts = np.unique(np.asarray(atlas.networks), return_counts=True)
-    return {str(n): int(c) for n, c in zip(names, counts)}
-
-
-def describe(atlas: Atlas) -> str:
-    return f"{atlas.name}: {atlas.n_rois} ROIs ({atlas.kind}) in {len(set(atlas.networks))} networks"
-
-
-__all__ = ["Atlas", "load_atlas", "roi_assignment", "atlas_summary", "describe"]
+__all__ = ["Atlas", "load_atlas", "roi_assignment"]

@@ -8,27 +8,24 @@ the same file names, so everything downstream reads both the same way.
 from __future__ import annotations
 
 import json
-import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
 
 import nibabel as nib
-import numpy as np
 import pandas as pd
 
-from helpers.study import N_VOLUMES, TR_SECONDS
-from helpers.data.fetch import OPENNEURO_BUCKET, DataUnavailableError, download_file, get_mirror
-from helpers.data.storage import get_data_home
+from helpers.data.fetch import DataUnavailableError, cached_path, fetch
+from helpers.progress import tqdm
 from helpers.study import (
     DS002322_SUBJECTS,
     DS002322_SUBJECTS_WITH_DERIVATIVES,
+    N_VOLUMES,
     NO_DERIVATIVES,
     TASK,
+    TR_SECONDS,
 )
 
-
-DERIVATIVE_BYTES: dict[str, int] = {}
-"""Expected sizes of derivative files, filled lazily from the mirror's annexed_file_sizes.tsv."""
+DERIVATIVE_SIZES_FILE = Path(__file__).with_name("derivative_sizes.tsv")
 
 
 def derivative_relpath(subject: str) -> str:
@@ -82,7 +79,7 @@ def validate_bold(path: Path, subject: str, expected_tr: float = TR_SECONDS) -> 
         raise DatasetError(f"{subject}: BOLD file {path} does not exist")
     try:
         image = nib.load(str(path))
-    except Exception as exc:  # nibabel raises several types for unreadable files
+    except Exception as exc:  # noqa: BLE001 - nibabel raises several types for unreadable files
         raise DatasetError(
             f"{subject}: cannot read {path} as NIfTI ({exc}); the file is corrupt or not an image: "
             "delete it and fetch it again"
@@ -122,12 +119,13 @@ def _runs_from_root(root: Path, subjects: list[str], what: str) -> list[SubjectR
                 f"(available: {', '.join(available_subjects(root)) or 'none'})"
             )
         tr, onset = _read_sidecar(root, subject)
-        validate_bold(bold, subject, tr)
-        if abs(tr - TR_SECONDS) > 1e-3:
+        if abs(tr - TR_SECONDS) > 1e-3:  # the sidecar is checked first: it is the one at fault
             raise DatasetError(
                 f"{subject}: RepetitionTime {tr} s in {root / sidecar_relpath(subject)}, expected "
-                f"{TR_SECONDS} s; this is not a ds002322 run"
+                f"{TR_SECONDS} s; this sidecar does not describe a ds002322 run: fix its "
+                "RepetitionTime or use the original file"
             )
+        validate_bold(bold, subject, tr)
         runs.append(SubjectRun(subject, bold, tr, onset))
     return runs
 
@@ -139,21 +137,32 @@ def available_subjects(root: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name.startswith("sub-"))
 
 
-def _expected_size(relpath: str) -> int | None:
-    if not DERIVATIVE_BYTES:
-        mirror = get_mirror()
-        sizes = mirror / "ds002322" / "annexed_file_sizes.tsv" if mirror else None
-        if sizes is not None and sizes.is_file():
-            table = pd.read_csv(sizes, sep="\t")
-            DERIVATIVE_BYTES.update(dict(zip(table.iloc[:, 0].astype(str), table.iloc[:, 1].astype(int))))
-    return DERIVATIVE_BYTES.get(relpath)
+def derivative_size(relpath: str) -> int | None:
+    """Published byte size of a BOLD derivative (``derivatives/sub-XX/...``), if it is listed."""
+    sizes = pd.read_csv(DERIVATIVE_SIZES_FILE, sep="\t", comment="#")
+    match = sizes.loc[sizes["file"] == relpath, "bytes"]
+    return int(match.iloc[0]) if len(match) else None
+
+
+def _fetch_derivative(subject: str, relpath: str, download: bool) -> Path:
+    """One ds002322 file of ``subject`` through the data layer; a BOLD image is also size-checked."""
+    path = fetch(f"ds002322/{relpath}", download=download)
+    expected = derivative_size(relpath)
+    if expected is not None and path.stat().st_size != expected:
+        size = path.stat().st_size
+        path.unlink()
+        raise DataUnavailableError(
+            f"ds002322/{relpath} for {subject} has {size} bytes, expected {expected}: the copy was cut "
+            "short. It was removed; run again to fetch it anew"
+        )
+    return path
 
 
 def ds002322_runs(subjects: list[str], bids_root: str | Path | None = None, download: bool = True) -> list[SubjectRun]:
     """The real dataset's runs for ``subjects``, fetching only what is missing.
 
-    Look-up per file: ``bids_root`` (a local copy of ds002322), the cache, the mirror, then the
-    public OpenNeuro bucket over HTTPS.
+    Look-up per file: ``bids_root`` (a local copy of ds002322), else the data layer (cache, mirror,
+    then the public OpenNeuro bucket; see :func:`helpers.data.fetch.fetch`).
     """
     missing = [s for s in subjects if s in NO_DERIVATIVES]
     if missing:
@@ -169,37 +178,7 @@ def ds002322_runs(subjects: list[str], bids_root: str | Path | None = None, down
         if not root.is_dir():
             raise DatasetError(f"bids_root {root} is not a directory; point it at a copy of ds002322")
         return _runs_from_root(root, subjects, f"local dataset {root}")
-
-    root = get_data_home() / "downloads" / "ds002322"
-    mirror = get_mirror()
-    for subject in subjects:
-        for rel in (derivative_relpath(subject), sidecar_relpath(subject), events_relpath(subject)):
-            target = root / rel
-            if target.is_file():
-                continue
-            if mirror is not None and (mirror / "ds002322" / rel).is_file():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.symlink_to((mirror / "ds002322" / rel).resolve())
-                continue
-            if not download:
-                raise DataUnavailableError(f"cannot get ds002322/{rel}: not cached or mirrored")
-            try:
-                download_file(
-                    f"{OPENNEURO_BUCKET}/{rel}", target, expected_size=_expected_size(rel), label=rel
-                )
-            except (urllib.error.URLError, OSError, TimeoutError) as exc:
-                where = f"mirror {mirror} has no ds002322/{rel}" if mirror else "ALICE_MIRROR is not set"
-                raise DataUnavailableError(
-                    f"cannot get ds002322/{rel} for {subject}: not in the cache ({target}), {where}, "
-                    f"and the download failed ({exc}). Set bids_root to a local copy of ds002322 or "
-                    "ALICE_MIRROR to a folder holding ds002322/" + rel
-                ) from None
-    return _runs_from_root(root, subjects, "downloaded ds002322")
-
-
-def bold_shape(path: Path) -> tuple[int, ...]:
-    return tuple(int(v) for v in nib.load(str(path)).shape)
-
-
-def voxel_size(path: Path) -> np.ndarray:
-    return np.asarray(nib.load(str(path)).header.get_zooms()[:3], dtype=float)
+    for subject in tqdm(subjects, desc="ds002322 files", leave=False, disable=len(subjects) < 2):
+        for relpath in (derivative_relpath(subject), sidecar_relpath(subject), events_relpath(subject)):
+            _fetch_derivative(subject, relpath, download)
+    return _runs_from_root(cached_path("ds002322"), subjects, "downloaded ds002322")

@@ -1,31 +1,39 @@
-"""The data layer: every external file comes through :func:`fetch`.
+"""The data layer: every external file comes through :func:`fetch`, built on ``pooch``.
 
-Order of look-up: the cache in the data home, then a local mirror (``ALICE_MIRROR``), then an
-HTTPS download with a pinned sha256. An offline machine with nothing mirrored gets one clear error
-naming the file and the variable to set.
+Every file the project reads is listed in ``registry.txt`` (pooch's registry format: key, sha256,
+URL). Look-up order: the cache in the data home (``<ALICE_DATA_HOME>/downloads/<key>``, used as is
+when its checksum matches, so a read-only data home works), then a local mirror (``ALICE_MIRROR``,
+laid out like the keys), then an HTTPS download. Mirror copies and downloads go through pooch,
+which writes to a temporary file, checks the pinned sha256 and only then renames it into the cache.
+An offline machine with nothing mirrored gets one line naming the file and the variable to set.
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import os
 import shutil
-import urllib.error
-import urllib.request
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from helpers.progress import tqdm
+import pooch
+import requests
 
-from helpers.data.storage import atomic_path, get_data_home
+from helpers.data.files import apply_umask_permissions
+from helpers.data.storage import get_data_home
 
 MIRROR_ENV = "ALICE_MIRROR"
+REGISTRY_FILE = Path(__file__).with_name("registry.txt")
+DOWNLOADS_DIRNAME = "downloads"
+BUCKET_URL = "https://s3.amazonaws.com/openneuro.org/"
+"""Registry keys under ``ds002322/`` are fetched from here (the public OpenNeuro bucket)."""
+HTTP_RETRIES = 2
+MIRROR_LAYOUT = "<mirror>/ds002322/..., <mirror>/emotional-decoding-2025/..., <mirror>/gutenberg/alice.txt"
 
-OPENNEURO_BUCKET = "https://s3.amazonaws.com/openneuro.org/ds002322"
-AUTHORS_REPO = (
-    "https://raw.githubusercontent.com/HansDahleKvadsheim/Emotional-Decoding/"
-    "e616463d5074242a0a123360779f395e1d6cfb7e"
-)
+# pooch announces every download on stderr with absolute paths; the chapters must not show them.
+pooch.get_logger().setLevel(logging.WARNING)
 
 
 class DataUnavailableError(RuntimeError):
@@ -38,62 +46,27 @@ class ChecksumMismatchError(RuntimeError):
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A small external file: where it lives online and what its content must hash to."""
+    """An external file: its key (path in the cache and the mirror), URL and pinned sha256."""
 
-    key: str  # relative path, also its place in the cache and the mirror
+    key: str
     url: str
     sha256: str | None
+    link_from_mirror: bool = False  # large files are linked from a mirror instead of copied
 
 
-REMOTE_FILES: dict[str, RemoteFile] = {
-    f.key: f
-    for f in [
-        RemoteFile(
-            "ds002322/code/annotations.tsv",
-            f"{OPENNEURO_BUCKET}/code/annotations.tsv",
-            "6e25b0d85a1457a75c608f2a298dbef97172f83270eb35a82b43c92229d0e46c",
-        ),
-        RemoteFile(
-            "ds002322/participants.tsv",
-            f"{OPENNEURO_BUCKET}/participants.tsv",
-            "87a12545c4d687d386eb4b2a43ee2c776c2c89cc7559fc56e99fcf06cf3862c1",
-        ),
-        RemoteFile(
-            "emotional-decoding-2025/alice.txt",
-            f"{AUTHORS_REPO}/src/sentiment_analysis/alice.txt",
-            "7c05161142cfaab1a3b02bbe7c72938edac661bc1734d68e80235b3bb6786c66",
-        ),
-        RemoteFile(
-            "emotional-decoding-2025/godvectors.csv",
-            f"{AUTHORS_REPO}/data/labels/godvectors.csv",
-            "d33fe8c901a31b1ed50b260448e23f5f855efc66b80efe212bc4a8aa918cbc83",
-        ),
-        RemoteFile(
-            "emotional-decoding-2025/godvectors_RollingTripleAverages.csv",
-            f"{AUTHORS_REPO}/data/labels/godvectors_RollingTripleAverages.csv",
-            "1c2189a6bb3a403b8227125c46cb294f978af4416c5b00685eef0dad57ce8944",
-        ),
-        RemoteFile(
-            "emotional-decoding-2025/timestamps.csv",
-            f"{AUTHORS_REPO}/data/timestamps/timestamps.csv",
-            "9c7978412a97c8b2613a4dbe9c2776975d2542a63cd7fbb178693c4b178ecc86",
-        ),
-        RemoteFile(
-            "emotional-decoding-2025/expanded_timestamps.csv",
-            f"{AUTHORS_REPO}/data/timestamps/expanded_timestamps.csv",
-            "e13cf29fc222020464f9eca1b0d056060d1819e196a803c5d70a8ba8d5ece4ec",
-        ),
-        RemoteFile(
-            "emotional-decoding-2025/Schaefer2018_400Parcels_7Networks_order_FSLMNI152_3mm.nii",
-            f"{AUTHORS_REPO}/fMRI_processing/Schaefer2018_400Parcels_7Networks_order_FSLMNI152_3mm.nii",
-            "ae864a3e1d6c23ff729de908683117e47ffa67703fd2e6ad27e3ebe73adcec5c",
-        ),
-        # The whole book. Online we take Project Gutenberg's current edition of ebook #11; a mirror
-        # may hold the Millennium Fulcrum 2.9 text instead. Both differ only in quote marks and
-        # front matter, which the stimulus parser tolerates, so this file is not checksum-pinned.
-        RemoteFile("gutenberg/alice.txt", "https://www.gutenberg.org/cache/epub/11/pg11.txt", None),
-    ]
-}
+def load_registry(path: Path = REGISTRY_FILE) -> dict[str, RemoteFile]:
+    """The registry file as :class:`RemoteFile` entries (``none`` marks a file without a pin)."""
+    reader = pooch.create(path=get_data_home(create=False) / DOWNLOADS_DIRNAME, base_url=BUCKET_URL)
+    reader.load_registry(path)
+    files = {}
+    for key, known_hash in reader.registry.items():
+        pinned = None if known_hash in ("none", None) else known_hash.split(":")[-1]
+        files[key] = RemoteFile(key, reader.get_url(key), pinned, link_from_mirror=pinned is None and
+                                key.endswith(".nii.gz"))
+    return files
+
+
+REMOTE_FILES: dict[str, RemoteFile] = load_registry()
 
 
 def get_mirror() -> Path | None:
@@ -104,100 +77,121 @@ def get_mirror() -> Path | None:
     mirror = Path(value).expanduser()
     if not mirror.is_dir():
         raise DataUnavailableError(
-            f"{MIRROR_ENV}={value} is not a directory; point it at a folder laid out as "
-            "<mirror>/ds002322/..., <mirror>/emotional-decoding-2025/..., <mirror>/gutenberg/alice.txt"
+            f"{MIRROR_ENV}={value} is not a directory; point it at a folder laid out as {MIRROR_LAYOUT}, "
+            f"or unset {MIRROR_ENV}"
         )
     return mirror
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The sha256 of a file, as pinned in the registry."""
+    return pooch.file_hash(str(path), alg="sha256")
 
 
-def _check(path: Path, remote: RemoteFile, origin: str) -> None:
-    if remote.sha256 is None:
-        return
-    actual = sha256_of(path)
-    if actual != remote.sha256:
-        raise ChecksumMismatchError(
-            f"{remote.key} from {origin} ({path}) has sha256 {actual}, expected {remote.sha256}. "
-            "The file is corrupt or a different version: delete it and fetch again, or replace the "
-            f"mirror copy with the original from {remote.url}"
-        )
+def cached_path(key: str) -> Path:
+    """Where the cache keeps the external file ``key``."""
+    return get_data_home(create=False) / DOWNLOADS_DIRNAME / key
+
+
+class _NotInMirror(Exception):
+    """Raised inside the downloader when the mirror lacks a file and downloads are off."""
+
+
+class MirrorDownloader:
+    """A pooch downloader that takes a file from the local mirror, or else over HTTPS.
+
+    Pooch hands it a temporary path next to the cached file; whatever it writes there is
+    checked against the pinned sha256 before pooch renames it into the cache. Large unpinned
+    files (BOLD images) are linked from the mirror rather than copied.
+    """
+
+    def __init__(self, remote: RemoteFile, mirror: Path | None, download: bool) -> None:
+        self.remote = remote
+        self.mirror = mirror
+        self.download = download
+        self.origin = ""
+
+    def in_mirror(self) -> Path | None:
+        if self.mirror is None:
+            return None
+        candidate = self.mirror / self.remote.key
+        return candidate if candidate.is_file() else None
+
+    def __call__(self, url: str, output_file: str, pup: Any, check_only: bool = False) -> bool | None:
+        source = self.in_mirror()
+        if check_only:
+            return source is not None or self.download
+        if source is not None:
+            self.origin = f"the mirror {self.mirror}"
+            if self.remote.link_from_mirror:
+                os.unlink(output_file)
+                os.symlink(source.resolve(), output_file)
+            else:
+                shutil.copyfile(source, output_file)
+            return None
+        if not self.download:
+            raise _NotInMirror()
+        self.origin = url
+        show_bar = os.environ.get("TQDM_DISABLE") != "1" and sys.stderr.isatty()
+        http = pooch.HTTPDownloader(progressbar=show_bar, timeout=60,
+                                    headers={"User-Agent": "alice-emotions/0.1"})
+        return http(url, output_file, pup)
+
+
+def _unavailable(remote: RemoteFile, mirror: Path | None, reason: str) -> DataUnavailableError:
+    where = f"mirror {mirror} has no {remote.key}" if mirror else f"{MIRROR_ENV} is not set"
+    return DataUnavailableError(
+        f"cannot get {remote.key}: not in the cache ({cached_path(remote.key)}), {where}, and {reason}. "
+        f"On an offline machine set {MIRROR_ENV} to a folder holding {remote.key} "
+        "(e.g. ALICE_MIRROR=../shared/reference)."
+    )
 
 
 def fetch(key: str, *, download: bool = True) -> Path:
     """Return a local path to the external file ``key`` (e.g. ``'ds002322/code/annotations.tsv'``).
 
-    Looks in the cache, then the mirror (copied into the cache after its checksum is verified), then
-    downloads over HTTPS. Raises :class:`DataUnavailableError` naming the file and ``ALICE_MIRROR``
-    when none of these works.
+    Looks in the cache, then the mirror, then downloads over HTTPS; what is copied or downloaded is
+    checked against the registry's sha256 before it enters the cache. A cached copy that no longer
+    matches is named in a warning and fetched again. Raises :class:`DataUnavailableError` naming the
+    file and ``ALICE_MIRROR`` when nothing works, :class:`ChecksumMismatchError` when the only copy
+    available has other content.
     """
     if key not in REMOTE_FILES:
         raise KeyError(f"unknown external file {key!r}; known: {', '.join(sorted(REMOTE_FILES))}")
     remote = REMOTE_FILES[key]
-    cached = get_data_home() / "downloads" / key
-    if cached.exists():
-        _check(cached, remote, "the cache")
-        return cached
-
+    cached = cached_path(key)
+    if cached.is_file():
+        if remote.sha256 is None or sha256_of(cached) == remote.sha256:
+            return cached  # nothing written: a read-only data home keeps working
+        print(f"[alice] warning: the cached {key} ({cached}) does not match its pinned sha256; "
+              "fetching it again", file=sys.stderr, flush=True)
     mirror = get_mirror()
-    if mirror is not None and (mirror / key).is_file():
-        source = mirror / key
-        _check(source, remote, f"the mirror {mirror}")
-        with atomic_path(cached) as tmp:
-            shutil.copyfile(source, tmp)
-        return cached
-
-    reason = "downloads disabled"
-    if download:
-        try:
-            download_file(remote.url, cached, expected_sha256=remote.sha256, label=key)
-            return cached
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            reason = f"download from {remote.url} failed: {exc}"
-    where = f"mirror {mirror} has no {key}" if mirror else f"{MIRROR_ENV} is not set"
-    raise DataUnavailableError(
-        f"cannot get {key}: not in the cache ({cached}), {where}, and {reason}. "
-        f"On an offline machine set {MIRROR_ENV} to a folder holding {key} "
-        "(e.g. ALICE_MIRROR=../shared/reference)."
+    downloader = MirrorDownloader(remote, mirror, download)
+    store = pooch.create(
+        path=get_data_home() / DOWNLOADS_DIRNAME, base_url=BUCKET_URL,
+        registry={key: None if remote.sha256 is None else f"sha256:{remote.sha256}"},
+        urls={key: remote.url}, retry_if_failed=0 if downloader.in_mirror() else HTTP_RETRIES,
     )
-
-
-def download_file(
-    url: str,
-    target: Path,
-    *,
-    expected_sha256: str | None = None,
-    expected_size: int | None = None,
-    label: str | None = None,
-    timeout: float = 60.0,
-) -> Path:
-    """Stream ``url`` to ``target`` with a progress bar, verifying size and checksum before renaming."""
-    request = urllib.request.Request(url, headers={"User-Agent": "alice-emotions/0.1"})
-    with urllib.request.urlopen(request, timeout=timeout) as response, atomic_path(target) as tmp:
-        total = int(response.headers.get("Content-Length") or 0) or expected_size
-        digest = hashlib.sha256()
-        with open(tmp, "wb") as out, tqdm(
-            total=total, unit="B", unit_scale=True, desc=label or target.name, leave=False
-        ) as bar:
-            for chunk in iter(lambda: response.read(1 << 20), b""):
-                out.write(chunk)
-                digest.update(chunk)
-                bar.update(len(chunk))
-        size = tmp.stat().st_size
-        if expected_size is not None and size != expected_size:
-            raise DataUnavailableError(
-                f"{label or url}: downloaded {size} bytes, expected {expected_size}; the transfer was "
-                "cut. Run again to retry (nothing was kept)."
-            )
-        if expected_sha256 is not None and digest.hexdigest() != expected_sha256:
-            raise ChecksumMismatchError(
-                f"{label or url}: downloaded file has sha256 {digest.hexdigest()}, expected "
-                f"{expected_sha256}; the server sent different content. Nothing was kept."
-            )
-    return target
+    try:
+        path = Path(store.fetch(key, downloader=downloader))
+    except _NotInMirror:
+        raise _unavailable(remote, mirror, "downloads are disabled") from None
+    except ValueError as exc:  # pooch's checksum mismatch
+        origin = downloader.origin or remote.url
+        hint = (f"replace the mirror copy with the original from {remote.url}" if mirror and
+                origin.startswith("the mirror") else "the server sent different content")
+        raise ChecksumMismatchError(
+            f"{key} from {origin} does not match its pinned sha256 {remote.sha256} "
+            f"({str(exc).split('but got ')[-1].split('.')[0]} instead); {hint}. Nothing was kept."
+        ) from None
+    except PermissionError:
+        raise DataUnavailableError(
+            f"cannot get {key}: it is not in the cache and the data home {get_data_home()} is not "
+            f"writable; set ALICE_DATA_HOME to a writable folder, or fill this one once"
+        ) from None
+    except (requests.exceptions.RequestException, OSError) as exc:
+        raise _unavailable(remote, mirror, f"the download from {remote.url} failed "
+                                           f"({type(exc).__name__})") from None
+    if not path.is_symlink():
+        apply_umask_permissions(path)  # pooch's temporary files are private (0600)
+    return path

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 
 import nibabel as nib
 import numpy as np
 
-from helpers.data.atlases import Atlas, roi_assignment
-from helpers.study import TR_SECONDS
 from helpers.config import PreprocessingParams
+from helpers.data.atlases import Atlas, roi_assignment
 from helpers.data.datasets import SubjectRun
+from helpers.study import TR_SECONDS
 
 
 def sphere_label_image(atlas: Atlas, reference, radius_mm: float | None = None):
@@ -21,8 +22,6 @@ def sphere_label_image(atlas: Atlas, reference, radius_mm: float | None = None):
     nearest voxel. Turning spheres into labels lets nilearn's labels masker average all ROIs in one
     pass, several times faster than the spheres masker and with no voxel counted twice.
     """
-    from dataclasses import replace
-
     if radius_mm is not None:
         atlas = replace(atlas, radius_mm=radius_mm)
     assignment = roi_assignment(atlas, reference.affine, tuple(reference.shape[:3]))
@@ -34,7 +33,9 @@ def make_masker(atlas: Atlas, prep: PreprocessingParams, reference=None):
 
     Sphere atlases need ``reference`` (an image on the data's grid) to place their spheres.
     """
-    from nilearn.maskers import NiftiLabelsMasker
+    from nilearn.maskers import (
+        NiftiLabelsMasker,  # deferred: heavy, and a cached run never needs it
+    )
 
     standardize = False if prep.standardize == "none" else prep.standardize
     if atlas.kind == "spheres":

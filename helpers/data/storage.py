@@ -1,24 +1,50 @@
-"""Where results live, and how they are written without ever leaving a half-written file.
+"""Where results live: the data home, cache folders keyed by parameters, and chapter results.
 
 Intermediate results go under a data home (``ALICE_DATA_HOME``, default ``~/alice_data``) in
 folders keyed by the parameters that produced them, so a run with new parameters never reads stale
-results and an unchanged step is not recomputed. Every write goes to a temporary name in the same
-folder and is renamed into place, so an interrupted run cannot corrupt what is cached.
+results and an unchanged step is not recomputed. Files are written atomically
+(:mod:`helpers.data.files`) and cached artefacts carry checksums (:mod:`helpers.data.integrity`);
+both are re-exported here because this is where the chapters and the pipeline steps look for them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from helpers.data.files import (
+    _jsonable,
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    file_lock,
+)
+from helpers.data.integrity import (
+    CorruptCacheError,
+    cached_arrays,
+    cached_json,
+    discard_corrupt,
+    load_array,
+    load_arrays,
+    load_json,
+    save_array,
+    save_arrays,
+    save_json,
+)
+from helpers.privacy import redact
+
+__all__ = [
+    "DATA_HOME_ENV", "RESULTS_DIR_ENV", "CorruptCacheError", "atomic_path", "atomic_write_bytes",
+    "atomic_write_json", "atomic_write_text", "cached_arrays", "cached_json", "digest_of",
+    "discard_corrupt", "file_lock", "get_data_home", "load_array", "load_arrays", "load_json",
+    "results_dir", "save_array", "save_arrays", "save_json", "save_results", "step_dir",
+]
 
 DATA_HOME_ENV = "ALICE_DATA_HOME"
 RESULTS_DIR_ENV = "ALICE_RESULTS_DIR"
@@ -32,58 +58,6 @@ def get_data_home(create: bool = True) -> Path:
     return home
 
 
-@contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; rename it onto ``target`` only on success."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def atomic_write_bytes(target: str | Path, data: bytes) -> Path:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
-    return Path(target)
-
-
-def atomic_write_text(target: str | Path, text: str) -> Path:
-    return atomic_write_bytes(target, text.encode("utf-8"))
-
-
-def atomic_write_json(target: str | Path, payload: Any) -> Path:
-    return atomic_write_text(target, json.dumps(payload, indent=2, sort_keys=True, default=_jsonable) + "\n")
-
-
-def save_arrays(target: str | Path, **arrays: np.ndarray) -> Path:
-    """Write arrays to an ``.npz`` file atomically."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return atomic_write_bytes(target, buffer.getvalue())
-
-
-def load_arrays(path: str | Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
 def digest_of(payload: Any) -> str:
     """A short, stable hash of any JSON-able payload."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=_jsonable)
@@ -94,22 +68,17 @@ def step_dir(step: str, key: dict[str, Any]) -> Path:
     """The cache folder of one pipeline step for one set of parameters.
 
     The parameters are written next to the results (``key.json``) so a folder explains itself.
+    Credentials (a password or token inside ``llm.base_url``, the API key) never change a result,
+    so they are redacted before the key is hashed or written: they reach neither the folder name
+    nor ``key.json``.
     """
+    key = redact(key)
     folder = get_data_home() / "cache" / step / digest_of(key)
     folder.mkdir(parents=True, exist_ok=True)
     key_file = folder / "key.json"
     if not key_file.exists():
         atomic_write_json(key_file, key)
     return folder
-
-
-def cached_arrays(path: Path, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Load ``path`` if it exists, else compute, save atomically and return."""
-    if path.exists():
-        return load_arrays(path)
-    arrays = compute()
-    save_arrays(path, **arrays)
-    return arrays
 
 
 def results_dir() -> Path:
@@ -132,13 +101,10 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
-def save_results(notebook: str, numbers: dict[str, Any]) -> Path:
-    """Write a chapter's key numbers to ``_build/results/<notebook>.json`` (NaN written as null)."""
-    return atomic_write_json(results_dir() / f"{notebook}.json", _finite_or_none(numbers))
+def save_results(notebook: str, numbers: dict[str, Any]) -> None:
+    """Write a chapter's key numbers to ``<results dir>/<notebook>.json`` (NaN written as null).
 
-
-def load_results(notebook: str) -> dict[str, Any]:
-    path = results_dir() / f"{notebook}.json"
-    if not path.exists():
-        raise FileNotFoundError(f"no results for {notebook} at {path}: run that chapter first")
-    return json.loads(path.read_text())
+    Returns nothing: it is the last line of most chapters, and a returned path would be shown
+    in the rendered page with the machine's absolute folder names. Credentials are redacted.
+    """
+    atomic_write_json(results_dir() / f"{notebook}.json", redact(_finite_or_none(numbers)))

@@ -1,0 +1,69 @@
+"""``python -m helpers.book {run,html,prepare,sweep}`` (also installed as ``alice-book``).
+
+``run --params FILE [--only 02 03] [--set JSON]`` executes chapters and records them in the run
+manifest; ``html [--strict]`` builds the book (``--strict`` refuses unfinished chapters and treats
+warnings as errors); ``prepare`` writes unexecuted chapter notebooks with their parameters (for
+Binder and Colab); ``sweep ...`` runs chapters over parameter grids (see
+:mod:`helpers.book.sweep`). Every expected failure ends with one ``error:`` line and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from helpers.book.chapters import EXECUTED_DIR, ROOT, BookError
+from helpers.book.html import build_html
+from helpers.book.runner import ChapterFailed, prepare_chapters, run
+from helpers.book.sweep.cli import main as sweep_main
+from helpers.config import ParameterError, parse_overrides
+from helpers.data.fetch import DataUnavailableError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m helpers.book",
+                                     description="Run the chapters and build the book.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("sweep", help="parameter sweeps: sweep run FILE --out DIR [--scheduler ADDR] "
+                                 "[--max-workers N] | sweep gather DIR | sweep list FILE")
+    run_parser = sub.add_parser("run", help="execute chapters with a parameter file")
+    run_parser.add_argument("--params", default="params/default.yml")
+    run_parser.add_argument("--only", nargs="*", help="chapter names or numbers, e.g. 02 03_features")
+    run_parser.add_argument("--set", dest="overrides", default=None,
+                            help='overrides as JSON or YAML, e.g. \'{"window": {"length": 20}}\'')
+    html_parser = sub.add_parser("html", help="build the HTML book")
+    html_parser.add_argument("--strict", action="store_true",
+                             help="refuse unfinished chapters and treat warnings as errors")
+    prepare_parser = sub.add_parser("prepare", help="write unexecuted chapter notebooks with parameters")
+    prepare_parser.add_argument("--params", default="params/default.yml")
+    prepare_parser.add_argument("--output", default=str(EXECUTED_DIR.relative_to(ROOT)))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the process exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["sweep"]:
+        return sweep_main(arguments[1:])
+    args = _parser().parse_args(arguments)
+    try:
+        if args.command == "run":
+            run(args.params, args.only, parse_overrides(args.overrides, source="--set"))
+        elif args.command == "prepare":
+            for path in prepare_chapters(args.params, ROOT / args.output):
+                print(path)
+        else:
+            build_html(args.strict)
+    except (ParameterError, ChapterFailed, BookError, DataUnavailableError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as exc:
+        print(f"error: the book build failed (exit {exc.returncode}); see the Sphinx messages above",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
