@@ -30,7 +30,7 @@ def window_start_count(length: int, step: int, anchors: str) -> int:
 def blocked_folds_fit(length: int, step: int, anchors: str, n_blocks: int, gap: int) -> bool:
     """True when every story block of blocked cross-validation keeps a training window.
 
-    Mirrors :class:`helpers.splits.LeaveOneSubjectOutBlocked`: the window starts are cut into
+    Mirrors :class:`helpers.decoding.splits.LeaveOneSubjectOutBlocked`: the window starts are cut into
     ``n_blocks`` contiguous blocks; a training window must end ``gap`` TRs before a test block or
     start ``gap`` TRs after it.
     """

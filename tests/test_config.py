@@ -140,7 +140,7 @@ def test_window_check_agrees_with_the_blocked_splitter():
     import numpy as np
 
     from helpers.cv_limits import blocked_folds_fit, purge_gap
-    from helpers.splits import LeaveOneSubjectOutBlocked, WindowMeta
+    from helpers.decoding.splits import LeaveOneSubjectOutBlocked, WindowMeta
 
     for length, step, n_blocks, hrf in [(12, 2, 5, 16), (60, 2, 5, 16), (61, 2, 5, 16), (50, 1, 3, 16),
                                         (51, 1, 3, 16), (74, 1, 8, 0), (75, 1, 8, 0), (30, 7, 5, 40)]:

@@ -149,7 +149,7 @@ class FoldKernels:
 
 
 def _fold_scaling(X: np.ndarray, train: np.ndarray, feature_scaling: str) -> tuple[np.ndarray, np.ndarray]:
-    """Training mean and scale per feature, as :func:`helpers.models.fold_linear_kernel` uses them."""
+    """Training mean and scale per feature, as :func:`helpers.decoding.kernels.fold_linear_kernel` uses them."""
     block = np.asarray(X[train], dtype=np.float64)
     mean = block.mean(axis=0)
     if feature_scaling == "center":

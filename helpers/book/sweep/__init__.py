@@ -28,7 +28,7 @@ command resumes: a combination whose ``done.json`` matches its parameters and ch
 skipped. ``gather`` turns the finished combinations' result records into one tidy CSV, one row per
 record, with the swept values as columns.
 
-The sensitivity chapter uses :func:`helpers.sensitivity.sensitivity_scores`, a cheaper "direct" mode that computes DFC-
+The sensitivity chapter uses :func:`helpers.decoding.sensitivity.sensitivity_scores`, a cheaper "direct" mode that computes DFC-
 minus-ROI scores per combination in-process from the feature and regression helpers, reusing the
 cached ROI time series and one kernel per feature set for every model and scheme.
 """
