@@ -58,22 +58,6 @@ CV_SCHEMES = ("random", "loso", "loso_blocked")
 
 
 
-ATLASES = ("seitzman300", "schaefer400", "dosenbach160")
-MODELS = (
-    "linear",
-    "ridge",
-    "lasso",
-    "elastic_net",
-    "kernel_ridge_linear",
-    "kernel_ridge_rbf",
-    "svr_rbf",
-    "svr_linear",
-    "random_forest",
-)
-FEATURE_SETS = ("roi", "roi_window", "dfc")
-CV_SCHEMES = ("random", "loso", "loso_blocked")
-
-
 def check_model_names(value: list[str]) -> list[str]:
     """A non-empty list of known model names, or a ValueError naming the first unknown one."""
     unknown = [m for m in value if m not in MODELS]

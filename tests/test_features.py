@@ -279,6 +279,31 @@ def test_build_feature_sets_shapes_alignment_and_cache(tmp_path, monkeypatch):
     assert np.allclose(by_centre.y[row], targets.to_numpy()[9:11].mean(axis=0))
 
 
+def test_damaged_feature_cache_is_named_and_rebuilt(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path))
+    params = params_from_dict({"window": {"length": 12, "step": 2}, "features": ["dfc"]})
+    roi_data, targets = _roi_data(), _targets()
+    first = build_feature_sets(params, roi_data, targets)["dfc"].X.copy()
+    [x_file] = list((tmp_path / "cache" / "features").glob("*/X.npy"))
+    with open(x_file, "r+b") as handle:  # 400 random bytes in the middle of the matrix
+        handle.seek(x_file.stat().st_size // 2)
+        handle.write(np.random.default_rng(0).bytes(400))
+    again = build_feature_sets(params, roi_data, targets)["dfc"].X
+    assert "X.npy" in capsys.readouterr().err
+    np.testing.assert_array_equal(again, first)
+
+
+def test_network_pair_features_are_cached_with_their_names(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path))
+    params = params_from_dict({"window": {"length": 12, "step": 2}, "features": ["dfc", "dfc_networks"]})
+    sets = build_feature_sets(params, _roi_data(), _targets())
+    networks = sets["dfc_networks"]
+    assert networks.X.shape[1] == 3 and networks.feature_names == ["A|A", "A|B", "B|B"]
+    a = np.asarray(sets["dfc"].edges)
+    within_a = (a < 5).all(axis=1)
+    np.testing.assert_allclose(networks.X[:, 0], sets["dfc"].X[:, within_a].mean(axis=1), atol=1e-6)
+
+
 def test_paper_anchors_follow_each_subjects_audio_onset():
     params = params_from_dict({"window": {"anchors": "paper"}, "features": ["dfc", "roi_window"]})
     roi_data = _roi_data(n_subjects=2, n_rois=5)

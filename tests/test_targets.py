@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import helpers.annotation as annotation_pkg
 from helpers.annotation import Annotation, IncompleteAnnotationError, annotate
 from helpers.annotation.targets import (
     emotion_targets,
@@ -104,7 +103,7 @@ def test_targets_are_cached_by_parameters(monkeypatch):
     def must_not_run(*args, **kwargs):
         raise AssertionError("cached targets should have been read")
 
-    monkeypatch.setattr(annotation_pkg, "annotate", must_not_run)
+    monkeypatch.setattr("helpers.annotation.targets.annotate", must_not_run)
     again = emotion_targets(Params(), stimulus_onset=0.657)
     pd.testing.assert_frame_equal(first, again)
     with pytest.raises(AssertionError, match="cached targets"):

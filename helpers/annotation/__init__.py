@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.annotation.base import Annotation, Annotator, Segment
+from helpers.data.stimulus import load_segments
 from helpers.annotation.rating_cache import endpoint_id
 from helpers.data.storage import atomic_write_json, digest_of, step_dir
 from helpers.study import EMOTIONS
@@ -68,9 +69,6 @@ def effective_segmentation(params: Any, name: str | None = None) -> str:
 
 def annotation_segments(params: Any, name: str | None = None):
     """Segments (with audio times) and alignment report for the chosen annotator."""
-    # Imported here because helpers.data.stimulus imports Segment from this package.
-    from helpers.data.stimulus import load_segments
-
     return load_segments(effective_segmentation(params, name))
 
 

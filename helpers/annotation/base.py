@@ -8,17 +8,10 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from helpers.data.stimulus import Segment
 from helpers.study import EMOTIONS
 
-
-@dataclass(frozen=True)
-class Segment:
-    """A piece of the story with its place in the audio (seconds)."""
-
-    index: int
-    text: str
-    onset: float
-    offset: float
+__all__ = ["Annotation", "Annotator", "Segment"]
 
 
 @dataclass

@@ -10,9 +10,19 @@ time ``k * TR - stimulus_onset``.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from nilearn.glm.first_level import glover_hrf, spm_hrf
 
-from helpers.study import N_VOLUMES, TR_SECONDS
+from helpers.annotation import (
+    annotate,
+    annotation_cache_key,
+    annotation_segments,
+    emotion_scores,
+    require_every_segment,
+    segment_times,
+)
+from helpers.data.storage import cached_arrays, step_dir
+from helpers.study import EMOTIONS, N_VOLUMES, TR_SECONDS
 
 FINE_DT = 0.1
 """Resolution (s) of the grid on which boxcars are convolved before sampling per TR."""
@@ -131,8 +141,6 @@ def targets_from_annotation(
     annotation, *, stimulus_onset: float = 0.0, hrf: str = "spm", n_volumes: int = N_VOLUMES
 ) -> np.ndarray:
     """TR-level targets (n_volumes, 8) from an annotation with ``onset``/``offset`` columns."""
-    from helpers.annotation import emotion_scores, segment_times
-
     onsets, offsets = segment_times(annotation)
     scores = emotion_scores(annotation).to_numpy(dtype=float)
     return segments_to_volumes(
@@ -147,8 +155,6 @@ def targets_from_annotation(
 
 def targets_cache_key(params, stimulus_onset: float) -> dict:
     """What the TR-level targets depend on: the annotation, the HRF, the grid and the audio onset."""
-    from helpers.annotation import annotation_cache_key, annotation_segments
-
     segments, _ = annotation_segments(params)
     return {
         "version": TARGETS_CACHE_VERSION,
@@ -169,11 +175,7 @@ def emotion_targets(params, stimulus_onset: float = 0.0):
     ``stimulus_onset`` seconds after the first volume (the ``onset`` of ``_events.tsv``; 0.657 s
     for ds002322's sub-18). Cached under the data home, keyed by everything it depends on.
     """
-    import pandas as pd
 
-    from helpers.annotation import annotate, require_every_segment
-    from helpers.study import EMOTIONS
-    from helpers.data.storage import cached_arrays, step_dir
 
     if not np.isfinite(stimulus_onset) or not -TR_SECONDS * N_VOLUMES < stimulus_onset < 60.0:
         raise ValueError(

@@ -24,7 +24,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from helpers.annotation.base import Segment
 from helpers.data.fetch import fetch
 
 STORY_START = "Alice was beginning to get very tired"
@@ -41,6 +40,16 @@ Segmentation = Literal["sentences", "paper"]
 
 _QUOTE_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "`": "'"})
 _TOKEN_PIECES = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of the story with its place in the audio (seconds)."""
+
+    index: int
+    text: str
+    onset: float
+    offset: float
 
 
 class StimulusError(ValueError):

@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.data.storage import atomic_path, load_arrays, save_arrays, step_dir
+from helpers.data.files import file_lock
+from helpers.data.storage import (
+    CorruptCacheError,
+    discard_corrupt,
+    load_array,
+    load_arrays,
+    save_array,
+    save_arrays,
+    step_dir,
+)
 from helpers.features.connectivity import _checked_timeseries, sliding_window_connectivity
 from helpers.features.edges import edge_pairs, n_edges
 from helpers.features.networks import network_averaging
@@ -232,12 +241,16 @@ def build_feature_sets(params: Any, roi_data: Any, targets: pd.DataFrame, *, use
     for name in params.features:
         folder = step_dir("features", dict(key_base, feature_set=name)) if use_cache else None
         cached = _load_feature_set(folder, name) if folder is not None else None
-        if cached is None:
-            cached = _compute_feature_set(
-                name, subjects, timeseries, target_values, starts, window, weights, labels, networks
-            )
-            if folder is not None:
-                _save_feature_set(folder, cached)
+        if cached is None and folder is None:
+            cached = _compute_feature_set(name, subjects, timeseries, target_values, starts, window,
+                                          weights, labels, networks)
+        elif cached is None:
+            with file_lock(folder / "meta.npz", what=f"the {name} features"):
+                cached = _load_feature_set(folder, name)  # another run may have made them meanwhile
+                if cached is None:
+                    cached = _compute_feature_set(name, subjects, timeseries, target_values, starts,
+                                                  window, weights, labels, networks)
+                    _save_feature_set(folder, cached)
         X, y, subject, start, stop, edges = cached
         pair_labels = None
         if name == "dfc_networks":
@@ -362,22 +375,24 @@ _MEMMAP_ABOVE_BYTES = 1 << 30
 
 
 def _save_feature_set(folder: Path, arrays: _Arrays) -> None:
-    """``X.npy`` streamed to disk (no in-memory copy of a multi-GB matrix), then the small arrays.
-
-    Both are written atomically and ``meta.npz`` last, so its presence means the set is complete.
-    """
+    """``X.npy`` streamed to disk with its checksum (no in-memory copy of a multi-GB matrix), then the
+    small arrays; both atomically, ``meta.npz`` last, so its presence means the set is complete."""
     X, y, subject, start, stop, edges = arrays
-    with atomic_path(folder / "X.npy") as tmp, open(tmp, "wb") as handle:
-        np.save(handle, X)
+    save_array(folder / "X.npy", X)
     extra = {} if edges is None else {"edges": edges}
     save_arrays(folder / "meta.npz", y=y, subject=subject, start=start, stop=stop, **extra)
 
 
 def _load_feature_set(folder: Path, name: str) -> _Arrays | None:
+    """The cached set, or None when it is missing or damaged (a damaged one is named and removed)."""
     meta_path, x_path = folder / "meta.npz", folder / "X.npy"
     if not (meta_path.exists() and x_path.exists()):
         return None
-    meta = load_arrays(meta_path)
-    big = x_path.stat().st_size > _MEMMAP_ABOVE_BYTES
-    X = np.load(x_path, mmap_mode="r" if big else None, allow_pickle=False)
+    try:
+        meta = load_arrays(meta_path)
+        big = x_path.stat().st_size > _MEMMAP_ABOVE_BYTES
+        X = load_array(x_path, mmap_mode="r" if big else None)
+    except CorruptCacheError as error:
+        discard_corrupt(error)
+        return None
     return X, meta["y"], meta["subject"], meta["start"], meta["stop"], meta.get("edges")
