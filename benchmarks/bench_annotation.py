@@ -19,8 +19,8 @@ from typing import Any
 
 from helpers.annotation.base import Segment
 from helpers.annotation.llm import LLMAnnotator
-from helpers.study import EMOTIONS
 from helpers.config import LLMParams
+from helpers.study import EMOTIONS
 
 ANSWER = json.dumps({emotion: round(0.1 * (k + 1), 1) for k, emotion in enumerate(EMOTIONS)})
 

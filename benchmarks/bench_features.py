@@ -40,7 +40,9 @@ def simulated_runs(n_subjects: int, n_volumes: int, n_rois: int, seed: int) -> l
     network = rng.integers(0, 7, n_rois)
     runs = []
     for _ in range(n_subjects):
-        factors = np.cumsum(rng.standard_normal((n_volumes, 7)), axis=0) * 0.1 + rng.standard_normal((n_volumes, 7))
+        factors = np.cumsum(
+            rng.standard_normal((n_volumes, 7)), axis=0
+        ) * 0.1 + rng.standard_normal((n_volumes, 7))
         signal = factors[:, network] + rng.standard_normal((n_volumes, n_rois))
         runs.append(((signal - signal.mean(0)) / signal.std(0)).astype(np.float32))
     return runs
@@ -68,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--length", type=int, default=12)
     parser.add_argument("--step", type=int, default=1)
     parser.add_argument(
-        "--reference-subjects", type=int, default=5,
+        "--reference-subjects",
+        type=int,
+        default=5,
         help="subjects the reference loop runs on (its time is extrapolated to all); 0 = all",
     )
     parser.add_argument("--seed", type=int, default=0)
@@ -89,14 +93,20 @@ def main(argv: list[str] | None = None) -> int:
     cpu = time.process_time()
     features = np.empty((args.subjects * n_windows, n_pairs), dtype=np.float32)
     for k, x in enumerate(runs):
-        sliding_window_connectivity(x, args.length, args.step, out=features[k * n_windows : (k + 1) * n_windows])
+        sliding_window_connectivity(
+            x, args.length, args.step, out=features[k * n_windows : (k + 1) * n_windows]
+        )
     project_wall = time.perf_counter() - wall
     project_cpu = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - resident_before
 
     # Paired timing: on each reference subject, the project's function and the loop run back to
     # back, so both see the same load from other users of the machine.
-    n_ref = args.subjects if args.reference_subjects <= 0 else min(args.reference_subjects, args.subjects)
+    n_ref = (
+        args.subjects
+        if args.reference_subjects <= 0
+        else min(args.reference_subjects, args.subjects)
+    )
     paired = {"project_wall": 0.0, "project_cpu": 0.0, "reference_wall": 0.0, "reference_cpu": 0.0}
     max_diff = 0.0
     scratch = np.empty((n_windows, n_pairs), dtype=np.float32)
@@ -114,15 +124,22 @@ def main(argv: list[str] | None = None) -> int:
             max_diff = max(max_diff, float(np.abs(rows - expected).max()))
             del expected
     scale = args.subjects / n_ref
-    extrapolated = f" (extrapolated from {n_ref} subjects x {scale:.2f})" if n_ref < args.subjects else ""
+    extrapolated = (
+        f" (extrapolated from {n_ref} subjects x {scale:.2f})" if n_ref < args.subjects else ""
+    )
     reference_wall = paired["reference_wall"] * scale
     reference_cpu = paired["reference_cpu"] * scale
 
     speedup = paired["reference_wall"] / paired["project_wall"]
     speedup_cpu = paired["reference_cpu"] / paired["project_cpu"]
     memory_ratio = peak / output_bytes
-    print(f"reference loop (np.corrcoef + arctanh per window): {reference_wall:8.1f} s wall, {reference_cpu:8.1f} s CPU{extrapolated}")
-    print(f"sliding_window_connectivity, all subjects:         {project_wall:8.1f} s wall, {project_cpu:8.1f} s CPU")
+    print(
+        f"reference loop (np.corrcoef + arctanh per window): {reference_wall:8.1f} s wall, "
+        f"{reference_cpu:8.1f} s CPU{extrapolated}"
+    )
+    print(
+        f"sliding_window_connectivity, all subjects:         {project_wall:8.1f} s wall, {project_cpu:8.1f} s CPU"
+    )
     print(
         f"paired on {n_ref} subjects: project {paired['project_wall']:.1f} s wall / {paired['project_cpu']:.1f} s CPU, "
         f"reference {paired['reference_wall']:.1f} s wall / {paired['reference_cpu']:.1f} s CPU"
@@ -136,8 +153,12 @@ def main(argv: list[str] | None = None) -> int:
         f"peak memory added by the project's run: {peak / 1e9:.3f} GB = {memory_ratio:.3f} x the float32 output "
         f"(target <= {MEMORY_TARGET}x)"
     )
-    print(f"max |project - reference| over {n_ref} subjects: {max_diff:.2e} (target < {EQUALITY_TARGET:.0e})")
-    ok = speedup_cpu >= SPEED_TARGET and memory_ratio <= MEMORY_TARGET and max_diff < EQUALITY_TARGET
+    print(
+        f"max |project - reference| over {n_ref} subjects: {max_diff:.2e} (target < {EQUALITY_TARGET:.0e})"
+    )
+    ok = (
+        speedup_cpu >= SPEED_TARGET and memory_ratio <= MEMORY_TARGET and max_diff < EQUALITY_TARGET
+    )
     print("all targets met" if ok else "TARGET MISSED")
     return 0 if ok else 1
 

@@ -91,7 +91,9 @@ class StageTimer:
         self.sampler.reset()
         before = _resident_bytes()
         row: dict[str, Any] = {"stage": name, "note": note}
-        print(f"[{time.strftime('%H:%M:%S')}] {name} ... (load average {load_average()})", flush=True)
+        print(
+            f"[{time.strftime('%H:%M:%S')}] {name} ... (load average {load_average()})", flush=True
+        )
         started = time.perf_counter()
         yield row
         row["seconds"] = time.perf_counter() - started
@@ -99,8 +101,11 @@ class StageTimer:
         row["start_gb"] = before / 2**30
         self.rows.append(row)
         extra = f"  {row['note']}" if row["note"] else ""
-        print(f"    {row['seconds']:8.1f} s  peak RSS {row['peak_gb']:6.2f} GB (at start "
-              f"{row['start_gb']:.2f} GB){extra}", flush=True)
+        print(
+            f"    {row['seconds']:8.1f} s  peak RSS {row['peak_gb']:6.2f} GB (at start "
+            f"{row['start_gb']:.2f} GB){extra}",
+            flush=True,
+        )
 
     def close(self) -> None:
         self.sampler.close()
@@ -123,7 +128,9 @@ def synthetic_emotions(n_volumes: int, n_emotions: int, seed: int) -> np.ndarray
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((n_volumes + 60, n_emotions))
     kernel = np.exp(-0.5 * (np.arange(-30, 31) / 8.0) ** 2)
-    smooth = np.stack([np.convolve(noise[:, k], kernel, mode="same") for k in range(n_emotions)], axis=1)[30:-30]
+    smooth = np.stack(
+        [np.convolve(noise[:, k], kernel, mode="same") for k in range(n_emotions)], axis=1
+    )[30:-30]
     low, high = smooth.min(axis=0), smooth.max(axis=0)
     return (smooth - low) / (high - low)
 
@@ -142,42 +149,63 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subjects", type=int, default=26)
     parser.add_argument("--rois", type=int, default=400)
     parser.add_argument("--length", type=int, default=12, help="window length (TR)")
-    parser.add_argument("--regression-step", type=int, default=4,
-                        help="use every k-th window of the step-1 DFC matrix for the models")
+    parser.add_argument(
+        "--regression-step",
+        type=int,
+        default=4,
+        help="use every k-th window of the step-1 DFC matrix for the models",
+    )
     parser.add_argument("--pairing", choices=["rotation", "all"], default="rotation")
     parser.add_argument("--n-blocks", type=int, default=5)
     parser.add_argument("--permutations", type=int, default=1000)
-    parser.add_argument("--models", nargs="*", default=["ridge", "svr_rbf"],
-                        help="models cross-validated without nulls (kernel ridge always runs, with the nulls)")
+    parser.add_argument(
+        "--models",
+        nargs="*",
+        default=["ridge", "svr_rbf"],
+        help="models cross-validated without nulls (kernel ridge always runs, with the nulls)",
+    )
     parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--snr", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from helpers.study import EMOTIONS
     from helpers.config import SimulationParams
     from helpers.decoding.crossval import CVOptions, cross_validate_model
     from helpers.decoding.kernels import FoldKernels, linear_gram
     from helpers.decoding.splits import LeaveOneSubjectOutBlocked, WindowMeta
-    from helpers.features import FeatureSet, n_edges, sliding_window_connectivity, window_average, window_starts
+    from helpers.features import (
+        FeatureSet,
+        n_edges,
+        sliding_window_connectivity,
+        window_average,
+        window_starts,
+    )
     from helpers.simulate import simulate_roi_signals
+    from helpers.study import EMOTIONS
 
     subjects = [f"sub-{k + 1:02d}" for k in range(args.subjects)]
     starts = window_starts(N_VOLUMES, args.length, 1)
     n_windows, n_pairs = len(starts), n_edges(args.rois)
-    print(f"paper scale: {args.subjects} subjects x {N_VOLUMES} volumes x {args.rois} ROIs; "
-          f"DFC {args.subjects * n_windows} windows x {n_pairs} edges "
-          f"({args.subjects * n_windows * n_pairs * 4 / 2**30:.2f} GB float32); "
-          f"{os.cpu_count()} CPUs, BLAS threads {args.blas_threads}, load average {load_average()}", flush=True)
+    print(
+        f"paper scale: {args.subjects} subjects x {N_VOLUMES} volumes x {args.rois} ROIs; "
+        f"DFC {args.subjects * n_windows} windows x {n_pairs} edges "
+        f"({args.subjects * n_windows * n_pairs * 4 / 2**30:.2f} GB float32); "
+        f"{os.cpu_count()} CPUs, BLAS threads {args.blas_threads}, load average {load_average()}",
+        flush=True,
+    )
     timer = StageTimer()
     began = time.perf_counter()
     with threadpool_limits(limits=args.blas_threads, user_api="blas"):
         with timer.stage("simulate"):
             drive = synthetic_emotions(N_VOLUMES, len(EMOTIONS), args.seed)
             sim = SimulationParams(effect="connectivity", snr=args.snr, seed=args.seed)
-            signals = simulate_roi_signals(drive, synthetic_atlas(args.rois, args.seed), sim, subjects).roi_signals
+            signals = simulate_roi_signals(
+                drive, synthetic_atlas(args.rois, args.seed), sim, subjects
+            ).roi_signals
 
-        with timer.stage("features", f"DFC + window-averaged ROI, window {args.length} TR, step 1") as row:
+        with timer.stage(
+            "features", f"DFC + window-averaged ROI, window {args.length} TR, step 1"
+        ) as row:
             dfc = np.empty((args.subjects * n_windows, n_pairs), dtype=np.float32)
             amplitude = np.empty((args.subjects * n_windows, args.rois), dtype=np.float32)
             for k, subject in enumerate(subjects):
@@ -191,30 +219,53 @@ def main(argv: list[str] | None = None) -> int:
 
         keep_windows = np.arange(0, n_windows, args.regression_step)
         rows = (np.arange(args.subjects)[:, None] * n_windows + keep_windows[None, :]).ravel()
-        meta = WindowMeta(np.repeat(subjects, len(keep_windows)), np.tile(starts[keep_windows], args.subjects),
-                          np.tile(starts[keep_windows] + args.length, args.subjects))
+        meta = WindowMeta(
+            np.repeat(subjects, len(keep_windows)),
+            np.tile(starts[keep_windows], args.subjects),
+            np.tile(starts[keep_windows] + args.length, args.subjects),
+        )
         Y = np.tile(targets[keep_windows], (args.subjects, 1))
-        splitter = LeaveOneSubjectOutBlocked(meta, n_blocks=args.n_blocks, window_length=args.length,
-                                             pairing=args.pairing, seed=args.seed)
+        splitter = LeaveOneSubjectOutBlocked(
+            meta,
+            n_blocks=args.n_blocks,
+            window_length=args.length,
+            pairing=args.pairing,
+            seed=args.seed,
+        )
         folds = splitter.get_n_splits()
         train_sizes = [len(train) for train, _ in splitter.split()]
-        print(f"regression: {len(rows)} samples (every {args.regression_step} window(s)), loso_blocked "
-              f"{args.pairing}: {folds} folds, median training set {int(np.median(train_sizes))}", flush=True)
+        print(
+            f"regression: {len(rows)} samples (every {args.regression_step} window(s)), loso_blocked "
+            f"{args.pairing}: {folds} folds, median training set {int(np.median(train_sizes))}",
+            flush=True,
+        )
 
-        with timer.stage("gram", f"{len(rows)} x {len(rows)} linear kernels of DFC and ROI features") as row:
+        with timer.stage(
+            "gram", f"{len(rows)} x {len(rows)} linear kernels of DFC and ROI features"
+        ) as row:
             gram_dfc = linear_gram(dfc[rows])
             gram_roi = linear_gram(amplitude[rows])
         del dfc
 
-        options = CVOptions(splitter=splitter, feature_scaling="center", hrf_span_s=16.0, seed=args.seed)
+        options = CVOptions(
+            splitter=splitter, feature_scaling="center", hrf_span_s=16.0, seed=args.seed
+        )
         fold_list = list(splitter.split())
         window = {"length": args.length}
 
         def kernel_only(name: str, gram: np.ndarray) -> tuple[Any, Any]:
             """A feature set whose kernels come from a precomputed Gram (its columns are not needed)."""
             empty = np.empty((len(rows), 0), np.float32)
-            features = FeatureSet.from_arrays(empty, Y, meta.subject, meta.start, meta.stop, name=name,
-                                              tr_targets=drive, window=window)
+            features = FeatureSet.from_arrays(
+                empty,
+                Y,
+                meta.subject,
+                meta.start,
+                meta.stop,
+                name=name,
+                tr_targets=drive,
+                window=window,
+            )
             return features, FoldKernels(empty, fold_list, "center", gram=gram)
 
         dfc_set, dfc_kernels = kernel_only("dfc", gram_dfc)
@@ -224,11 +275,19 @@ def main(argv: list[str] | None = None) -> int:
             with timer.stage(model, "DFC") as row:
                 results[model] = cross_validate_model(dfc_set, model, options, kernels=dfc_kernels)
                 row["note"] += f"; {_cv_summary(results[model])}"
-        with timer.stage("kernel_ridge_rbf+null", f"DFC, {args.permutations} circular-shift nulls") as row:
-            null_result = cross_validate_model(dfc_set, "kernel_ridge_rbf",
-                                               options.replace(n_permutations=args.permutations), kernels=dfc_kernels)
+        with timer.stage(
+            "kernel_ridge_rbf+null", f"DFC, {args.permutations} circular-shift nulls"
+        ) as row:
+            null_result = cross_validate_model(
+                dfc_set,
+                "kernel_ridge_rbf",
+                options.replace(n_permutations=args.permutations),
+                kernels=dfc_kernels,
+            )
             row["note"] += f"; {_cv_summary(null_result)}"
-        with timer.stage("ridge ROI", "window-averaged ROI amplitude, for the DFC-vs-ROI contrast") as row:
+        with timer.stage(
+            "ridge ROI", "window-averaged ROI amplitude, for the DFC-vs-ROI contrast"
+        ) as row:
             roi_result = cross_validate_model(roi_set, "ridge", options, kernels=roi_kernels)
             row["note"] += f"; {_cv_summary(roi_result)}"
     total = time.perf_counter() - began
@@ -240,16 +299,24 @@ def main(argv: list[str] | None = None) -> int:
     for r in timer.rows:
         print(f"{r['stage']:<24}{r['seconds']:9.1f}   {r['peak_gb']:8.2f}")
     print(f"{'total':<24}{total:9.1f}   {max(peak, max_rss):8.2f}  (ru_maxrss {max_rss:.2f} GB)")
-    print(f"targets: <= {TIME_TARGET_S / 60:.0f} min: {'met' if total <= TIME_TARGET_S else 'MISSED'}; "
-          f"<= {MEMORY_TARGET_BYTES / 2**30:.0f} GB: {'met' if max_rss * 2**30 <= MEMORY_TARGET_BYTES else 'MISSED'}")
+    print(
+        f"targets: <= {TIME_TARGET_S / 60:.0f} min: {'met' if total <= TIME_TARGET_S else 'MISSED'}; "
+        f"<= {MEMORY_TARGET_BYTES / 2**30:.0f} GB: {'met' if max_rss * 2**30 <= MEMORY_TARGET_BYTES else 'MISSED'}"
+    )
     if args.regression_step > 1 or args.pairing != "all":
         scale = args.regression_step**3 * (args.n_blocks if args.pairing == "rotation" else 1)
-        model_seconds = sum(r["seconds"] for r in timer.rows if r["stage"] not in ("simulate", "features", "gram"))
-        gram_seconds = sum(r["seconds"] for r in timer.rows if r["stage"] == "gram") * args.regression_step**2
-        print(f"the full design (every window, all {args.n_blocks} blocks per subject) multiplies the model stages' "
-              f"cost by about {scale}x (n^3 per fold, {args.n_blocks}x the folds) and the Gram's by "
-              f"{args.regression_step**2}x: ~{(model_seconds * scale + gram_seconds) / 3600:.1f} CPU-hours at this "
-              "load, which independent folds and sweep combinations spread over a cluster's workers")
+        model_seconds = sum(
+            r["seconds"] for r in timer.rows if r["stage"] not in ("simulate", "features", "gram")
+        )
+        gram_seconds = (
+            sum(r["seconds"] for r in timer.rows if r["stage"] == "gram") * args.regression_step**2
+        )
+        print(
+            f"the full design (every window, all {args.n_blocks} blocks per subject) multiplies the model stages' "
+            f"cost by about {scale}x (n^3 per fold, {args.n_blocks}x the folds) and the Gram's by "
+            f"{args.regression_step**2}x: ~{(model_seconds * scale + gram_seconds) / 3600:.1f} CPU-hours at this "
+            "load, which independent folds and sweep combinations spread over a cluster's workers"
+        )
     print(f"load average at the end: {load_average()}")
     return 0
 

@@ -22,11 +22,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 from threadpoolctl import threadpool_limits
 
-from helpers.study import N_VOLUMES
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.kernels import fold_linear_kernel, squared_distances
 from helpers.decoding.splits import LeaveOneSubjectOutBlocked
 from helpers.features import FeatureSet, window_targets
+from helpers.study import N_VOLUMES
 
 
 def sliding_correlations(series: np.ndarray, window: int) -> np.ndarray:
@@ -55,8 +55,16 @@ def make_data(n_subjects: int, n_rois: int, window: int, seed: int = 0):
         start.append(starts)
     start = np.concatenate(start)
     y = window_targets(tr_targets, start, window)
-    return FeatureSet.from_arrays(np.concatenate(X), y, np.array(subject), start, start + window,
-                                  name="dfc", tr_targets=tr_targets, window={"length": window})
+    return FeatureSet.from_arrays(
+        np.concatenate(X),
+        y,
+        np.array(subject),
+        start,
+        start + window,
+        name="dfc",
+        tr_targets=tr_targets,
+        window={"length": window},
+    )
 
 
 def paper_svr(X: np.ndarray, Y: np.ndarray, folds) -> tuple[float, np.ndarray]:
@@ -91,23 +99,33 @@ def main() -> None:
     parser.add_argument("--rois", type=int, default=100)
     parser.add_argument("--window", type=int, default=12)
     parser.add_argument("--permutations", type=int, default=1000)
-    parser.add_argument("--paper-permutations", type=int, default=1,
-                        help="permutations actually refitted the paper's way (the rest is extrapolated)")
+    parser.add_argument(
+        "--paper-permutations",
+        type=int,
+        default=1,
+        help="permutations actually refitted the paper's way (the rest is extrapolated)",
+    )
     args = parser.parse_args()
 
     features = make_data(args.subjects, args.rois, args.window)
     X, Y = features.X, features.y
-    splitter = LeaveOneSubjectOutBlocked(features, n_blocks=5, window_length=args.window, pairing="rotation")
+    splitter = LeaveOneSubjectOutBlocked(
+        features, n_blocks=5, window_length=args.window, pairing="rotation"
+    )
     folds = list(splitter.split(X))
-    print(f"{len(Y)} samples x {X.shape[1]} DFC features, {len(folds)} folds (blocked, rotation), 8 targets")
+    print(
+        f"{len(Y)} samples x {X.shape[1]} DFC features, {len(folds)} folds (blocked, rotation), 8 targets"
+    )
 
     paper_time, paper_pred = paper_svr(X, Y, folds)
     print(f"paper   SVR-RBF, MultiOutputRegressor, all folds:          {paper_time:8.1f} s")
     project_time, project_pred = project_svr(X, Y, folds)
     print(f"project SVR-RBF, precomputed kernel shared by 8 targets:   {project_time:8.1f} s")
     tested = ~np.isnan(paper_pred[:, 0])
-    print(f"  speed-up {paper_time / project_time:.1f}x; max |prediction difference| "
-          f"{np.max(np.abs(paper_pred[tested] - project_pred[tested])):.2e}")
+    print(
+        f"  speed-up {paper_time / project_time:.1f}x; max |prediction difference| "
+        f"{np.max(np.abs(paper_pred[tested] - project_pred[tested])):.2e}"
+    )
 
     rng = np.random.default_rng(1)
     began = time.perf_counter()
@@ -115,21 +133,31 @@ def main() -> None:
         shifted = Y[:, rng.permutation(Y.shape[1])]
         paper_svr(X, shifted, folds)
     per_permutation = (time.perf_counter() - began) / max(args.paper_permutations, 1)
-    print(f"paper   {args.permutations} permutations refitted (extrapolated from {args.paper_permutations}): "
-          f"{per_permutation * args.permutations:8.0f} s")
+    print(
+        f"paper   {args.permutations} permutations refitted (extrapolated from {args.paper_permutations}): "
+        f"{per_permutation * args.permutations:8.0f} s"
+    )
 
     options = CVOptions(splitter=splitter, hrf_span_s=16.0, feature_scaling="standard")
     began = time.perf_counter()
     plain = cross_validate_model(features, "kernel_ridge_rbf", options)
     plain_time = time.perf_counter() - began
     began = time.perf_counter()
-    permuted = cross_validate_model(features, "kernel_ridge_rbf", options.replace(n_permutations=args.permutations))
+    permuted = cross_validate_model(
+        features, "kernel_ridge_rbf", options.replace(n_permutations=args.permutations)
+    )
     permuted_time = time.perf_counter() - began
     assert np.allclose(plain.predictions[tested], permuted.predictions[tested])
-    print(f"project kernel ridge RBF, nested (3 widths x 6 penalties), no permutations: {plain_time:6.1f} s")
-    print(f"project kernel ridge RBF, nested, {args.permutations} circular-shift permutations:   {permuted_time:6.1f} s")
-    print(f"  permutations cost {permuted_time / plain_time:.2f}x the unpermuted cross-validation "
-          "(both include building the fold kernels)")
+    print(
+        f"project kernel ridge RBF, nested (3 widths x 6 penalties), no permutations: {plain_time:6.1f} s"
+    )
+    print(
+        f"project kernel ridge RBF, nested, {args.permutations} circular-shift permutations:   {permuted_time:6.1f} s"
+    )
+    print(
+        f"  permutations cost {permuted_time / plain_time:.2f}x the unpermuted cross-validation "
+        "(both include building the fold kernels)"
+    )
 
 
 if __name__ == "__main__":

@@ -33,9 +33,21 @@ from helpers.study import (
 )
 
 __all__ = [
-    "ATLASES", "CV_SCHEMES", "FEATURE_SETS", "MODELS", "OVERRIDES_EXAMPLE", "ParameterError", "Params",
-    "check_model_names", "check_window_fits_cross_validation", "deep_merge", "load_params",
-    "normalise_subject_id", "params_from_dict", "parse_overrides", "read_yaml_mapping",
+    "ATLASES",
+    "CV_SCHEMES",
+    "FEATURE_SETS",
+    "MODELS",
+    "OVERRIDES_EXAMPLE",
+    "ParameterError",
+    "Params",
+    "check_model_names",
+    "check_window_fits_cross_validation",
+    "deep_merge",
+    "load_params",
+    "normalise_subject_id",
+    "params_from_dict",
+    "parse_overrides",
+    "read_yaml_mapping",
 ]
 
 
@@ -55,7 +67,6 @@ MODELS = (
 )
 FEATURE_SETS = ("roi", "roi_window", "dfc", "dfc_networks")
 CV_SCHEMES = ("random", "loso", "loso_blocked")
-
 
 
 def check_model_names(value: list[str]) -> list[str]:
@@ -96,7 +107,11 @@ class PreprocessingParams(_Section):
 
     @model_validator(mode="after")
     def _band_is_ordered(self) -> PreprocessingParams:
-        if self.high_pass is not None and self.low_pass is not None and self.low_pass <= self.high_pass:
+        if (
+            self.high_pass is not None
+            and self.low_pass is not None
+            and self.low_pass <= self.high_pass
+        ):
             raise ValueError(
                 f"preprocessing.low_pass ({self.low_pass}) must be above "
                 f"preprocessing.high_pass ({self.high_pass})"
@@ -199,12 +214,13 @@ class ExplainParams(_Section):
 class SweepParams(_Section):
     """Defaults for sensitivity sweeps.
 
-    ``max_workers`` and ``scheduler`` drive ``python -m helpers.book sweep`` (local parallel runs, or a
-    Dask scheduler address). The other keys are the sensitivity chapter's direct grid: ``grid``
+    ``max_workers`` and ``scheduler`` drive ``python -m helpers.book sweep`` (local parallel runs,
+    or a Dask scheduler address). The other keys are the sensitivity chapter's direct grid: ``grid``
     maps dotted parameter keys (``window.length``, ``window.shape``, ``atlas``...) to the values to
-    try (cartesian product), ``combinations`` adds single parameter sets to it, ``fixed`` holds dotted overrides applied to every combination (a coarser window step keeps
-    the chapter fast), and every combination is scored with each of ``models`` under each of ``cv``,
-    DFC against ``roi_features``.
+    try (cartesian product), ``combinations`` adds single parameter sets to it, ``fixed`` holds
+    dotted overrides applied to every combination (a coarser window step keeps the chapter fast),
+    and every combination is scored with each of ``models`` under each of ``cv``, DFC against
+    ``roi_features``.
     """
 
     max_workers: int = Field(2, ge=1, le=256)
@@ -243,7 +259,11 @@ class Params(_Section):
     annotation: AnnotationParams = AnnotationParams()
     llm: LLMParams = LLMParams()
     window: WindowParams = WindowParams()
-    features: list[Literal["roi", "roi_window", "dfc", "dfc_networks"]] = ["roi", "roi_window", "dfc"]
+    features: list[Literal["roi", "roi_window", "dfc", "dfc_networks"]] = [
+        "roi",
+        "roi_window",
+        "dfc",
+    ]
     models: list[str] = ["ridge", "kernel_ridge_rbf", "svr_rbf"]
     cv: Literal["random", "loso", "loso_blocked"] = "loso_blocked"
     cv_options: CVParams = CVParams()
@@ -257,7 +277,9 @@ class Params(_Section):
     def _subjects_valid(cls, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, list)):
             # pydantic turns ValueError (not TypeError) into a validation error naming the key
-            raise ValueError(f"give a subject count or a list of IDs like ['sub-18', 22], got {value!r}")  # noqa: TRY004
+            raise ValueError(
+                f"give a subject count or a list of IDs like ['sub-18', 22], got {value!r}"
+            )  # noqa: TRY004
         if isinstance(value, int):
             if not 1 <= value <= 26:
                 raise ValueError(f"a subject count must be between 1 and 26, got {value}")
@@ -293,7 +315,11 @@ class Params(_Section):
             return self
         unknown = [s for s in self.subjects if s not in DS002322_SUBJECTS]
         if unknown:
-            what = "ds002322" if self.dataset == "ds002322" else "ds002322 (the simulated dataset uses its IDs)"
+            what = (
+                "ds002322"
+                if self.dataset == "ds002322"
+                else "ds002322 (the simulated dataset uses its IDs)"
+            )
             raise ValueError(
                 f"subjects: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in {what}; "
                 f"allowed: {', '.join(DS002322_SUBJECTS)}"
@@ -319,7 +345,9 @@ class Params(_Section):
         return self
 
     def _subject_pool(self) -> tuple[str, ...]:
-        return DS002322_SUBJECTS if self.dataset == "simulated" else DS002322_SUBJECTS_WITH_DERIVATIVES
+        return (
+            DS002322_SUBJECTS if self.dataset == "simulated" else DS002322_SUBJECTS_WITH_DERIVATIVES
+        )
 
     # ------------------------------------------------------------------ helpers
     def subject_ids(self) -> list[str]:
@@ -351,8 +379,20 @@ def check_window_fits_cross_validation(params: Params, source: str = "parameters
     gap = purge_gap(window.length, options.hrf_span_s)
     if blocked_folds_fit(window.length, window.step, window.anchors, options.n_blocks, gap):
         return
-    longest = next((length for length in range(window.length - 1, 1, -1) if blocked_folds_fit(
-        length, window.step, window.anchors, options.n_blocks, purge_gap(length, options.hrf_span_s))), None)
+    longest = next(
+        (
+            length
+            for length in range(window.length - 1, 1, -1)
+            if blocked_folds_fit(
+                length,
+                window.step,
+                window.anchors,
+                options.n_blocks,
+                purge_gap(length, options.hrf_span_s),
+            )
+        ),
+        None,
+    )
     advice = f"use window.length of at most {longest} TR" if longest else "use a shorter window"
     starts = window_start_count(window.length, window.step, window.anchors)
     raise ParameterError(
@@ -378,7 +418,9 @@ def params_from_dict(raw: dict[str, Any], source: str = "parameters") -> Params:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ParameterError(f"{source}: expected a mapping of keys to values, got {type(raw).__name__}")
+        raise ParameterError(
+            f"{source}: expected a mapping of keys to values, got {type(raw).__name__}"
+        )
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:

@@ -27,7 +27,9 @@ def describe_validation_error(err: dict[str, Any]) -> str:
     value = err.get("input")
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
-        return f"unknown key '{loc}' (value {value!r}); check the spelling against params/default.yml"
+        return (
+            f"unknown key '{loc}' (value {value!r}); check the spelling against params/default.yml"
+        )
     if kind == "literal_error":
         return f"{loc} = {value!r} is not allowed; allowed: {ctx.get('expected', '')}"
     msg = str(err.get("msg", "")).removeprefix("Value error, ")
@@ -67,16 +69,22 @@ def parse_overrides(value: Any, source: str = "overrides") -> dict[str, Any]:
             value = yaml.safe_load(value)
         except yaml.YAMLError as exc:
             first = str(exc).splitlines()[0]
-            raise ParameterError(f"{source} is not valid JSON or YAML ({first}); write it like "
-                                 f"{OVERRIDES_EXAMPLE}") from None
+            raise ParameterError(
+                f"{source} is not valid JSON or YAML ({first}); write it like {OVERRIDES_EXAMPLE}"
+            ) from None
     if not isinstance(value, Mapping):
-        raise ParameterError(f"{source} must be a mapping of parameter keys to values, like "
-                             f"{OVERRIDES_EXAMPLE}; got {type(value).__name__} {value!r:.60}")
+        raise ParameterError(
+            f"{source} must be a mapping of parameter keys to values, like "
+            f"{OVERRIDES_EXAMPLE}; got {type(value).__name__} {value!r:.60}"
+        )
     return copy.deepcopy(dict(value))
 
 
-def read_yaml_mapping(path: Path, error: type[Exception] = ParameterError,
-                      expected: str = "a mapping of keys to values at the top level") -> dict[str, Any]:
+def read_yaml_mapping(
+    path: Path,
+    error: type[Exception] = ParameterError,
+    expected: str = "a mapping of keys to values at the top level",
+) -> dict[str, Any]:
     """A YAML file that must hold a mapping; anything else (an empty file too) raises ``error``."""
     try:
         raw = yaml.safe_load(Path(path).read_text())

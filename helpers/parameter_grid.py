@@ -29,23 +29,38 @@ def expand_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
     for key in sorted(values, key=lambda k: k.count(".")):
         parts = str(key).split(".")
         if any(not p for p in parts):
-            raise SweepError(f"parameter key {key!r} has an empty part; write keys like 'window.length'")
+            raise SweepError(
+                f"parameter key {key!r} has an empty part; write keys like 'window.length'"
+            )
         node = nested
         for depth, part in enumerate(parts[:-1]):
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
-                raise SweepError(f"{key!r} sets a field inside {'.'.join(parts[:depth + 1])!r}, which is "
-                                 "also given a whole value; keep only one of them")
+                raise SweepError(
+                    f"{key!r} sets a field inside {'.'.join(parts[: depth + 1])!r}, which is "
+                    "also given a whole value; keep only one of them"
+                )
             node = child
-        if parts[-1] in node and isinstance(node[parts[-1]], dict) and not isinstance(values[key], dict):
-            raise SweepError(f"{key!r} is given a whole value and also fields through dotted keys; keep one")
-        node[parts[-1]] = deep_merge(node[parts[-1]], values[key]) if (
-            isinstance(values[key], dict) and isinstance(node.get(parts[-1]), dict)) else values[key]
+        if (
+            parts[-1] in node
+            and isinstance(node[parts[-1]], dict)
+            and not isinstance(values[key], dict)
+        ):
+            raise SweepError(
+                f"{key!r} is given a whole value and also fields through dotted keys; keep one"
+            )
+        node[parts[-1]] = (
+            deep_merge(node[parts[-1]], values[key])
+            if (isinstance(values[key], dict) and isinstance(node.get(parts[-1]), dict))
+            else values[key]
+        )
     return nested
 
 
-def expand_grid(grid: Mapping[str, Sequence[Any]] | None,
-                combinations: Sequence[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+def expand_grid(
+    grid: Mapping[str, Sequence[Any]] | None,
+    combinations: Sequence[Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Every parameter set of a sweep, as dicts of dotted keys, in a stable order.
 
     The cartesian product of ``grid`` (keys in the given order, the last varying fastest), followed
@@ -55,14 +70,20 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | None,
     grid = dict(grid or {})
     for key, options in grid.items():
         if isinstance(options, (str, bytes)) or not isinstance(options, Sequence):
-            raise SweepError(f"grid value of {key!r} must be a list of values to try, got {options!r}; "
-                             f"write e.g. {key}: [{options!r}]")
+            raise SweepError(
+                f"grid value of {key!r} must be a list of values to try, got {options!r}; "
+                f"write e.g. {key}: [{options!r}]"
+            )
         if len(options) == 0:
             raise SweepError(f"grid value of {key!r} is an empty list; give at least one value")
-    expanded = [dict(zip(grid, values)) for values in itertools.product(*grid.values())] if grid else []
+    expanded = (
+        [dict(zip(grid, values)) for values in itertools.product(*grid.values())] if grid else []
+    )
     for index, extra in enumerate(combinations or []):
         if not isinstance(extra, Mapping):
-            raise SweepError(f"combination {index} must be a mapping of dotted keys to values, got {extra!r}")
+            raise SweepError(
+                f"combination {index} must be a mapping of dotted keys to values, got {extra!r}"
+            )
         expanded.append(dict(extra))
     if not expanded:
         expanded = [{}]
@@ -102,4 +123,3 @@ def combination_id(values: Mapping[str, Any], max_length: int = 64) -> str:
         parts.append(f"{key.split('.')[-1]}-{text}")
     slug = "_".join(parts)[:max_length].rstrip("_-")
     return f"{slug}_{digest}" if slug else f"base_{digest}"
-

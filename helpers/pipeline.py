@@ -99,8 +99,13 @@ def simulated_dataset_root(params: Params) -> Path:
     root = get_data_home() / "simulated" / simulated_dataset_id(params)
     remove_abandoned_staging(root.parent)
     if not (root / "ground_truth.json").is_file():
-        write_dataset(root, simulation_drive(params), load_atlas(params.atlas), params.simulation,
-                      params.subject_ids())
+        write_dataset(
+            root,
+            simulation_drive(params),
+            load_atlas(params.atlas),
+            params.simulation,
+            params.subject_ids(),
+        )
     return root
 
 
@@ -129,7 +134,9 @@ def _roi_cache_key(params: Params) -> dict:
     }
 
 
-def _subject_arrays(path: Path, run: SubjectRun, atlas: Atlas, params: Params) -> dict[str, np.ndarray]:
+def _subject_arrays(
+    path: Path, run: SubjectRun, atlas: Atlas, params: Params
+) -> dict[str, np.ndarray]:
     """One subject's cached ROI arrays, extracted (once, under a lock) when missing or damaged."""
     if path.exists():
         try:

@@ -15,8 +15,14 @@ def network_colors(atlas: Atlas) -> dict[str, tuple[float, float, float, float]]
     return {name: cmap(i) for i, name in enumerate(names)}
 
 
-def plot_network_matrix(matrix: np.ndarray, atlas: Atlas, title: str = "", ax=None,
-                        cmap: str = "RdBu_r", vmax: float | None = None):
+def plot_network_matrix(
+    matrix: np.ndarray,
+    atlas: Atlas,
+    title: str = "",
+    ax=None,
+    cmap: str = "RdBu_r",
+    vmax: float | None = None,
+):
     """An ROI x ROI matrix ordered by network, with network boundaries and names."""
     order = atlas.network_order()
     ordered = np.asarray(matrix)[np.ix_(order, order)]
@@ -61,8 +67,14 @@ def plot_folds(meta, splitters: dict, axes=None):
         ax.set_title(f"{name}: one of {splitter.get_n_splits(groups=meta.as_groups())} folds")
         ax.set_xlabel("window start (volume)")
     axes[0].set_yticks(range(len(subjects)), subjects, fontsize=7)
-    handles = [Patch(color=c, label=label) for c, label in
-               [("tab:blue", "train"), ("tab:orange", "test"), ("lightgrey", "purged / other fold")]]
+    handles = [
+        Patch(color=c, label=label)
+        for c, label in [
+            ("tab:blue", "train"),
+            ("tab:orange", "test"),
+            ("lightgrey", "purged / other fold"),
+        ]
+    ]
     axes[0].figure.legend(handles=handles, loc="lower center", ncol=3, fontsize=8)
     axes[0].figure.tight_layout(rect=(0, 0.1, 1, 1))
     return axes
@@ -82,8 +94,10 @@ def plot_null_distributions(result, emotions=None):
     """Each emotion's null r (histogram) with the observed within-fold r (red line) and its p-value."""
     emotions = list(emotions or result.emotions)
     observed = result.scores().set_index("emotion")
-    fig, axes = emotion_grid(emotions, f"null r of {result.model} on {result.features} "
-                                       f"({result.cv}, {len(result.null_r)} draws)")
+    fig, axes = emotion_grid(
+        emotions,
+        f"null r of {result.model} on {result.features} ({result.cv}, {len(result.null_r)} draws)",
+    )
     for e, (ax, emotion) in enumerate(zip(axes, emotions)):
         ax.hist(result.null_r[:, e], bins=30, color="lightgrey")
         ax.axvline(observed.loc[emotion, "r"], color="tab:red")
@@ -96,11 +110,20 @@ def plot_trajectories(result, subject: str):
     """Predicted against actual emotion trajectories of one held-out subject."""
     rows = np.flatnonzero((result.subject == subject) & result.tested)
     rows = rows[np.argsort(result.start[rows])]
-    fig, axes = emotion_grid(result.emotions, f"{subject}, held out: {result.model} on {result.features} "
-                                              f"({result.cv})", height=6)
+    fig, axes = emotion_grid(
+        result.emotions,
+        f"{subject}, held out: {result.model} on {result.features} ({result.cv})",
+        height=6,
+    )
     for e, ax in enumerate(axes):
         ax.plot(result.start[rows], result.y_true[rows, e], color="k", lw=1, label="actual")
-        ax.plot(result.start[rows], result.predictions[rows, e], color="tab:red", lw=1, label="predicted")
+        ax.plot(
+            result.start[rows],
+            result.predictions[rows, e],
+            color="tab:red",
+            lw=1,
+            label="predicted",
+        )
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -108,7 +131,9 @@ def plot_trajectories(result, subject: str):
 
 def plot_paired_subjects(per_subject: dict, titles: dict | None = None):
     """Each held-out subject's mean r on two feature sets, joined by a line, one panel per model."""
-    fig, axes = plt.subplots(1, len(per_subject), figsize=(3.6 * len(per_subject), 3.2), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(per_subject), figsize=(3.6 * len(per_subject), 3.2), squeeze=False
+    )
     for ax, (model, (a, b, labels)) in zip(axes[0], per_subject.items()):
         for k in range(len(a)):
             ax.plot([0, 1], [b.iloc[k], a.iloc[k]], "o-", color="grey", alpha=0.7)
@@ -118,3 +143,10 @@ def plot_paired_subjects(per_subject: dict, titles: dict | None = None):
     axes[0, 0].set_ylabel("held-out subject: mean r")
     fig.tight_layout()
     return fig
+
+
+def step_series(frame, onsets, offsets, emotion: str) -> tuple[np.ndarray, np.ndarray]:
+    """Segment scores as steps held from each segment's onset until the next one begins."""
+    times = np.append(onsets, offsets[-1])
+    values = frame[emotion].to_numpy()
+    return times, np.append(values, values[-1])

@@ -20,8 +20,20 @@ API_KEY_ENV = "OPENAI_API_KEY"
 MASK = "***"
 
 SENSITIVE_QUERY_KEYS = frozenset(
-    {"api_key", "apikey", "api-key", "key", "token", "access_token", "auth", "password", "secret",
-     "sig", "signature", "x-api-key"}
+    {
+        "api_key",
+        "apikey",
+        "api-key",
+        "key",
+        "token",
+        "access_token",
+        "auth",
+        "password",
+        "secret",
+        "sig",
+        "signature",
+        "x-api-key",
+    }
 )
 """Query parameters whose value is a credential (compared case-insensitively)."""
 

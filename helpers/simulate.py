@@ -38,12 +38,12 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from helpers.data.atlases import Atlas, roi_assignment
-from helpers.features.edges import edge_position
-from helpers.study import EMOTIONS, N_VOLUMES, TR_SECONDS
 from helpers.config import SimulationParams
+from helpers.data.atlases import Atlas, roi_assignment
 from helpers.data.datasets import derivative_relpath, events_relpath, sidecar_relpath
 from helpers.data.files import apply_umask_permissions, file_lock
+from helpers.features.edges import edge_position
+from helpers.study import EMOTIONS, N_VOLUMES, TR_SECONDS
 
 SIMULATED_STIMULUS_ONSET_S = 0.657
 """Audio onset after the first volume, as in ds002322's sub-18 events file."""
@@ -121,7 +121,9 @@ def plant_ground_truth(atlas: Atlas, sim: SimulationParams) -> dict:
         hosts = [r for r in _host_rois(atlas, emotion, rng) if r not in used]
         if len(hosts) < per_emotion:
             pool = [r for r in range(atlas.n_rois) if r not in used and r not in hosts]
-            hosts = list(hosts) + list(rng.choice(pool, size=per_emotion - len(hosts), replace=False))
+            hosts = list(hosts) + list(
+                rng.choice(pool, size=per_emotion - len(hosts), replace=False)
+            )
         chosen = [int(c) for c in rng.choice(hosts, size=per_emotion, replace=False)]
         used.update(chosen)
         module = sorted(chosen[: sim.module_size])
@@ -135,7 +137,7 @@ def plant_ground_truth(atlas: Atlas, sim: SimulationParams) -> dict:
                 "gain": round(gains[i] * gains[j], 4),
             }
             for a, i in enumerate(module)
-            for j in module[a + 1:]
+            for j in module[a + 1 :]
         ]
         module_entries = [
             {"roi": k, "label": atlas.labels[k], "network": atlas.networks[k], "gain": gains[k]}
@@ -148,7 +150,7 @@ def plant_ground_truth(atlas: Atlas, sim: SimulationParams) -> dict:
                 "network": atlas.networks[k],
                 "gain": round(float(rng.uniform(0.8, 1.2)), 4),
             }
-            for k in sorted(chosen[sim.module_size:])
+            for k in sorted(chosen[sim.module_size :])
         ]
         truth["would_plant"][emotion] = {"module": module_entries, "edges": edges, "rois": rois}
         connectivity = sim.effect in ("connectivity", "both")
@@ -177,7 +179,9 @@ def simulate_roi_signals(
     """ROI signals (T, P) per subject driven by the emotion time series ``emotions`` (T, 8)."""
     emotions = np.asarray(emotions, dtype=float)
     if emotions.shape != (N_VOLUMES, len(EMOTIONS)):
-        raise ValueError(f"emotion drive must be ({N_VOLUMES}, {len(EMOTIONS)}), got {emotions.shape}")
+        raise ValueError(
+            f"emotion drive must be ({N_VOLUMES}, {len(EMOTIONS)}), got {emotions.shape}"
+        )
     truth = plant_ground_truth(atlas, sim)
     coupling = _rescale01(emotions)
     level = _zscore(emotions)
@@ -229,7 +233,9 @@ def render_bold(
     signal[:, in_roi] += roi_signal[:, flat_roi[in_roi]]
     # Slow drifts (periods 200-750 s, below a 1/128 Hz high-pass) with a random amplitude per voxel.
     periods = rng.uniform(200, 750, 2)
-    drift_basis = np.stack([np.cos(2 * np.pi * t / p + rng.uniform(0, 2 * np.pi)) for p in periods], 1)
+    drift_basis = np.stack(
+        [np.cos(2 * np.pi * t / p + rng.uniform(0, 2 * np.pi)) for p in periods], 1
+    )
     signal += (drift_basis @ rng.normal(0, 0.8, (2, n_vox))).astype(np.float32)
     # Motion-like spikes: a few volumes with a global jump.
     spikes = rng.choice(N_VOLUMES, size=3, replace=False)
@@ -297,28 +303,39 @@ def _write_metadata(root: Path, subjects: list[str], sim: SimulationParams) -> N
                 "Name": "Simulated Alice dataset (shaped like OpenNeuro ds002322)",
                 "BIDSVersion": "1.8.0",
                 "DatasetType": "raw",
-                "GeneratedBy": [{"Name": "helpers.simulate", "Description": f"effect={sim.effect}, "
-                                 f"snr={sim.snr}, seed={sim.seed}"}],
+                "GeneratedBy": [
+                    {
+                        "Name": "helpers.simulate",
+                        "Description": f"effect={sim.effect}, snr={sim.snr}, seed={sim.seed}",
+                    }
+                ],
             },
             indent=2,
         )
     )
-    pd.DataFrame({"participant_id": subjects}).to_csv(root / "participants.tsv", sep="\t", index=False)
+    pd.DataFrame({"participant_id": subjects}).to_csv(
+        root / "participants.tsv", sep="\t", index=False
+    )
     for subject in subjects:
         (root / sidecar_relpath(subject)).parent.mkdir(parents=True, exist_ok=True)
         (root / sidecar_relpath(subject)).write_text(
             json.dumps({"TaskName": "alice", "RepetitionTime": TR_SECONDS}, indent=2)
         )
         pd.DataFrame(
-            {"onset": [SIMULATED_STIMULUS_ONSET_S], "duration": [748.0],
-             "stim_file": ["DownTheRabbitHoleFinal_mono_exp120_NR16_pad.wav"]}
+            {
+                "onset": [SIMULATED_STIMULUS_ONSET_S],
+                "duration": [748.0],
+                "stim_file": ["DownTheRabbitHoleFinal_mono_exp120_NR16_pad.wav"],
+            }
         ).to_csv(root / events_relpath(subject), sep="\t", index=False)
 
 
 def load_ground_truth(root: str | Path) -> dict:
     path = Path(root) / "ground_truth.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: ground truth exists only for simulated datasets")
+        raise FileNotFoundError(
+            f"{path} not found: ground truth exists only for simulated datasets"
+        )
     return json.loads(path.read_text())
 
 
@@ -346,12 +363,16 @@ class RoiLevelData:
     truth: dict
 
 
-def simulate_roi_level(emotions: np.ndarray, atlas: Atlas, sim: SimulationParams, subjects: list[str]) -> RoiLevelData:
+def simulate_roi_level(
+    emotions: np.ndarray, atlas: Atlas, sim: SimulationParams, subjects: list[str]
+) -> RoiLevelData:
     """ROI signals of every subject with the images and the masker skipped (z-scored per ROI)."""
     simulated = simulate_roi_signals(emotions, atlas, sim, subjects)
     series = {}
     for subject, signal in simulated.roi_signals.items():
         centred = signal - signal.mean(axis=0)
-        series[subject] = (centred / np.where(centred.std(axis=0) > 0, centred.std(axis=0), 1.0)).astype(np.float32)
+        series[subject] = (
+            centred / np.where(centred.std(axis=0) > 0, centred.std(axis=0), 1.0)
+        ).astype(np.float32)
     onsets = {subject: SIMULATED_STIMULUS_ONSET_S for subject in subjects}
     return RoiLevelData(series, atlas, onsets, simulated.ground_truth)

@@ -27,8 +27,35 @@ TR_SECONDS = 2.0
 
 
 DS002322_SUBJECTS: tuple[str, ...] = tuple(
-    f"sub-{n}" for n in [18, 22, 23, 24, 26, 28, 30, 31, 35, 36, 37, 38, 39, 41, 42, 43, 44, 45,
-                         46, 47, 48, 49, 50, 51, 52, 53]
+    f"sub-{n}"
+    for n in [
+        18,
+        22,
+        23,
+        24,
+        26,
+        28,
+        30,
+        31,
+        35,
+        36,
+        37,
+        38,
+        39,
+        41,
+        42,
+        43,
+        44,
+        45,
+        46,
+        47,
+        48,
+        49,
+        50,
+        51,
+        52,
+        53,
+    ]
 )
 """The 26 usable subjects of ds002322 (there is no sub-40)."""
 
@@ -44,4 +71,3 @@ DS002322_SUBJECTS_WITH_DERIVATIVES: tuple[str, ...] = tuple(
 
 TASK = "alice"
 """The BIDS task label of the run."""
-

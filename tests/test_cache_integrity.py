@@ -43,15 +43,23 @@ def test_a_damaged_npz_is_named_and_rebuilt(tmp_path, capsys, damage):
     rebuilt = cached_arrays(path, lambda: calls.append(1) or {"timeseries": np.ones((4, 3))})
     assert calls == [1] and np.array_equal(rebuilt["timeseries"], np.ones((4, 3)))
     warning = capsys.readouterr().err.strip()
-    assert warning.count("\n") == 0 and f"corrupt cache file {path}" in warning and "rebuilding" in warning
-    assert np.array_equal(load_arrays(path)["timeseries"], np.ones((4, 3)))  # the rebuilt copy is intact
+    assert (
+        warning.count("\n") == 0
+        and f"corrupt cache file {path}" in warning
+        and "rebuilding" in warning
+    )
+    assert np.array_equal(
+        load_arrays(path)["timeseries"], np.ones((4, 3))
+    )  # the rebuilt copy is intact
 
 
 def test_random_bytes_in_a_large_npy_are_caught(tmp_path):
     path = tmp_path / "features" / "X.npy"
     matrix = np.random.default_rng(0).standard_normal((2000, 1000)).astype(np.float32)  # 8 MB
     save_array(path, matrix)
-    assert np.array_equal(load_array(path), matrix) and np.array_equal(load_array(path, mmap_mode="r"), matrix)
+    assert np.array_equal(load_array(path), matrix) and np.array_equal(
+        load_array(path, mmap_mode="r"), matrix
+    )
     with open(path, "r+b") as handle:  # same size, so only the checksum can tell
         handle.seek(5_000_000)
         handle.write(np.random.default_rng(1).bytes(400))
@@ -83,5 +91,7 @@ def test_a_corrupt_roi_cache_file_is_rebuilt_with_the_same_numbers(small_params,
     for subject in small_roi.subjects:
         assert np.array_equal(again.timeseries[subject], small_roi.timeseries[subject])
     key = (small_roi.cache_dir / "key.json").read_text()
-    assert "/" not in key  # keyed by the dataset's identity, not its folder: a moved data home is reused
+    assert (
+        "/" not in key
+    )  # keyed by the dataset's identity, not its folder: a moved data home is reused
     assert json.loads(key)["source"] == small_roi.runs[0].bold.parents[2].name

@@ -79,7 +79,12 @@ def test_base_file_and_overrides(tmp_path):
     child = tmp_path / "child.yml"
     child.write_text("base: base.yml\nwindow:\n  step: 3\n")
     params = load_params(child, {"seed": 7})
-    assert (params.atlas, params.window.length, params.window.step, params.seed) == ("dosenbach160", 20, 3, 7)
+    assert (params.atlas, params.window.length, params.window.step, params.seed) == (
+        "dosenbach160",
+        20,
+        3,
+        7,
+    )
 
 
 def test_missing_file_and_bad_yaml(tmp_path):
@@ -105,7 +110,11 @@ def test_subject_that_does_not_exist_names_the_allowed_ids():
     with pytest.raises(ParameterError) as info:
         params_from_dict({"subjects": ["sub-40", "sub-18"]})
     message = str(info.value)
-    assert "sub-40 is not in ds002322" in message and "sub-18, sub-22" in message and "\n" not in message
+    assert (
+        "sub-40 is not in ds002322" in message
+        and "sub-18, sub-22" in message
+        and "\n" not in message
+    )
     with pytest.raises(ParameterError, match="sub-38 has no preprocessed BOLD"):
         params_from_dict({"dataset": "ds002322", "subjects": ["sub-18", "sub-38"]})
     assert params_from_dict({"subjects": ["sub-38"]}).subject_ids() == ["sub-38"]  # simulated: fine
@@ -128,7 +137,10 @@ def test_window_too_long_for_blocked_cross_validation_names_the_key(length):
 def test_window_limit_follows_the_fold_design():
     default = ROOT / "params" / "default.yml"
     assert load_params(default, {"window": {"length": 60, "step": 2}}).window.length == 60
-    shorter_hrf = {"window": {"length": 74, "step": 1}, "cv_options": {"n_blocks": 8, "hrf_span_s": 0}}
+    shorter_hrf = {
+        "window": {"length": 74, "step": 1},
+        "cv_options": {"n_blocks": 8, "hrf_span_s": 0},
+    }
     assert load_params(default, shorter_hrf).window.length == 74
     with pytest.raises(ParameterError, match="at most 50 TR"):
         load_params(default, {"window": {"length": 51, "step": 1}, "cv_options": {"n_blocks": 3}})
@@ -142,21 +154,37 @@ def test_window_check_agrees_with_the_blocked_splitter():
     from helpers.cv_limits import blocked_folds_fit, purge_gap
     from helpers.decoding.splits import LeaveOneSubjectOutBlocked, WindowMeta
 
-    for length, step, n_blocks, hrf in [(12, 2, 5, 16), (60, 2, 5, 16), (61, 2, 5, 16), (50, 1, 3, 16),
-                                        (51, 1, 3, 16), (74, 1, 8, 0), (75, 1, 8, 0), (30, 7, 5, 40)]:
+    for length, step, n_blocks, hrf in [
+        (12, 2, 5, 16),
+        (60, 2, 5, 16),
+        (61, 2, 5, 16),
+        (50, 1, 3, 16),
+        (51, 1, 3, 16),
+        (74, 1, 8, 0),
+        (75, 1, 8, 0),
+        (30, 7, 5, 40),
+    ]:
         starts = np.arange(0, 372 - length + 1, step)
-        meta = WindowMeta(np.repeat(["a", "b"], len(starts)), np.tile(starts, 2), np.tile(starts, 2) + length)
+        meta = WindowMeta(
+            np.repeat(["a", "b"], len(starts)), np.tile(starts, 2), np.tile(starts, 2) + length
+        )
         try:
-            list(LeaveOneSubjectOutBlocked(meta, n_blocks=n_blocks, hrf_span_s=hrf,
-                                           window_length=length).split())
+            list(
+                LeaveOneSubjectOutBlocked(
+                    meta, n_blocks=n_blocks, hrf_span_s=hrf, window_length=length
+                ).split()
+            )
             splitter_fits = True
         except ValueError:
             splitter_fits = False
-        assert blocked_folds_fit(length, step, "tr", n_blocks, purge_gap(length, hrf)) == splitter_fits, length
+        assert (
+            blocked_folds_fit(length, step, "tr", n_blocks, purge_gap(length, hrf)) == splitter_fits
+        ), length
 
 
-@pytest.mark.parametrize("overrides", [{"window": {"length": 20}}, '{"window": {"length": 20}}',
-                                       "window: {length: 20}"])
+@pytest.mark.parametrize(
+    "overrides", [{"window": {"length": 20}}, '{"window": {"length": 20}}', "window: {length: 20}"]
+)
 def test_overrides_accept_a_mapping_or_its_json_or_yaml_text(overrides):
     assert load_params(ROOT / "params" / "quick.yml", overrides).window.length == 20
 

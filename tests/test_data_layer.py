@@ -43,7 +43,9 @@ def test_checksum_mismatch_in_mirror_names_file(home, tmp_path, monkeypatch):
     fake.parent.mkdir(parents=True)
     fake.write_text("participant_id\n18\n")
     monkeypatch.setenv("ALICE_MIRROR", str(tmp_path / "mirror"))
-    with pytest.raises(ChecksumMismatchError, match="ds002322/participants.tsv from the mirror") as info:
+    with pytest.raises(
+        ChecksumMismatchError, match="ds002322/participants.tsv from the mirror"
+    ) as info:
         fetch("ds002322/participants.tsv", download=False)
     assert "Nothing was kept" in str(info.value) and "\n" not in str(info.value)
     folder = home / "downloads" / "ds002322"
@@ -53,14 +55,17 @@ def test_checksum_mismatch_in_mirror_names_file(home, tmp_path, monkeypatch):
 def test_every_registry_entry_is_pinned_or_declared_unpinned():
     assert len(data.REMOTE_FILES) > 60
     unpinned = sorted(k for k, f in data.REMOTE_FILES.items() if f.sha256 is None)
-    assert all(k.endswith("_bold_preprocessed.nii.gz") for k in unpinned if k != "gutenberg/alice.txt")
+    assert all(
+        k.endswith("_bold_preprocessed.nii.gz") for k in unpinned if k != "gutenberg/alice.txt"
+    )
     for key, remote in data.REMOTE_FILES.items():
         assert remote.sha256 is None or len(remote.sha256) == 64, key
         assert remote.url.startswith("https://"), key
         if key != "gutenberg/alice.txt":
             assert remote.url.endswith("/" + key.split("/")[-1]), key
     assert data.REMOTE_FILES["ds002322/code/annotations.tsv"].url == (
-        "https://s3.amazonaws.com/openneuro.org/ds002322/code/annotations.tsv")
+        "https://s3.amazonaws.com/openneuro.org/ds002322/code/annotations.tsv"
+    )
 
 
 def test_registry_hashes_match_the_reference_mirror(mirror):
@@ -108,7 +113,9 @@ def test_mirror_naming_a_missing_folder_is_one_clear_line(home, tmp_path, monkey
     with pytest.raises(DataUnavailableError) as info:
         fetch("ds002322/participants.tsv")
     message = str(info.value)
-    assert "ALICE_MIRROR=" in message and "no-such-folder" in message and "not a directory" in message
+    assert (
+        "ALICE_MIRROR=" in message and "no-such-folder" in message and "not a directory" in message
+    )
 
 
 def test_mirror_without_the_file(home, tmp_path, monkeypatch):
@@ -125,7 +132,9 @@ def test_download_with_pinned_checksum(home, local_server, monkeypatch):
     key = "ds002322/code/annotations.tsv"
     monkeypatch.delenv("ALICE_MIRROR", raising=False)
     monkeypatch.setitem(
-        data.REMOTE_FILES, key, RemoteFile(key, f"{url}/file.tsv", hashlib.sha256(payload).hexdigest())
+        data.REMOTE_FILES,
+        key,
+        RemoteFile(key, f"{url}/file.tsv", hashlib.sha256(payload).hexdigest()),
     )
     assert fetch(key).read_bytes() == payload
 
@@ -156,9 +165,14 @@ def test_interrupted_atomic_write_leaves_previous_content(tmp_path):
 
 def test_results_written_under_results_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("ALICE_RESULTS_DIR", str(tmp_path))
-    returned = save_results("99_test", {"value": 1.5, "missing": float("nan"), "nested": [float("inf"), 2]})
+    returned = save_results(
+        "99_test", {"value": 1.5, "missing": float("nan"), "nested": [float("inf"), 2]}
+    )
     assert returned is None  # the last line of a chapter: a path would be rendered in the page
     path = tmp_path / "99_test.json"
     assert '"value": 1.5' in path.read_text()
     assert json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}")) == {
-        "value": 1.5, "missing": None, "nested": [None, 2]}
+        "value": 1.5,
+        "missing": None,
+        "nested": [None, 2],
+    }

@@ -60,7 +60,9 @@ def test_header_tr_disagrees_with_sidecar(tmp_path):
 
 def test_missing_subject_names_it(tmp_path):
     make_run(tmp_path, "sub-18")
-    with pytest.raises(DatasetError, match=r"sub-23: no preprocessed BOLD .* \(available: sub-18\)"):
+    with pytest.raises(
+        DatasetError, match=r"sub-23: no preprocessed BOLD .* \(available: sub-18\)"
+    ):
         ds002322_runs(["sub-18", "sub-23"], bids_root=tmp_path)
 
 
@@ -84,8 +86,12 @@ def test_offline_real_dataset_names_file_and_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path))
     monkeypatch.setattr(data, "HTTP_RETRIES", 0)
     key = "ds002322/" + derivative_relpath("sub-18")
-    monkeypatch.setitem(data.REMOTE_FILES, key, data.RemoteFile(key, "http://127.0.0.1:9/bold.nii.gz", None))
-    with pytest.raises(data.DataUnavailableError, match=r"ds002322/derivatives/sub-18/.*ALICE_MIRROR"):
+    monkeypatch.setitem(
+        data.REMOTE_FILES, key, data.RemoteFile(key, "http://127.0.0.1:9/bold.nii.gz", None)
+    )
+    with pytest.raises(
+        data.DataUnavailableError, match=r"ds002322/derivatives/sub-18/.*ALICE_MIRROR"
+    ):
         ds002322_runs(["sub-18"])
 
 
@@ -101,11 +107,15 @@ def test_real_dataset_files_come_from_the_mirror_and_a_cut_copy_is_refused(tmp_p
     monkeypatch.setenv("ALICE_MIRROR", str(mirror))
     monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path / "home"))
     size = bold.stat().st_size
-    monkeypatch.setattr(datasets, "derivative_size", lambda rel: size if rel.endswith(".nii.gz") else None)
+    monkeypatch.setattr(
+        datasets, "derivative_size", lambda rel: size if rel.endswith(".nii.gz") else None
+    )
     [run] = ds002322_runs(["sub-18"])
     assert run.bold.is_symlink() and run.bold.resolve() == bold.resolve()
     assert run.stimulus_onset == pytest.approx(0.0, abs=1.0)
-    monkeypatch.setattr(datasets, "derivative_size", lambda rel: size + 1 if rel.endswith(".nii.gz") else None)
+    monkeypatch.setattr(
+        datasets, "derivative_size", lambda rel: size + 1 if rel.endswith(".nii.gz") else None
+    )
     with pytest.raises(datasets.DataUnavailableError, match="cut short"):
         ds002322_runs(["sub-18"])
 

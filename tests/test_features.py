@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.study import EMOTIONS, N_VOLUMES
 from helpers.config import params_from_dict
 from helpers.features import (
     R_CLIP,
@@ -30,6 +29,7 @@ from helpers.features import (
     window_starts,
     window_weights,
 )
+from helpers.study import EMOTIONS, N_VOLUMES
 
 
 def reference_dfc(x: np.ndarray, length: int, starts, fisher: bool = True) -> np.ndarray:
@@ -66,7 +66,9 @@ def strongly_correlated_series() -> np.ndarray:
     factor = rng.standard_normal((150, 1))
     noise_levels = np.geomspace(1e-2, 1.0, 12)
     base = factor + noise_levels * rng.standard_normal((150, 12))
-    return np.concatenate([base, -base[:, :6] + 0.003 * rng.standard_normal((150, 6))], axis=1).astype(np.float32)
+    return np.concatenate(
+        [base, -base[:, :6] + 0.003 * rng.standard_normal((150, 6))], axis=1
+    ).astype(np.float32)
 
 
 # ------------------------------------------------------------------------- correctness
@@ -157,7 +159,9 @@ def test_constant_roi_gives_zero_and_one_warning(random_series):
     x[30:60, 4] = 2.5  # ROI 4 flat for 30 volumes: windows starting 30..48 see no variance
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        z = sliding_window_connectivity(x, 12, subject="sub-18", roi_labels=[f"r{i}" for i in range(30)])
+        z = sliding_window_connectivity(
+            x, 12, subject="sub-18", roi_labels=[f"r{i}" for i in range(30)]
+        )
     constant = [w for w in caught if issubclass(w.category, ConstantWindowWarning)]
     assert len(constant) == 1
     message = str(constant[0].message)
@@ -202,7 +206,9 @@ def test_paper_anchors_count_and_ends():
 
 
 def test_anchor_conversion_rules():
-    starts = window_starts(20, 5, anchors="paper", anchor_times=np.array([0.0, 2.0, 2.0, 3.0, 30.0, 32.0]))
+    starts = window_starts(
+        20, 5, anchors="paper", anchor_times=np.array([0.0, 2.0, 2.0, 3.0, 30.0, 32.0])
+    )
     # 3 s -> volume 2 (first at or after); 30 s -> volume 15 ends at 20; 32 s would end past 20
     assert starts.tolist() == [0, 1, 2, 15]
     assert window_starts(20, 5, step=4).tolist() == [0, 4, 8, 12]
@@ -232,9 +238,12 @@ def test_window_mean_and_centre_targets():
 def _roi_data(n_subjects: int = 3, n_rois: int = 12, seed: int = 0):
     rng = np.random.default_rng(seed)
     timeseries = {
-        f"sub-{18 + k}": rng.standard_normal((N_VOLUMES, n_rois)).astype(np.float32) for k in range(n_subjects)
+        f"sub-{18 + k}": rng.standard_normal((N_VOLUMES, n_rois)).astype(np.float32)
+        for k in range(n_subjects)
     }
-    atlas = SimpleNamespace(labels=[f"roi{i}" for i in range(n_rois)], networks=["A"] * 5 + ["B"] * (n_rois - 5))
+    atlas = SimpleNamespace(
+        labels=[f"roi{i}" for i in range(n_rois)], networks=["A"] * 5 + ["B"] * (n_rois - 5)
+    )
     return SimpleNamespace(timeseries=timeseries, atlas=atlas)
 
 
@@ -263,18 +272,22 @@ def test_build_feature_sets_shapes_alignment_and_cache(tmp_path, monkeypatch):
     assert np.allclose(dfc.X[row], reference_dfc(series.astype(float), 12, [4])[0], atol=1e-5)
     assert np.allclose(roi_window.X[row], series[4:16].mean(axis=0), atol=1e-6)
     assert np.allclose(dfc.y[row], targets.to_numpy()[4:16].mean(axis=0))
-    assert np.array_equal(roi.y[N_VOLUMES:2 * N_VOLUMES], targets.to_numpy())
+    assert np.array_equal(roi.y[N_VOLUMES : 2 * N_VOLUMES], targets.to_numpy())
     assert dfc.feature_names[0] == "roi0|roi1" and len(dfc.feature_names) == 66
     assert dfc.target_names == EMOTIONS
 
     cached = build_feature_sets(params, roi_data, targets)
-    assert np.array_equal(cached["dfc"].X, dfc.X) and np.array_equal(cached["dfc"].subject, dfc.subject)
+    assert np.array_equal(cached["dfc"].X, dfc.X) and np.array_equal(
+        cached["dfc"].subject, dfc.subject
+    )
     assert len(list((tmp_path / "cache" / "features").iterdir())) == 3
     changed = _roi_data(seed=1)
     build_feature_sets(params, changed, targets)
     assert len(list((tmp_path / "cache" / "features").iterdir())) == 6  # new inputs, new cache
 
-    centre = params_from_dict({"window": {"length": 12, "step": 2, "target": "centre"}, "features": ["dfc"]})
+    centre = params_from_dict(
+        {"window": {"length": 12, "step": 2, "target": "centre"}, "features": ["dfc"]}
+    )
     by_centre = build_feature_sets(centre, roi_data, targets, use_cache=False)["dfc"]
     assert np.allclose(by_centre.y[row], targets.to_numpy()[9:11].mean(axis=0))
 
@@ -295,7 +308,9 @@ def test_damaged_feature_cache_is_named_and_rebuilt(tmp_path, monkeypatch, capsy
 
 def test_network_pair_features_are_cached_with_their_names(tmp_path, monkeypatch):
     monkeypatch.setenv("ALICE_DATA_HOME", str(tmp_path))
-    params = params_from_dict({"window": {"length": 12, "step": 2}, "features": ["dfc", "dfc_networks"]})
+    params = params_from_dict(
+        {"window": {"length": 12, "step": 2}, "features": ["dfc", "dfc_networks"]}
+    )
     sets = build_feature_sets(params, _roi_data(), _targets())
     networks = sets["dfc_networks"]
     assert networks.X.shape[1] == 3 and networks.feature_names == ["A|A", "A|B", "B|B"]
@@ -307,8 +322,10 @@ def test_network_pair_features_are_cached_with_their_names(tmp_path, monkeypatch
 def test_paper_anchors_follow_each_subjects_audio_onset():
     params = params_from_dict({"window": {"anchors": "paper"}, "features": ["dfc", "roi_window"]})
     roi_data = _roi_data(n_subjects=2, n_rois=5)
-    roi_data.runs = [SimpleNamespace(subject="sub-18", stimulus_onset=0.0),
-                     SimpleNamespace(subject="sub-19", stimulus_onset=0.657)]
+    roi_data.runs = [
+        SimpleNamespace(subject="sub-18", stimulus_onset=0.0),
+        SimpleNamespace(subject="sub-19", stimulus_onset=0.657),
+    ]
     sets = build_feature_sets(params, roi_data, _targets(), use_cache=False)
     dfc = sets["dfc"]
     first = dfc.start[dfc.subject == "sub-18"]
@@ -336,7 +353,9 @@ def test_edge_target_correlations_and_network_pairs():
     assert np.allclose(r[:, 0], [np.corrcoef(X[:, k], y[:, 0])[0, 1] for k in range(6)])
     groups = np.repeat([0, 1], 40)
     by_group = edge_target_correlations(X, y, groups)
-    expected = np.mean([np.corrcoef(X[g * 40 : g * 40 + 40, 2], y[g * 40 : g * 40 + 40, 1])[0, 1] for g in (0, 1)])
+    expected = np.mean(
+        [np.corrcoef(X[g * 40 : g * 40 + 40, 2], y[g * 40 : g * 40 + 40, 1])[0, 1] for g in (0, 1)]
+    )
     assert by_group[2, 1] == pytest.approx(expected)
 
     edges = edge_pairs(4)  # ROIs 0, 1 in "Vis"; 2, 3 in "DMN"
@@ -355,7 +374,9 @@ def test_phase_randomisation_keeps_spectrum_and_static_correlation(strongly_corr
     x = strongly_correlated_series[:148].astype(float)
     surrogate = phase_randomize(x, seed=7)
     assert surrogate.shape == x.shape
-    assert np.allclose(np.abs(np.fft.rfft(surrogate, axis=0)), np.abs(np.fft.rfft(x, axis=0)), atol=1e-8)
+    assert np.allclose(
+        np.abs(np.fft.rfft(surrogate, axis=0)), np.abs(np.fft.rfft(x, axis=0)), atol=1e-8
+    )
     assert np.allclose(np.corrcoef(surrogate.T), np.corrcoef(x.T), atol=1e-10)
     assert np.allclose(surrogate.mean(axis=0), x.mean(axis=0))
     assert np.abs(surrogate - x).max() > 0.1
@@ -381,7 +402,9 @@ def test_spurious_fluctuation_separates_dynamic_from_stationary_coupling():
     dyn_table = spurious_fluctuation(dynamic, lengths, n_surrogates=8, n_rois=None, seed=0)
     assert list(null_table.columns[:3]) == ["length", "effective_length", "real_std"]
     assert np.all(np.abs(null_table["ratio"] - 1) < 0.15)
-    assert null_table["real_std"].iloc[0] > null_table["real_std"].iloc[1]  # short windows fluctuate more
+    assert (
+        null_table["real_std"].iloc[0] > null_table["real_std"].iloc[1]
+    )  # short windows fluctuate more
     assert dyn_table["ratio"].iloc[1] > 1.2 and dyn_table["p_value"].iloc[1] == pytest.approx(1 / 9)
 
 
@@ -400,5 +423,6 @@ def test_network_features_average_the_edges_of_each_network_pair() -> None:
     networks = np.asarray(atlas.networks)
     a, b = labels[7].split("|")
     in_pair = ((networks[edges[:, 0]] == a) & (networks[edges[:, 1]] == b)) | (
-        (networks[edges[:, 0]] == b) & (networks[edges[:, 1]] == a))
+        (networks[edges[:, 0]] == b) & (networks[edges[:, 1]] == a)
+    )
     np.testing.assert_allclose(means[:, 7], dfc[:, in_pair].mean(axis=1), rtol=1e-5)

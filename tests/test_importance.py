@@ -7,17 +7,17 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 from helpers.decoding.crossval import CVOptions, cross_validate_model
+from helpers.decoding.kernels import FoldKernels
+from helpers.decoding.splits import LeaveOneSubjectOut
 from helpers.explain.inputs import (
     network_blocks,
     network_pair_blocks,
     roi_set_block,
     thinned_rows,
 )
-from helpers.decoding.kernels import FoldKernels
+from helpers.explain.lesions import lesion_drops
 from helpers.explain.patterns import activation_pattern, training_patterns
 from helpers.explain.permutation import block_permutation_importance
-from helpers.explain.lesions import lesion_drops
-from helpers.decoding.splits import LeaveOneSubjectOut
 from helpers.features import FeatureSet
 
 
@@ -36,7 +36,9 @@ def test_haufe_pattern_recovers_signal_where_weights_mislead():
     pattern = activation_pattern(X, decoder.predict(X))
     assert pattern == pytest.approx([1.0, 0.0], abs=1e-8)
     # joint = per-target when the outputs are one; chunking changes nothing
-    assert activation_pattern(X, decoder.predict(X)[:, None], joint=True)[:, 0] == pytest.approx(pattern)
+    assert activation_pattern(X, decoder.predict(X)[:, None], joint=True)[:, 0] == pytest.approx(
+        pattern
+    )
     assert activation_pattern(X, decoder.predict(X), chunk_features=1) == pytest.approx(pattern)
     with pytest.raises(ValueError, match="one row per sample"):
         activation_pattern(X, signal[:10])
@@ -51,11 +53,23 @@ def _toy_data(seed: int = 0, n_subjects: int = 4, n_per: int = 60) -> FeatureSet
     X = rng.standard_normal((n, len(edges))).astype(np.float32)
     networks = np.array(["A"] * 5 + ["B"] * 5)
     in_a = np.flatnonzero((networks[edges[:, 0]] == "A") & (networks[edges[:, 1]] == "A"))
-    y = np.stack([X[:, in_a[:3]].sum(axis=1), X[:, in_a[3:6]].sum(axis=1)], axis=1) + 0.3 * rng.standard_normal((n, 2))
+    y = np.stack(
+        [X[:, in_a[:3]].sum(axis=1), X[:, in_a[3:6]].sum(axis=1)], axis=1
+    ) + 0.3 * rng.standard_normal((n, 2))
     subject = np.repeat([f"sub-{i:02d}" for i in range(n_subjects)], n_per)
     start = np.tile(np.arange(n_per), n_subjects)
-    return FeatureSet("dfc", X, y, subject, start, start + 1, roi_labels=np.array([f"r{k}" for k in range(n_rois)]),
-                      roi_networks=networks, edges=edges, target_names=("e1", "e2"))
+    return FeatureSet(
+        "dfc",
+        X,
+        y,
+        subject,
+        start,
+        start + 1,
+        roi_labels=np.array([f"r{k}" for k in range(n_rois)]),
+        roi_networks=networks,
+        edges=edges,
+        target_names=("e1", "e2"),
+    )
 
 
 def test_training_patterns_find_the_driving_edges():
@@ -75,14 +89,22 @@ def test_permutation_importance_fast_path_and_blocks():
     blocks = network_pair_blocks(data.edges, data.roi_networks)
     assert sorted(np.concatenate(list(blocks.values())).tolist()) == list(range(45))
     for model in ("kernel_ridge_rbf", "svr_rbf", "random_forest"):
-        table = block_permutation_importance(model, data, splitter, blocks, n_repeats=3, feature_scaling="center")
+        table = block_permutation_importance(
+            model, data, splitter, blocks, n_repeats=3, feature_scaling="center"
+        )
         by_block = table.groupby("block")["importance"].mean()
         assert by_block["A|A"] > 0.2, model
         assert abs(by_block["B|B"]) < 0.1, model
     # unpermuted predictions of the rebuilt kernel model equal the regression module's
-    direct = cross_validate_model(data, "kernel_ridge_rbf", CVOptions(splitter=splitter, feature_scaling="center"))
-    table = block_permutation_importance("kernel_ridge_rbf", data, splitter, blocks, n_repeats=1, feature_scaling="center")
-    assert table["r_full"].iloc[:2].to_numpy() == pytest.approx(direct.scores()["r_pooled"].iloc[:2].to_numpy(), abs=1e-6)
+    direct = cross_validate_model(
+        data, "kernel_ridge_rbf", CVOptions(splitter=splitter, feature_scaling="center")
+    )
+    table = block_permutation_importance(
+        "kernel_ridge_rbf", data, splitter, blocks, n_repeats=1, feature_scaling="center"
+    )
+    assert table["r_full"].iloc[:2].to_numpy() == pytest.approx(
+        direct.scores()["r_pooled"].iloc[:2].to_numpy(), abs=1e-6
+    )
 
 
 def test_lesion_kernel_subtraction_equals_refit():
@@ -91,8 +113,11 @@ def test_lesion_kernel_subtraction_equals_refit():
     lesions = network_blocks(data.edges, data.roi_networks)
     table = lesion_drops("ridge", data, splitter, lesions, feature_scaling="standard")
     keep = np.setdiff1d(np.arange(45), lesions["A"])
-    refit = cross_validate_model(data.with_features(data.X[:, keep]), "ridge",
-                                 CVOptions(splitter=splitter, feature_scaling="standard"))
+    refit = cross_validate_model(
+        data.with_features(data.X[:, keep]),
+        "ridge",
+        CVOptions(splitter=splitter, feature_scaling="standard"),
+    )
     lesioned = table[(table.lesion == "A")].set_index("emotion")["r_lesioned"]
     assert lesioned["mean"] == pytest.approx(refit.scores()["r"].iloc[-1], abs=1e-6)
     assert table[(table.lesion == "A") & (table.emotion == "mean")]["drop"].iloc[0] > 0.5

@@ -6,11 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.study import EMOTIONS, N_VOLUMES
 from helpers.config import SimulationParams
-from helpers.features import sliding_window_connectivity, window_average, window_starts
-from helpers.features import FeatureSet
-from helpers.explain.patterns import training_patterns
+from helpers.decoding.splits import LeaveOneSubjectOut
 from helpers.explain.interpretation import (
     candidate_edge_masks,
     constructionist_table,
@@ -23,7 +20,9 @@ from helpers.explain.interpretation import (
     recovery_auroc,
     verdict,
 )
-from helpers.decoding.splits import LeaveOneSubjectOut
+from helpers.explain.patterns import training_patterns
+from helpers.features import FeatureSet, sliding_window_connectivity, window_average, window_starts
+from helpers.study import EMOTIONS, N_VOLUMES
 
 WINDOW = 12
 STRIDE = 3
@@ -34,7 +33,9 @@ def _drive(seed: int = 5) -> np.ndarray:
     rng = np.random.default_rng(seed)
     raw = rng.standard_normal((N_VOLUMES + 40, len(EMOTIONS)))
     kernel = np.hanning(31)
-    smooth = np.stack([np.convolve(raw[:, k], kernel, mode="same") for k in range(raw.shape[1])], axis=1)[20:-20]
+    smooth = np.stack(
+        [np.convolve(raw[:, k], kernel, mode="same") for k in range(raw.shape[1])], axis=1
+    )[20:-20]
     return (smooth - smooth.min(axis=0)) / np.ptp(smooth, axis=0)
 
 
@@ -57,23 +58,36 @@ def _simulated(effect: str):
         start.append(starts)
     start = np.concatenate(start)
     edges = np.stack(np.triu_indices(atlas.n_rois, k=1), axis=1)
-    data = FeatureSet("dfc", np.concatenate(blocks), np.concatenate(targets), np.array(subject), start,
-                      start + WINDOW, roi_labels=np.asarray(atlas.labels), roi_networks=np.asarray(atlas.networks),
-                      edges=edges, target_names=EMOTIONS)
+    data = FeatureSet(
+        "dfc",
+        np.concatenate(blocks),
+        np.concatenate(targets),
+        np.array(subject),
+        start,
+        start + WINDOW,
+        roi_labels=np.asarray(atlas.labels),
+        roi_networks=np.asarray(atlas.networks),
+        edges=edges,
+        target_names=EMOTIONS,
+    )
     return data, atlas, sim, signals.ground_truth
 
 
 @pytest.fixture(scope="module")
 def connectivity_patterns():
     data, atlas, sim, truth = _simulated("connectivity")
-    imp = training_patterns("kernel_ridge_rbf", data, LeaveOneSubjectOut(data), feature_scaling="center")
+    imp = training_patterns(
+        "kernel_ridge_rbf", data, LeaveOneSubjectOut(data), feature_scaling="center"
+    )
     return imp, data, truth
 
 
 @pytest.fixture(scope="module")
 def null_patterns():
     data, atlas, sim, truth = _simulated("none")
-    imp = training_patterns("kernel_ridge_rbf", data, LeaveOneSubjectOut(data), feature_scaling="center")
+    imp = training_patterns(
+        "kernel_ridge_rbf", data, LeaveOneSubjectOut(data), feature_scaling="center"
+    )
     return imp, data, atlas, sim, truth
 
 
@@ -115,7 +129,9 @@ def test_entropy_extremes_and_overlap_known_answers():
     rng = np.random.default_rng(0)
     independent = rng.standard_normal((20000, 4))
     result = overlap_indices(independent, 0.1)
-    assert result["mean_jaccard"] == pytest.approx(0.1 / 1.9, abs=0.01)  # chance Jaccard of two 10% sets
+    assert result["mean_jaccard"] == pytest.approx(
+        0.1 / 1.9, abs=0.01
+    )  # chance Jaccard of two 10% sets
     same = np.repeat(independent[:, :1], 4, axis=1)
     assert overlap_indices(same, 0.1) == {"mean_jaccard": 1.0, "shared_core": 1.0, "specific": 0.0}
 
@@ -127,7 +143,9 @@ def test_p_values_verdicts_and_table():
     assert verdict(0.01, 0.9) == "constructionist"
     assert verdict(0.9, 0.01) == "locationist"
     assert verdict(0.3, 0.4) == "neither"
-    table = constructionist_table({"overlap": {"observed": "J = 0.3", "p_value": 0.02, "favours": "constructionist"}})
+    table = constructionist_table(
+        {"overlap": {"observed": "J = 0.3", "p_value": 0.02, "favours": "constructionist"}}
+    )
     assert isinstance(table, pd.DataFrame) and table["favours"].iloc[0] == "constructionist"
     with pytest.raises(ValueError, match="unknown index"):
         constructionist_table({"mood": {"observed": "", "favours": "neither"}})

@@ -26,7 +26,10 @@ from helpers.decoding.models import ModelGrid
 def data() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     n, p = 90, 40
-    X = rng.standard_normal((n, p)).astype(np.float32) * rng.uniform(0.5, 3.0, p).astype(np.float32) + 2.0
+    X = (
+        rng.standard_normal((n, p)).astype(np.float32) * rng.uniform(0.5, 3.0, p).astype(np.float32)
+        + 2.0
+    )
     W = rng.standard_normal((p, 3))
     Y = X @ W * 0.1 + rng.standard_normal((n, 3))
     train, test = np.arange(70), np.arange(70, 90)
@@ -44,9 +47,13 @@ def test_eigendecomposition_kernel_ridge_equals_sklearn(data) -> None:
         np.testing.assert_allclose(ours, ref.predict(K[np.ix_(te, tr)]), rtol=1e-6, atol=1e-6)
     gamma = 0.01
     Krbf = np.exp(-gamma * squared_distances(K))
-    ours = KernelSpectrum(Krbf[np.ix_(tr, tr)]).predict(Krbf[np.ix_(te, tr)], data["Y"][tr], np.array([0.5, 5.0]))
+    ours = KernelSpectrum(Krbf[np.ix_(tr, tr)]).predict(
+        Krbf[np.ix_(te, tr)], data["Y"][tr], np.array([0.5, 5.0])
+    )
     for a, pred in zip((0.5, 5.0), ours):
-        ref = KernelRidge(alpha=a, kernel="rbf", gamma=gamma).fit(X[tr], data["Y"][tr]).predict(X[te])
+        ref = (
+            KernelRidge(alpha=a, kernel="rbf", gamma=gamma).fit(X[tr], data["Y"][tr]).predict(X[te])
+        )
         np.testing.assert_allclose(pred, ref, rtol=1e-5, atol=1e-6)
 
 
@@ -70,7 +77,9 @@ def test_rbf_kernel_ridge_equals_sklearn_with_intercept(data) -> None:
     Ztr, Zte = Z.transform(X[tr]), Z.transform(X[te])
     gamma = median_heuristic_gamma(squared_distances(Ztr @ Ztr.T))
     mean = Y[tr].mean(axis=0)
-    ref = KernelRidge(alpha=0.3, kernel="rbf", gamma=gamma).fit(Ztr, Y[tr] - mean).predict(Zte) + mean
+    ref = (
+        KernelRidge(alpha=0.3, kernel="rbf", gamma=gamma).fit(Ztr, Y[tr] - mean).predict(Zte) + mean
+    )
     np.testing.assert_allclose(out.predictions, ref, rtol=1e-4, atol=1e-4)
     assert out.chosen["gamma"][0] == pytest.approx(gamma, rel=1e-4)
 
@@ -84,7 +93,13 @@ def test_precomputed_svr_equals_sklearn_svr(data) -> None:
     gamma = median_heuristic_gamma(squared_distances(Ztr @ Ztr.T))
     for t in range(Y.shape[1]):
         m, s = Y[tr, t].mean(), Y[tr, t].std()
-        ref = SVR(kernel="rbf", gamma=gamma, C=2.0, epsilon=0.1).fit(Ztr, (Y[tr, t] - m) / s).predict(Zte) * s + m
+        ref = (
+            SVR(kernel="rbf", gamma=gamma, C=2.0, epsilon=0.1)
+            .fit(Ztr, (Y[tr, t] - m) / s)
+            .predict(Zte)
+            * s
+            + m
+        )
         np.testing.assert_allclose(out.predictions[:, t], ref, rtol=1e-3, atol=1e-3)
 
 
@@ -103,8 +118,12 @@ def test_hat_matrix_permutations_equal_explicit_refits(data) -> None:
         fast = kernel_ridge_fold(name, K, Y_obs, fold, grid, null_windows=null_windows)
         refit = kernel_ridge_fold(name, K, null_windows[window_of_sample], fold, grid)
         np.testing.assert_allclose(fast.null_predictions, refit.predictions, rtol=1e-3, atol=1e-4)
-        np.testing.assert_allclose(fast.predictions, refit.predictions[:, :3], rtol=1e-8, atol=1e-10)
-        assert len(set(refit.chosen["alpha"])) > 1, "the case must exercise several chosen penalties"
+        np.testing.assert_allclose(
+            fast.predictions, refit.predictions[:, :3], rtol=1e-8, atol=1e-10
+        )
+        assert len(set(refit.chosen["alpha"])) > 1, (
+            "the case must exercise several chosen penalties"
+        )
 
 
 def test_centre_mode_kernel_from_one_gram(data) -> None:
@@ -127,7 +146,9 @@ def test_inner_tuning_uses_training_rows_only(data) -> None:
     np.testing.assert_allclose(first.predictions, second.predictions)
 
 
-@pytest.mark.parametrize("name", ["linear", "lasso", "elastic_net", "random_forest", "svr_linear", "kernel_ridge_linear"])
+@pytest.mark.parametrize(
+    "name", ["linear", "lasso", "elastic_net", "random_forest", "svr_linear", "kernel_ridge_linear"]
+)
 def test_every_model_predicts_all_targets(name: str, data) -> None:
     fold = FoldInput(data["train"], data["test"], data["inner"])
     grid = ModelGrid(forest_trees=10)
@@ -138,4 +159,6 @@ def test_every_model_predicts_all_targets(name: str, data) -> None:
 
 def test_unknown_model_is_named() -> None:
     with pytest.raises(ValueError, match="unknown model 'svm'"):
-        fit_predict_fold("svm", np.zeros((4, 2)), np.zeros((4, 1)), FoldInput(np.arange(2), np.arange(2, 4), []))
+        fit_predict_fold(
+            "svm", np.zeros((4, 2)), np.zeros((4, 1)), FoldInput(np.arange(2), np.arange(2, 4), [])
+        )

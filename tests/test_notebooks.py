@@ -31,7 +31,9 @@ def workspace(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_runs_under_nbval(chapter: str, workspace: Path) -> None:
-    [prepared] = book.prepare_chapters(ROOT / "params" / "quick.yml", workspace / "notebooks", only=[chapter])
+    [prepared] = book.prepare_chapters(
+        ROOT / "params" / "quick.yml", workspace / "notebooks", only=[chapter]
+    )
     # nbval starts the kernel in the notebook's folder; chapters expect the repository root (as
     # under papermill), so the first cell moves there.
     notebook = nbformat.read(prepared, as_version=4)
@@ -41,12 +43,31 @@ def test_chapter_runs_under_nbval(chapter: str, workspace: Path) -> None:
     ini.write_text("[pytest]\n")
     results = workspace / "results"
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-cell-timeout=600", "-p", "no:cacheprovider",
-         "-q", "-c", str(ini), "--rootdir", str(workspace), str(prepared)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-cell-timeout=600",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-c",
+            str(ini),
+            "--rootdir",
+            str(workspace),
+            str(prepared),
+        ],
         env={**os.environ, "ALICE_RESULTS_DIR": str(results), "MPLBACKEND": "Agg"},
-        capture_output=True, text=True, timeout=1200, check=False,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
     )
     assert completed.returncode == 0, (
         f"chapter {chapter} failed under nbval on params/quick.yml:\n{completed.stdout[-6000:]}\n"
-        f"{completed.stderr[-2000:]}")
-    assert (results / f"{chapter}.json").is_file(), f"chapter {chapter} did not save its results JSON"
+        f"{completed.stderr[-2000:]}"
+    )
+    assert (results / f"{chapter}.json").is_file(), (
+        f"chapter {chapter} did not save its results JSON"
+    )

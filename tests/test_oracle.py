@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT
 
 from helpers.annotation.targets import emotion_targets
 from helpers.config import load_params
@@ -13,15 +14,20 @@ from helpers.features import build_feature_sets
 from helpers.simulate import SIMULATED_STIMULUS_ONSET_S, simulate_roi_level
 from helpers.study import EMOTIONS
 
-from conftest import ROOT
-
 
 def _oracle_scores(effect: str, seed: int):
-    params = load_params(ROOT / "params" / "quick.yml",
-                         {"simulation": {"effect": effect, "seed": seed}, "features": ["roi_window", "dfc"],
-                          "window": {"step": 4}})
+    params = load_params(
+        ROOT / "params" / "quick.yml",
+        {
+            "simulation": {"effect": effect, "seed": seed},
+            "features": ["roi_window", "dfc"],
+            "window": {"step": 4},
+        },
+    )
     targets = emotion_targets(params, stimulus_onset=SIMULATED_STIMULUS_ONSET_S)
-    data = simulate_roi_level(targets.to_numpy(), load_atlas(params.atlas), params.simulation, params.subject_ids())
+    data = simulate_roi_level(
+        targets.to_numpy(), load_atlas(params.atlas), params.simulation, params.subject_ids()
+    )
     sets = build_feature_sets(params, data, targets, use_cache=False)
     planted = planted_summary(data.truth, sets, EMOTIONS)
     options = CVOptions.from_params(params, n_permutations=200)

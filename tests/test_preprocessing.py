@@ -28,7 +28,7 @@ def test_planted_edges_survive_voxels_and_masker(small_params, small_roi):
 
     drive = simulation_drive(small_params)
     length = 12
-    target = np.array([drive[t:t + length].mean(axis=0) for t in range(N_VOLUMES - length + 1)])
+    target = np.array([drive[t : t + length].mean(axis=0) for t in range(N_VOLUMES - length + 1)])
     from helpers.study import EMOTIONS
 
     values = []
@@ -36,7 +36,10 @@ def test_planted_edges_survive_voxels_and_masker(small_params, small_roi):
         for e_index, emotion in enumerate(EMOTIONS):
             for edge in truth["emotions"][emotion]["edges"]:
                 i, j = edge["rois"]
-                dfc = [np.corrcoef(x[t:t + length, i], x[t:t + length, j])[0, 1] for t in range(len(target))]
+                dfc = [
+                    np.corrcoef(x[t : t + length, i], x[t : t + length, j])[0, 1]
+                    for t in range(len(target))
+                ]
                 values.append(np.corrcoef(dfc, target[:, e_index])[0, 1])
     assert np.mean(values) > 0.15
 

@@ -15,13 +15,20 @@ from helpers.decoding.splits import LeaveOneSubjectOutBlocked
 from helpers.features import FeatureSet, window_targets
 
 
-@pytest.mark.parametrize("estimator", [CPMRegressor(n_edges=3), ScreenedRegressor(k=2)], ids=["cpm", "screened"])
+@pytest.mark.parametrize(
+    "estimator", [CPMRegressor(n_edges=3), ScreenedRegressor(k=2)], ids=["cpm", "screened"]
+)
 def test_selection_regressors_pass_scikit_learn_checks(estimator) -> None:
     check_estimator(estimator)
 
 
-def _sparse_code(seed: int = 0, n_subjects: int = 4, n_features: int = 400, informative: int = 6,
-                 only_in: np.ndarray | None = None) -> FeatureSet:
+def _sparse_code(
+    seed: int = 0,
+    n_subjects: int = 4,
+    n_features: int = 400,
+    informative: int = 6,
+    only_in: np.ndarray | None = None,
+) -> FeatureSet:
     """Windows of a shared story; a few features follow the targets (everywhere, or only in ``only_in``)."""
     rng = np.random.default_rng(seed)
     n_trs, length = 120, 6
@@ -35,8 +42,15 @@ def _sparse_code(seed: int = 0, n_subjects: int = 4, n_features: int = 400, info
     rows = np.arange(len(y)) if only_in is None else only_in
     for t in range(2):
         X[np.ix_(rows, np.arange(informative) + t * informative)] += y[rows][:, [t]] * 0.8
-    return FeatureSet.from_arrays(X.astype(np.float32), y, subject, start, start + length, tr_targets=tr_targets,
-                                  window={"length": length})
+    return FeatureSet.from_arrays(
+        X.astype(np.float32),
+        y,
+        subject,
+        start,
+        start + length,
+        tr_targets=tr_targets,
+        window={"length": length},
+    )
 
 
 def _splitter(features: FeatureSet) -> LeaveOneSubjectOutBlocked:
@@ -55,11 +69,15 @@ def _plain_loop(features, folds, fit_predict) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dense_up_to", [0, 10_000], ids=["gathered", "dense"])
-def test_cpm_equals_a_plain_loop_with_corrcoef_and_linear_regression(dense_up_to, monkeypatch) -> None:
+def test_cpm_equals_a_plain_loop_with_corrcoef_and_linear_regression(
+    dense_up_to, monkeypatch
+) -> None:
     monkeypatch.setattr("helpers.decoding.selection._DENSE_STRENGTHS_UP_TO", dense_up_to)
     features = _sparse_code()
     splitter = _splitter(features)
-    fast = cross_validate_model(features, "cpm", CVOptions(splitter=splitter, grid=ModelGrid(cpm_edges=(8,))))
+    fast = cross_validate_model(
+        features, "cpm", CVOptions(splitter=splitter, grid=ModelGrid(cpm_edges=(8,)))
+    )
 
     def cpm(X, y, train, test, order, r):
         top = order[:8]
@@ -71,7 +89,11 @@ def test_cpm_equals_a_plain_loop_with_corrcoef_and_linear_regression(dense_up_to
     np.testing.assert_allclose(fast.predictions, plain, atol=1e-6)
     estimator = np.full_like(plain, np.nan)
     for train, test in splitter.split(features.X):
-        estimator[test] = CPMRegressor(n_edges=8).fit(features.X[train], features.y[train]).predict(features.X[test])
+        estimator[test] = (
+            CPMRegressor(n_edges=8)
+            .fit(features.X[train], features.y[train])
+            .predict(features.X[test])
+        )
     np.testing.assert_allclose(estimator, plain, atol=1e-6)
 
 
@@ -98,14 +120,22 @@ def test_selection_happens_inside_the_training_folds() -> None:
     folds = list(splitter.split(base.X))
     X = base.X.copy()
     rng = np.random.default_rng(3)
-    for k, (_, test) in enumerate(folds):  # each fold gets its own features, planted on its test rows
+    for k, (_, test) in enumerate(
+        folds
+    ):  # each fold gets its own features, planted on its test rows
         columns = 20 + 4 * k + np.arange(4)
-        X[np.ix_(test, columns)] = (base.y[test][:, [0]] + 0.3 * rng.standard_normal((len(test), 4))).astype(np.float32)
+        X[np.ix_(test, columns)] = (
+            base.y[test][:, [0]] + 0.3 * rng.standard_normal((len(test), 4))
+        ).astype(np.float32)
     features = base.with_features(X)
-    honest = cross_validate_model(features, "cpm", CVOptions(splitter=splitter, grid=ModelGrid(cpm_edges=(4,))))
+    honest = cross_validate_model(
+        features, "cpm", CVOptions(splitter=splitter, grid=ModelGrid(cpm_edges=(4,)))
+    )
     assert abs(honest.scores()["r"].iloc[0]) < 0.2
-    cheat = np.full(base.y.shape[0], np.nan)  # the same model allowed to select and fit on test rows
-    for train, test in folds:
+    cheat = np.full(
+        base.y.shape[0], np.nan
+    )  # the same model allowed to select and fit on test rows
+    for _train, test in folds:
         cheat[test] = CPMRegressor(n_edges=4).fit(X[test], base.y[test, 0]).predict(X[test])
     assert fold_mean_r(base.y[:, :1], cheat[:, None], folds)[0] > 0.9
 

@@ -41,14 +41,24 @@ print(json.dumps({s: float(np.abs(x).sum()) for s, x in roi.timeseries.items()})
 
 
 def _environment(data_home: Path) -> dict[str, str]:
-    return {**os.environ, "ALICE_DATA_HOME": str(data_home), "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    return {
+        **os.environ,
+        "ALICE_DATA_HOME": str(data_home),
+        "PYTHONPATH": str(ROOT),
+        "MPLBACKEND": "Agg",
+    }
 
 
 def _start(data_home: Path, **options) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", ROI_SCRIPT, str(ROOT / "params" / "quick.yml"), json.dumps(TINY)],
-        env=_environment(data_home), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        **options)
+        env=_environment(data_home),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **options,
+    )
 
 
 def _finish(process: subprocess.Popen) -> dict[str, float]:
@@ -59,8 +69,11 @@ def _finish(process: subprocess.Popen) -> dict[str, float]:
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int, int]]:
     """Every file under ``folder`` with its inode, size and modification time."""
-    return {str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_size, p.stat().st_mtime_ns)
-            for p in folder.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +89,13 @@ def shared_home(tmp_path_factory, mirror) -> Path:
 def test_two_processes_build_one_dataset_and_never_rewrite_it(shared_home: Path) -> None:
     datasets = [p for p in (shared_home / "simulated").iterdir() if not p.name.startswith(".")]
     assert len(datasets) == 1 and (datasets[0] / "ground_truth.json").is_file()
-    assert not list((shared_home / "simulated").glob(".*")), "staging folders or lock files were left"
+    assert not list((shared_home / "simulated").glob(".*")), (
+        "staging folders or lock files were left"
+    )
     before = _snapshot(shared_home)
-    write_dataset(datasets[0], np.zeros((372, 8)), load_atlas("seitzman300"), SimulationParams(), ["sub-18"])
+    write_dataset(
+        datasets[0], np.zeros((372, 8)), load_atlas("seitzman300"), SimulationParams(), ["sub-18"]
+    )
     assert _snapshot(shared_home) == before  # a complete dataset is returned as it is
 
 
@@ -87,7 +104,9 @@ def test_files_and_folders_get_the_permissions_of_the_umask(shared_home: Path) -
     dataset = next(p for p in (shared_home / "simulated").iterdir())
     assert dataset.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's 0700
     roi_files = list((shared_home / "cache" / "roi_timeseries").rglob("*.npz"))
-    assert roi_files and all(p.stat().st_mode & 0o777 == 0o666 & ~umask for p in roi_files)  # not 0600
+    assert roi_files and all(
+        p.stat().st_mode & 0o777 == 0o666 & ~umask for p in roi_files
+    )  # not 0600
 
 
 # Root ignores file modes, so for root the reader also refuses, through an audit hook, every
@@ -126,9 +145,21 @@ def test_a_moved_read_only_data_home_is_used_as_it_is(shared_home: Path, tmp_pat
         path.chmod(path.stat().st_mode & ~0o222)
     try:
         reader = subprocess.run(
-            [sys.executable, "-c", READ_ONLY_GUARD + ROI_SCRIPT, str(ROOT / "params" / "quick.yml"),
-             json.dumps(TINY), str(moved)],
-            env=_environment(moved), cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+            [
+                sys.executable,
+                "-c",
+                READ_ONLY_GUARD + ROI_SCRIPT,
+                str(ROOT / "params" / "quick.yml"),
+                json.dumps(TINY),
+                str(moved),
+            ],
+            env=_environment(moved),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     finally:
         for path in [moved, *moved.rglob("*")]:
             path.chmod(path.stat().st_mode | 0o200)
@@ -149,19 +180,31 @@ write_dataset(sys.argv[1], np.abs(np.sin(np.linspace(0, 20, 372)[:, None] + np.a
 """
 
 
-def test_a_writer_killed_mid_dataset_leaves_staging_that_the_next_writer_removes(tmp_path: Path) -> None:
+def test_a_writer_killed_mid_dataset_leaves_staging_that_the_next_writer_removes(
+    tmp_path: Path,
+) -> None:
     root = tmp_path / "simulated" / "0123456789abcdef"
-    writer = subprocess.Popen([sys.executable, "-c", DATASET_SCRIPT, str(root)], env=_environment(tmp_path),
-                              start_new_session=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", DATASET_SCRIPT, str(root)],
+        env=_environment(tmp_path),
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while not any((p / "participants.tsv").exists() for p in root.parent.glob(f".{root.name}.*")):
-        assert writer.poll() is None and time.monotonic() < deadline, "the writer ended before it was killed"
+        assert writer.poll() is None and time.monotonic() < deadline, (
+            "the writer ended before it was killed"
+        )
         time.sleep(0.01)
     os.killpg(writer.pid, signal.SIGKILL)
     writer.wait()
     assert [p for p in root.parent.glob(f".{root.name}.*") if p.is_dir()] and not root.exists()
-    write_dataset(root, np.abs(np.sin(np.linspace(0, 20, 372)[:, None] + np.arange(8))),
-                  load_atlas("dosenbach160"), SimulationParams(resolution_mm=6, module_size=2), ["sub-18", "sub-22"])
+    write_dataset(
+        root,
+        np.abs(np.sin(np.linspace(0, 20, 372)[:, None] + np.arange(8))),
+        load_atlas("dosenbach160"),
+        SimulationParams(resolution_mm=6, module_size=2),
+        ["sub-18", "sub-22"],
+    )
     assert (root / "ground_truth.json").is_file()
     assert sorted(p.name for p in root.parent.iterdir()) == [root.name]  # no staging, no lock file
 
@@ -175,10 +218,19 @@ def test_a_live_writers_staging_is_left_alone(tmp_path: Path) -> None:
     live.mkdir(parents=True)
     dead.mkdir()
     holder = subprocess.Popen(
-        [sys.executable, "-c", ("import sys, time\nfrom helpers.data.files import file_lock\n"
-                                f"with file_lock({str(folder / 'aaaa')!r}):\n"
-                                "    print('locked', flush=True)\n    time.sleep(60)")],
-        env=_environment(tmp_path), stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time\nfrom helpers.data.files import file_lock\n"
+                f"with file_lock({str(folder / 'aaaa')!r}):\n"
+                "    print('locked', flush=True)\n    time.sleep(60)"
+            ),
+        ],
+        env=_environment(tmp_path),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         assert remove_abandoned_staging(folder) == [dead]

@@ -6,9 +6,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from helpers.data.atlases import load_atlas
-from helpers.study import EMOTIONS
 from helpers.config import SimulationParams
+from helpers.data.atlases import load_atlas
 from helpers.data.datasets import derivative_relpath
 from helpers.features.edges import edge_position
 from helpers.simulate import (
@@ -17,6 +16,7 @@ from helpers.simulate import (
     simulate_roi_signals,
     write_dataset,
 )
+from helpers.study import EMOTIONS
 
 WINDOW = 12
 
@@ -25,17 +25,24 @@ def smooth_emotions(seed=0):
     """Slow, distinct emotion trajectories on the 372-volume grid."""
     rng = np.random.default_rng(seed)
     t = np.arange(372)
-    waves = [0.5 + 0.5 * np.sin(2 * np.pi * t / rng.uniform(40, 120) + rng.uniform(0, 6)) for _ in EMOTIONS]
+    waves = [
+        0.5 + 0.5 * np.sin(2 * np.pi * t / rng.uniform(40, 120) + rng.uniform(0, 6))
+        for _ in EMOTIONS
+    ]
     return np.stack(waves, axis=1)
 
 
 def window_correlation(x, i, j, length=WINDOW):
-    return np.array([np.corrcoef(x[t:t + length, i], x[t:t + length, j])[0, 1]
-                     for t in range(len(x) - length + 1)])
+    return np.array(
+        [
+            np.corrcoef(x[t : t + length, i], x[t : t + length, j])[0, 1]
+            for t in range(len(x) - length + 1)
+        ]
+    )
 
 
 def window_mean(series, length=WINDOW):
-    return np.array([series[t:t + length].mean(axis=0) for t in range(len(series) - length + 1)])
+    return np.array([series[t : t + length].mean(axis=0) for t in range(len(series) - length + 1)])
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +51,9 @@ def atlas():
 
 
 def test_planted_rois_are_distinct_and_edge_index_matches_triu(atlas):
-    truth = plant_ground_truth(atlas, SimulationParams(effect="both", module_size=4, rois_per_emotion=3))
+    truth = plant_ground_truth(
+        atlas, SimulationParams(effect="both", module_size=4, rois_per_emotion=3)
+    )
     rois = [m["roi"] for e in truth["emotions"].values() for m in e["module"]]
     rois += [r["roi"] for e in truth["emotions"].values() for r in e["rois"]]
     assert len(rois) == len(set(rois)) == len(EMOTIONS) * (4 + 3)
@@ -76,7 +85,9 @@ def edge_emotion_correlations(signals, truth, emotions):
     for x in signals.values():
         for e_index, emotion in enumerate(EMOTIONS):
             for edge in truth["emotions"][emotion]["edges"]:
-                planted.append(np.corrcoef(window_correlation(x, *edge["rois"]), target[:, e_index])[0, 1])
+                planted.append(
+                    np.corrcoef(window_correlation(x, *edge["rois"]), target[:, e_index])[0, 1]
+                )
             i, j = rng.choice(x.shape[1], 2, replace=False)
             random_pairs.append(np.corrcoef(window_correlation(x, i, j), target[:, e_index])[0, 1])
     return np.asarray(planted), np.asarray(random_pairs)
@@ -108,16 +119,23 @@ def test_null_dataset_has_no_such_correlation(atlas):
 
 def test_null_dataset_shares_noise_with_effect_dataset(atlas):
     emotions = smooth_emotions()
-    sims = [simulate_roi_signals(emotions, atlas, SimulationParams(effect=e), ["sub-18"]) for e in ("none", "connectivity")]
+    sims = [
+        simulate_roi_signals(emotions, atlas, SimulationParams(effect=e), ["sub-18"])
+        for e in ("none", "connectivity")
+    ]
     truth = sims[1].ground_truth
     touched = {m["roi"] for e in truth["emotions"].values() for m in e["module"]}
     untouched = [k for k in range(atlas.n_rois) if k not in touched]
-    np.testing.assert_array_equal(sims[0].roi_signals["sub-18"][:, untouched], sims[1].roi_signals["sub-18"][:, untouched])
+    np.testing.assert_array_equal(
+        sims[0].roi_signals["sub-18"][:, untouched], sims[1].roi_signals["sub-18"][:, untouched]
+    )
 
 
 def test_amplitude_coding_moves_roi_level(atlas):
     emotions = smooth_emotions()
-    out = simulate_roi_signals(emotions, atlas, SimulationParams(effect="amplitude", snr=1.0), ["sub-18"])
+    out = simulate_roi_signals(
+        emotions, atlas, SimulationParams(effect="amplitude", snr=1.0), ["sub-18"]
+    )
     x = out.roi_signals["sub-18"]
     for e_index, emotion in enumerate(EMOTIONS):
         for roi in out.ground_truth["emotions"][emotion]["rois"]:
@@ -140,10 +158,15 @@ def test_written_dataset_is_shaped_like_ds002322(tmp_path, atlas):
     root = write_dataset(tmp_path / "sim", smooth_emotions(), atlas, sim, ["sub-18", "sub-22"])
     bold = root / derivative_relpath("sub-18")
     assert bold.parent.parent.name == "derivatives"
-    assert bold.name.startswith("sub-18_task-") and bold.name.endswith("alice_bold_preprocessed.nii.gz")
+    assert bold.name.startswith("sub-18_task-") and bold.name.endswith(
+        "alice_bold_preprocessed.nii.gz"
+    )
     image = nib.load(str(bold))
     assert image.shape[3] == 372 and image.header.get_zooms()[3] == pytest.approx(2.0)
-    assert json.loads((root / "sub-18/sub-18_task-alice_bold.json").read_text())["RepetitionTime"] == 2.0
+    assert (
+        json.loads((root / "sub-18/sub-18_task-alice_bold.json").read_text())["RepetitionTime"]
+        == 2.0
+    )
     assert (root / "sub-22/sub-22_task-alice_events.tsv").read_text().startswith("onset")
     assert (root / "participants.tsv").read_text().splitlines()[1:] == ["sub-18", "sub-22"]
     truth = json.loads((root / "ground_truth.json").read_text())

@@ -31,10 +31,15 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def chromium() -> str:
     if not Path(CHROMIUM).is_file():
-        setup = subprocess.run(["bash", str(ROOT / "tests" / "setup_browser.sh")], capture_output=True, text=True,
-                               check=False)
+        setup = subprocess.run(
+            ["bash", str(ROOT / "tests" / "setup_browser.sh")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert setup.returncode == 0 and Path(CHROMIUM).is_file(), (
-            f"could not install chromium with tests/setup_browser.sh:\n{setup.stdout}\n{setup.stderr}")
+            f"could not install chromium with tests/setup_browser.sh:\n{setup.stdout}\n{setup.stderr}"
+        )
     return CHROMIUM
 
 
@@ -67,7 +72,9 @@ def test_no_machine_path_or_unfinished_chapter_in_the_published_book(built_book:
             text = path.read_text(errors="ignore")
             found = [m for m in machine if m in text]
             assert not found, f"{path.relative_to(built_book)} shows {found}"
-            assert "chapter-status" not in text, f"{path.relative_to(built_book)} is marked unfinished"
+            assert "chapter-status" not in text, (
+                f"{path.relative_to(built_book)} is marked unfinished"
+            )
 
 
 def test_every_page_renders_cleanly_in_a_browser(reports) -> None:
@@ -83,7 +90,8 @@ def test_interactive_connectome_renders_when_present(reports) -> None:
     pages = [r for r in reports.values() if r.n_connectomes]
     if "05_explanations" in book.toc_chapters(ROOT / "_toc.yml"):
         assert any(r.page.endswith("05_explanations.html") for r in pages), (
-            "chapter 05 should embed nilearn's interactive connectome view")
+            "chapter 05 should embed nilearn's interactive connectome view"
+        )
     for report in pages:
         assert not report.broken_connectomes, report.broken_connectomes
 
@@ -111,8 +119,11 @@ def test_checker_catches_a_broken_page(tmp_path: Path, chromium: str) -> None:
         "<html><head><title>bad</title></head><body><p>text</p>"
         '<img src="missing.png"><div class="output stderr">Traceback (most recent call last):\n'
         "ValueError: boom</div><script>notDefinedAnywhere()</script>"
-        "<p>sk-" + "a1B2c3D4" * 4 + "</p></body></html>")
-    (site / "good.html").write_text("<html><head><title>ok</title></head><body><p>fine</p></body></html>")
+        "<p>sk-" + "a1B2c3D4" * 4 + "</p></body></html>"
+    )
+    (site / "good.html").write_text(
+        "<html><head><title>ok</title></head><body><p>fine</p></body></html>"
+    )
     found = {r.page: r for r in check_site(site, None, chromium)}
     assert found["good.html"].problems == []
     bad = found["bad.html"]
@@ -127,5 +138,7 @@ def test_a_chapter_page_without_figures_is_a_problem() -> None:
 
     logos_only = PageReport(page="book/chapters/02_preprocessing.html", n_images=2, n_figures=0)
     assert any("no figure" in problem for problem in logos_only.problems)
-    assert not PageReport(page="book/chapters/02_preprocessing.html", n_images=5, n_figures=3).problems
+    assert not PageReport(
+        page="book/chapters/02_preprocessing.html", n_images=5, n_figures=3
+    ).problems
     assert not PageReport(page="book/instructors.html", n_images=2, n_figures=0).problems

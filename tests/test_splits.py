@@ -16,7 +16,9 @@ from helpers.decoding.splits import (
 )
 
 
-def window_meta(n_subjects: int = 6, n_trs: int = 120, window: int = 10, step: int = 1) -> WindowMeta:
+def window_meta(
+    n_subjects: int = 6, n_trs: int = 120, window: int = 10, step: int = 1
+) -> WindowMeta:
     starts = np.arange(0, n_trs - window + 1, step)
     subject = np.repeat([f"sub-{s:02d}" for s in range(n_subjects)], len(starts))
     start = np.tile(starts, n_subjects)
@@ -42,14 +44,16 @@ def assert_purged(splitter: LeaveOneSubjectOutBlocked, meta: WindowMeta) -> None
 @pytest.mark.parametrize("per_fold", [1, 2, 4])
 def test_blocked_every_cell_tested_once_and_gap_respected(per_fold: int) -> None:
     meta = window_meta()
-    splitter = LeaveOneSubjectOutBlocked(meta, n_blocks=4, hrf_span_s=6.0, subjects_per_fold=per_fold)
+    splitter = LeaveOneSubjectOutBlocked(
+        meta, n_blocks=4, hrf_span_s=6.0, subjects_per_fold=per_fold
+    )
     assert splitter.gap == purge_gap_trs(10, 6.0) == 13
     n_groups = int(np.ceil(6 / per_fold))
     assert splitter.get_n_splits() == n_groups * 4
     assert_purged(splitter, meta)
     counts = np.zeros(len(meta), int)
     cells = set()
-    for train, test in splitter.split():
+    for _train, test in splitter.split():
         counts[test] += 1
         cells |= {(s, b) for s, b in zip(meta.subject[test], splitter.blocks[test])}
     assert (counts == 1).all(), "every window must be tested exactly once"
@@ -111,7 +115,10 @@ def test_random_split_leaks_neighbouring_windows() -> None:
     """The paper's split puts a window's overlapping neighbours in training: the leak the book shows."""
     meta = window_meta()
     train, test = next(RandomWindowSplit(meta, 0.1, seed=0).split())
-    shared = [np.any((meta.subject[train] == meta.subject[i]) & (meta.start[train] == meta.start[i] + 1)) for i in test]
+    shared = [
+        np.any((meta.subject[train] == meta.subject[i]) & (meta.start[train] == meta.start[i] + 1))
+        for i in test
+    ]
     assert np.mean(shared) > 0.8
 
 
@@ -129,14 +136,21 @@ def test_loso_each_subject_tested_once() -> None:
 
 def test_make_splitter_reads_parameters() -> None:
     meta = window_meta()
-    params = params_from_dict({"cv": "loso_blocked", "window": {"length": 10},
-                               "cv_options": {"n_blocks": 3, "hrf_span_s": 8.0, "subjects_per_fold": 1}})
+    params = params_from_dict(
+        {
+            "cv": "loso_blocked",
+            "window": {"length": 10},
+            "cv_options": {"n_blocks": 3, "hrf_span_s": 8.0, "subjects_per_fold": 1},
+        }
+    )
     splitter = make_splitter(params, meta)
     assert isinstance(splitter, LeaveOneSubjectOutBlocked)
     assert splitter.get_n_splits() == 18 and splitter.gap == 14
     assert isinstance(make_splitter(params, meta, cv="random"), RandomWindowSplit)
     assert isinstance(make_splitter(params, meta, cv="loso"), LeaveOneSubjectOut)
-    grouped = make_splitter(params_from_dict({"cv_options": {"subjects_per_fold": 4, "n_blocks": 3}}), meta)
+    grouped = make_splitter(
+        params_from_dict({"cv_options": {"subjects_per_fold": 4, "n_blocks": 3}}), meta
+    )
     assert grouped.get_n_splits() == 2 * 3
 
 

@@ -40,8 +40,13 @@ def simulate(effect: str, seed: int = 0) -> dict:
     start = np.array(start)
     meta = WindowMeta(np.array(subject), start, start + WINDOW)
     y = window_targets(tr_targets, meta.start, WINDOW)
-    return {"dfc": np.array(dfc, np.float32), "roi": np.array(roi, np.float32), "y": y, "meta": meta,
-            "tr_targets": tr_targets}
+    return {
+        "dfc": np.array(dfc, np.float32),
+        "roi": np.array(roi, np.float32),
+        "y": y,
+        "meta": meta,
+        "tr_targets": tr_targets,
+    }
 
 
 def run(data: dict, features: str, cv: str, n_permutations: int = 200):
@@ -50,11 +55,23 @@ def run(data: dict, features: str, cv: str, n_permutations: int = 200):
         splitter = LeaveOneSubjectOutBlocked(meta, n_blocks=4, hrf_span_s=4.0, subjects_per_fold=2)
     else:
         splitter = RandomWindowSplit(meta, test_fraction=0.1, n_splits=3, seed=0)
-    feature_set = FeatureSet.from_arrays(data[features], data["y"], meta.subject, meta.start, meta.stop,
-                                         name=features, tr_targets=data["tr_targets"],
-                                         window={"length": WINDOW, "shape": "rectangular", "target": "mean"})
-    options = CVOptions(cv=cv, splitter=splitter, n_permutations=n_permutations, hrf_span_s=4.0,
-                        feature_scaling="standard")
+    feature_set = FeatureSet.from_arrays(
+        data[features],
+        data["y"],
+        meta.subject,
+        meta.start,
+        meta.stop,
+        name=features,
+        tr_targets=data["tr_targets"],
+        window={"length": WINDOW, "shape": "rectangular", "target": "mean"},
+    )
+    options = CVOptions(
+        cv=cv,
+        splitter=splitter,
+        n_permutations=n_permutations,
+        hrf_span_s=4.0,
+        feature_scaling="standard",
+    )
     return cross_validate_model(feature_set, "kernel_ridge_linear", options)
 
 
@@ -92,7 +109,9 @@ def test_connectivity_truth_favours_dfc_and_is_detected() -> None:
     planted = dfc.scores().iloc[:4]
     assert (planted.p_fdr < 0.05).sum() >= 1, planted
     assert planted.r.mean() > roi.scores().r.iloc[:4].mean() + 0.2
-    comparison = paired_subject_test(dfc.subject_mean_r().to_numpy(), roi.subject_mean_r().to_numpy())
+    comparison = paired_subject_test(
+        dfc.subject_mean_r().to_numpy(), roi.subject_mean_r().to_numpy()
+    )
     assert comparison["delta_r"] > 0
 
 
@@ -103,7 +122,9 @@ def test_amplitude_truth_favours_roi() -> None:
     assert (scores.p_fdr.iloc[:4] < 0.05).all()
     assert (scores.r.iloc[:4] > 0.3).all()
     assert scores.r.iloc[:4].mean() > dfc.scores().r.iloc[:4].mean() + 0.3
-    comparison = paired_subject_test(roi.subject_mean_r().to_numpy(), dfc.subject_mean_r().to_numpy())
+    comparison = paired_subject_test(
+        roi.subject_mean_r().to_numpy(), dfc.subject_mean_r().to_numpy()
+    )
     assert comparison["delta_r"] > 0.2 and comparison["p_value"] <= 2 / 2**6 + 1e-12
 
 
@@ -122,8 +143,12 @@ def test_phase_randomisation_keeps_spectrum_and_cross_correlation() -> None:
     series = np.column_stack([base[:, 0], base[:, 0] * 0.8 + base[:, 1] * 0.2])
     nulls = phase_randomize(series, 0, n_draws=5)
     for null in nulls:
-        np.testing.assert_allclose(np.abs(np.fft.rfft(null, axis=0)), np.abs(np.fft.rfft(series, axis=0)), atol=1e-9)
-        np.testing.assert_allclose(np.corrcoef(null.T)[0, 1], np.corrcoef(series.T)[0, 1], atol=1e-9)
+        np.testing.assert_allclose(
+            np.abs(np.fft.rfft(null, axis=0)), np.abs(np.fft.rfft(series, axis=0)), atol=1e-9
+        )
+        np.testing.assert_allclose(
+            np.corrcoef(null.T)[0, 1], np.corrcoef(series.T)[0, 1], atol=1e-9
+        )
         assert not np.allclose(null, series)
 
 
@@ -146,6 +171,8 @@ def test_paired_sign_flip_exact() -> None:
 def test_null_needs_the_tr_level_targets(null_data) -> None:
     meta = null_data["meta"]
     splitter = LeaveOneSubjectOutBlocked(meta, n_blocks=4, hrf_span_s=4.0, subjects_per_fold=3)
-    bare = FeatureSet.from_arrays(null_data["roi"], null_data["y"], meta.subject, meta.start, meta.stop)
+    bare = FeatureSet.from_arrays(
+        null_data["roi"], null_data["y"], meta.subject, meta.start, meta.stop
+    )
     with pytest.raises(ValueError, match="TR-level targets"):
         cross_validate_model(bare, "ridge", CVOptions(splitter=splitter, n_permutations=5))

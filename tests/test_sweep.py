@@ -14,8 +14,8 @@ import pytest
 
 from helpers.book.sweep import DONE_FILE, ERROR_FILE, gather, load_sweep, run_sweep
 from helpers.config import load_params
-from helpers.parameter_grid import SweepError, combination_id, expand_dotted, expand_grid
 from helpers.decoding.sensitivity import sensitivity_scores, verdict
+from helpers.parameter_grid import SweepError, combination_id, expand_dotted, expand_grid
 from helpers.study import EMOTIONS, N_VOLUMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,8 +59,12 @@ save_results("01_trivial", {"scores": [
 # ------------------------------------------------------------------------------- the grid
 def test_expand_dotted_nests_keys_and_rejects_ambiguity():
     assert expand_dotted({"window.length": 6, "window.shape": "tapered", "atlas": "x"}) == {
-        "window": {"length": 6, "shape": "tapered"}, "atlas": "x"}
-    assert expand_dotted({"window": {"step": 2}, "window.length": 6}) == {"window": {"step": 2, "length": 6}}
+        "window": {"length": 6, "shape": "tapered"},
+        "atlas": "x",
+    }
+    assert expand_dotted({"window": {"step": 2}, "window.length": 6}) == {
+        "window": {"step": 2, "length": 6}
+    }
     with pytest.raises(SweepError, match="window"):
         expand_dotted({"window": 3, "window.length": 6})
     with pytest.raises(SweepError, match="empty part"):
@@ -69,8 +73,13 @@ def test_expand_dotted_nests_keys_and_rejects_ambiguity():
 
 def test_expand_grid_is_the_cartesian_product_plus_explicit_combinations():
     grid = {"window.length": [6, 12, 24], "features": [["roi", "dfc"], ["dfc"]]}
-    combos = expand_grid(grid, [{"window.length": 48, "window.shape": "tapered"}, {"window.length": 6,
-                                                                                   "features": ["dfc"]}])
+    combos = expand_grid(
+        grid,
+        [
+            {"window.length": 48, "window.shape": "tapered"},
+            {"window.length": 6, "features": ["dfc"]},
+        ],
+    )
     assert len(combos) == 3 * 2 + 1  # the repeated explicit combination is dropped
     assert combos[0] == {"window.length": 6, "features": ["roi", "dfc"]}
     assert combos[1] == {"window.length": 6, "features": ["dfc"]}  # last key varies fastest
@@ -88,19 +97,24 @@ def test_combination_id_is_readable_and_depends_on_values_only():
     assert a == combination_id({"window.length": 6, "features": ["roi", "dfc"]})
     assert a != combination_id({"window.length": 12, "features": ["roi", "dfc"]})
     assert combination_id({"window.length": 6, "features": ["roi", "dfc"]}) != combination_id(
-        {"features": ["roi", "dfc"], "window.length": 7})
+        {"features": ["roi", "dfc"], "window.length": 7}
+    )
 
 
 def test_shipped_sweep_files_are_valid(tmp_path):
     import yaml
 
     for path in sorted((ROOT / "params" / "sweeps").glob("*.yml")):
-        for chapter in yaml.safe_load(path.read_text())["chapters"]:  # the chapters need not exist yet
+        for chapter in yaml.safe_load(path.read_text())[
+            "chapters"
+        ]:  # the chapters need not exist yet
             (tmp_path / f"{chapter}.md").write_text(TRIVIAL_CHAPTER)
         plan = load_sweep(path, notebook_dir=tmp_path).plan()
         assert plan, path
         assert len({c.id for c in plan}) == len(plan)
-    cluster = load_sweep(ROOT / "params" / "sweeps" / "sensitivity_cluster.yml", notebook_dir=tmp_path).plan()
+    cluster = load_sweep(
+        ROOT / "params" / "sweeps" / "sensitivity_cluster.yml", notebook_dir=tmp_path
+    ).plan()
     lengths = {c.values["window.length"] for c in cluster}
     assert min(lengths) == 6 and max(lengths) == 60 and len(cluster) == 216
 
@@ -114,13 +128,20 @@ def _write_sweep(folder: Path, text: str) -> Path:
 def test_bad_sweep_files_give_clear_errors(tmp_path):
     base = ROOT / "params" / "quick.yml"
     with pytest.raises(SweepError, match="unknown key 'gird'"):
-        load_sweep(_write_sweep(tmp_path, f"base: {base}\nchapters: [02_preprocessing]\ngird: {{}}\n"))
+        load_sweep(
+            _write_sweep(tmp_path, f"base: {base}\nchapters: [02_preprocessing]\ngird: {{}}\n")
+        )
     with pytest.raises(SweepError, match="base parameter file"):
         load_sweep(_write_sweep(tmp_path, "base: nowhere.yml\nchapters: [02_preprocessing]\n"))
     with pytest.raises(SweepError, match="chapter '09_missing'"):
         load_sweep(_write_sweep(tmp_path, f"base: {base}\nchapters: [09_missing]\n"))
-    spec = load_sweep(_write_sweep(tmp_path, f"base: {base}\nchapters: [02_preprocessing]\n"
-                                             "grid: {{window.length: [12, 1000]}}\n".replace("{{", "{").replace("}}", "}")))
+    spec = load_sweep(
+        _write_sweep(
+            tmp_path,
+            f"base: {base}\nchapters: [02_preprocessing]\n"
+            "grid: {{window.length: [12, 1000]}}\n".replace("{{", "{").replace("}}", "}"),
+        )
+    )
     with pytest.raises(SweepError, match=r'combination \{"window.length":1000\}.*window.length'):
         spec.plan()
 
@@ -131,17 +152,24 @@ def tiny_sweep(tmp_path):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     (notebooks / "01_trivial.md").write_text(TRIVIAL_CHAPTER)
-    path = _write_sweep(tmp_path, (
-        f"base: {ROOT / 'params' / 'quick.yml'}\n"
-        "chapters: [01_trivial]\n"
-        "grid:\n  window.length: [6, 7, 12]\n  features: [[roi_window, dfc]]\n"
-        "gather: {chapter: 01_trivial, records: scores}\n"
-    ))
+    path = _write_sweep(
+        tmp_path,
+        (
+            f"base: {ROOT / 'params' / 'quick.yml'}\n"
+            "chapters: [01_trivial]\n"
+            "grid:\n  window.length: [6, 7, 12]\n  features: [[roi_window, dfc]]\n"
+            "gather: {chapter: 01_trivial, records: scores}\n"
+        ),
+    )
     return load_sweep(path, notebook_dir=notebooks)
 
 
 def _by_value(table: pd.DataFrame) -> pd.DataFrame:
-    return table.drop(columns="combination").sort_values(["window.length", "features"]).reset_index(drop=True)
+    return (
+        table.drop(columns="combination")
+        .sort_values(["window.length", "features"])
+        .reset_index(drop=True)
+    )
 
 
 def test_tiny_sweep_local_failure_resume_and_dask(tiny_sweep, tmp_path):
@@ -167,10 +195,14 @@ def test_tiny_sweep_local_failure_resume_and_dask(tiny_sweep, tmp_path):
     # the tidy table: one row per (combination, record), swept values as columns
     table = pd.read_csv(out / "results.csv")
     assert len(table) == 4 and set(table["window.length"]) == {6, 12}
-    assert {"combination", "swept_features", "model", "features", "cv", "emotion", "r"} <= set(table.columns)
+    assert {"combination", "swept_features", "model", "features", "cv", "emotion", "r"} <= set(
+        table.columns
+    )
     assert set(table["swept_features"]) == {"roi_window+dfc"}
     for _, row in table.iterrows():
-        assert row["r"] == pytest.approx(row["window.length"] / 100 + (0.5 if row["features"] == "dfc" else 0))
+        assert row["r"] == pytest.approx(
+            row["window.length"] / 100 + (0.5 if row["features"] == "dfc" else 0)
+        )
 
     # an interrupted sweep resumes: finished combinations are skipped, unfinished ones run again;
     # folder names depend on the values only, so a narrowed grid still finds the finished ones
@@ -185,9 +217,12 @@ def test_tiny_sweep_local_failure_resume_and_dask(tiny_sweep, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     with socket.socket() as probe:  # a loopback interface is all LocalCluster needs
         probe.bind(("127.0.0.1", 0))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        on_dask = run_sweep(tiny_sweep, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        on_dask = run_sweep(
+            tiny_sweep, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False
+        )
     assert sorted(on_dask.done) == sorted([plan[6], plan[12]]) and not on_dask.failed
     assert {json.loads((tmp_path / "dask" / plan[6] / DONE_FILE).read_text())["id"]} == {plan[6]}
     pd.testing.assert_frame_equal(_by_value(gather(tmp_path / "dask")), _by_value(table))
@@ -204,7 +239,9 @@ def _coded_data(effect: str, n_subjects: int = 6, seed: int = 0):
     rng = np.random.default_rng(seed)
     raw = rng.standard_normal((N_VOLUMES + 80, len(EMOTIONS)))
     kernel = np.exp(-0.5 * (np.arange(-40, 41) / 10.0) ** 2)
-    smooth = np.stack([np.convolve(raw[:, k], kernel, mode="same") for k in range(len(EMOTIONS))], 1)[40:-40]
+    smooth = np.stack(
+        [np.convolve(raw[:, k], kernel, mode="same") for k in range(len(EMOTIONS))], 1
+    )[40:-40]
     emotions = (smooth - smooth.min(0)) / (smooth.max(0) - smooth.min(0))
     n_rois = 2 * len(EMOTIONS) + 4
     series = {}
@@ -223,19 +260,32 @@ def _coded_data(effect: str, n_subjects: int = 6, seed: int = 0):
     return roi, pd.DataFrame(emotions, columns=list(EMOTIONS))
 
 
-@pytest.mark.parametrize("effect, expected", [("connectivity", "DFC > ROI"), ("amplitude", "ROI > DFC")])
+@pytest.mark.parametrize(
+    "effect, expected", [("connectivity", "DFC > ROI"), ("amplitude", "ROI > DFC")]
+)
 def test_sensitivity_scores_recover_the_planted_coding(monkeypatch, effect, expected):
     roi, targets = _coded_data(effect)
     calls = []
-    monkeypatch.setattr("helpers.decoding.sensitivity.roi_timeseries", lambda params, progress=True: calls.append(1) or roi)
+    monkeypatch.setattr(
+        "helpers.decoding.sensitivity.roi_timeseries",
+        lambda params, progress=True: calls.append(1) or roi,
+    )
     monkeypatch.setattr("helpers.decoding.sensitivity.run_targets", lambda params, roi: targets)
     params = load_params(ROOT / "params" / "quick.yml", {"subjects": 6})
-    table = sensitivity_scores(params, {"window.length": [16, 200]}, combinations=[{"window.length": 16,
-                                                                                    "window.shape": "tapered"}],
-                               fixed={"window.step": 6}, models=["ridge"], cvs=["loso"], progress=False)
+    table = sensitivity_scores(
+        params,
+        {"window.length": [16, 200]},
+        combinations=[{"window.length": 16, "window.shape": "tapered"}],
+        fixed={"window.step": 6},
+        models=["ridge"],
+        cvs=["loso"],
+        progress=False,
+    )
     assert len(table) == 3 and len(calls) == 1  # ROI signals are loaded once for the whole grid
     assert list(table["window.shape"]) == ["rectangular", "rectangular", "tapered"]
-    assert {"r_dfc", "r_roi", "delta_r", "ci_low", "ci_high", "p_value", "verdict"} <= set(table.columns)
+    assert {"r_dfc", "r_roi", "delta_r", "ci_low", "ci_high", "p_value", "verdict"} <= set(
+        table.columns
+    )
     for _, row in table[table["window.length"] == 16].iterrows():
         assert row["verdict"] == expected, row.to_dict()
         assert row["ci_low"] <= row["delta_r"] <= row["ci_high"]
@@ -245,12 +295,19 @@ def test_sensitivity_scores_recover_the_planted_coding(monkeypatch, effect, expe
 
 def test_sensitivity_scores_mark_untestable_combinations_and_reject_looped_keys(monkeypatch):
     roi, targets = _coded_data("connectivity", n_subjects=3)
-    monkeypatch.setattr("helpers.decoding.sensitivity.roi_timeseries", lambda params, progress=True: roi)
+    monkeypatch.setattr(
+        "helpers.decoding.sensitivity.roi_timeseries", lambda params, progress=True: roi
+    )
     monkeypatch.setattr("helpers.decoding.sensitivity.run_targets", lambda params, roi: targets)
     params = load_params(ROOT / "params" / "quick.yml", {"subjects": 3})
-    table = sensitivity_scores(params, {"window.length": [150]}, fixed={"window.step": 10, "cv_options.n_blocks": 5,
-                                                                  "cv_options.subjects_per_fold": 1},
-                               models=["ridge"], cvs=["loso_blocked"], progress=False)
+    table = sensitivity_scores(
+        params,
+        {"window.length": [150]},
+        fixed={"window.step": 10, "cv_options.n_blocks": 5, "cv_options.subjects_per_fold": 1},
+        models=["ridge"],
+        cvs=["loso_blocked"],
+        progress=False,
+    )
     assert table.loc[0, "verdict"] == "not testable" and "purge gap" in table.loc[0, "error"]
     with pytest.raises(SweepError, match="'models'"):
         sensitivity_scores(params, {"models": [["ridge"]]}, progress=False)

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.annotation.base import Annotation, Annotator, Segment
-from helpers.data.stimulus import load_segments
 from helpers.annotation.rating_cache import endpoint_id
+from helpers.data.stimulus import load_segments
 from helpers.data.storage import atomic_write_json, digest_of, step_dir
 from helpers.study import EMOTIONS
 

@@ -176,7 +176,6 @@ def emotion_targets(params, stimulus_onset: float = 0.0):
     for ds002322's sub-18). Cached under the data home, keyed by everything it depends on.
     """
 
-
     if not np.isfinite(stimulus_onset) or not -TR_SECONDS * N_VOLUMES < stimulus_onset < 60.0:
         raise ValueError(
             f"stimulus_onset = {stimulus_onset} s is not plausible; give the audio's start in seconds "

@@ -49,8 +49,12 @@ def toc_chapters(toc_file: Path = TOC_FILE) -> list[str]:
     return [f.removeprefix(CHAPTER_PREFIX) for f in files if f.startswith(CHAPTER_PREFIX)]
 
 
-def chapter_sources(only: list[str] | None = None, notebook_dir: Path = NOTEBOOK_DIR,
-                    toc_file: Path | None = TOC_FILE, quiet: bool = False) -> list[Path]:
+def chapter_sources(
+    only: list[str] | None = None,
+    notebook_dir: Path = NOTEBOOK_DIR,
+    toc_file: Path | None = TOC_FILE,
+    quiet: bool = False,
+) -> list[Path]:
     """The jupytext sources to run, in table-of-contents order, optionally a selection.
 
     Only chapters listed in ``toc_file`` run: a source the book does not show would produce numbers
@@ -63,8 +67,10 @@ def chapter_sources(only: list[str] | None = None, notebook_dir: Path = NOTEBOOK
         listed = toc_chapters(toc_file)
         missing = [name for name in listed if name not in available]
         if missing:
-            raise BookError(f"{toc_file.name} lists {', '.join(missing)} but {notebook_dir} has no such "
-                            f"source (expected {', '.join(f'{m}.md' for m in missing)}); fix _toc.yml")
+            raise BookError(
+                f"{toc_file.name} lists {', '.join(missing)} but {notebook_dir} has no such "
+                f"source (expected {', '.join(f'{m}.md' for m in missing)}); fix _toc.yml"
+            )
         for stem in sorted(set(available) - set(listed)) if not quiet else ():
             print(f"[book] skipping {stem}: not listed in {toc_file.name}", file=sys.stderr)
     sources = [available[name] for name in listed]
@@ -74,8 +80,10 @@ def chapter_sources(only: list[str] | None = None, notebook_dir: Path = NOTEBOOK
     chosen = [p for p in sources if p.stem in wanted or p.stem[:2] in wanted]
     unknown = wanted - {p.stem for p in chosen} - {p.stem[:2] for p in chosen}
     if unknown:
-        raise BookError(f"unknown chapter(s) {', '.join(sorted(unknown))}; the table of contents has: "
-                        f"{', '.join(p.stem for p in sources) or 'none'}")
+        raise BookError(
+            f"unknown chapter(s) {', '.join(sorted(unknown))}; the table of contents has: "
+            f"{', '.join(p.stem for p in sources) or 'none'}"
+        )
     return chosen
 
 
@@ -108,7 +116,11 @@ def _setup_cell(repository_url: str, branch: str) -> nbformat.NotebookNode:
 
 
 def _repository(root: Path) -> tuple[str, str]:
-    config = yaml.safe_load((root / "_config.yml").read_text()) if (root / "_config.yml").is_file() else {}
+    config = (
+        yaml.safe_load((root / "_config.yml").read_text())
+        if (root / "_config.yml").is_file()
+        else {}
+    )
     repository = (config or {}).get("repository", {}) or {}
     return repository.get("url", ""), repository.get("branch", "main")
 
@@ -116,7 +128,11 @@ def _repository(root: Path) -> tuple[str, str]:
 def source_notebook(source: Path, with_setup: bool = True) -> nbformat.NotebookNode:
     """Read a jupytext chapter as a notebook with a Python kernel (and the launch set-up cell)."""
     notebook = jupytext.read(source)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     url, branch = _repository(ROOT)
     if with_setup:
         notebook.cells.insert(0, _setup_cell(url, branch))

@@ -22,20 +22,35 @@ from helpers.data.fetch import DataUnavailableError
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m helpers.book",
-                                     description="Run the chapters and build the book.")
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.book", description="Run the chapters and build the book."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("sweep", help="parameter sweeps: sweep run FILE --out DIR [--scheduler ADDR] "
-                                 "[--max-workers N] | sweep gather DIR | sweep list FILE")
+    sub.add_parser(
+        "sweep",
+        help="parameter sweeps: sweep run FILE --out DIR [--scheduler ADDR] "
+        "[--max-workers N] | sweep gather DIR | sweep list FILE",
+    )
     run_parser = sub.add_parser("run", help="execute chapters with a parameter file")
     run_parser.add_argument("--params", default="params/default.yml")
-    run_parser.add_argument("--only", nargs="*", help="chapter names or numbers, e.g. 02 03_features")
-    run_parser.add_argument("--set", dest="overrides", default=None,
-                            help='overrides as JSON or YAML, e.g. \'{"window": {"length": 20}}\'')
+    run_parser.add_argument(
+        "--only", nargs="*", help="chapter names or numbers, e.g. 02 03_features"
+    )
+    run_parser.add_argument(
+        "--set",
+        dest="overrides",
+        default=None,
+        help='overrides as JSON or YAML, e.g. \'{"window": {"length": 20}}\'',
+    )
     html_parser = sub.add_parser("html", help="build the HTML book")
-    html_parser.add_argument("--strict", action="store_true",
-                             help="refuse unfinished chapters and treat warnings as errors")
-    prepare_parser = sub.add_parser("prepare", help="write unexecuted chapter notebooks with parameters")
+    html_parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse unfinished chapters and treat warnings as errors",
+    )
+    prepare_parser = sub.add_parser(
+        "prepare", help="write unexecuted chapter notebooks with parameters"
+    )
     prepare_parser.add_argument("--params", default="params/default.yml")
     prepare_parser.add_argument("--output", default=str(EXECUTED_DIR.relative_to(ROOT)))
     return parser
@@ -59,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as exc:
-        print(f"error: the book build failed (exit {exc.returncode}); see the Sphinx messages above",
-              file=sys.stderr)
+        print(
+            f"error: the book build failed (exit {exc.returncode}); see the Sphinx messages above",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

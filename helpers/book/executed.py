@@ -45,14 +45,20 @@ def one_parameter_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode
     injected = [c for c in notebook.cells if INJECTED_TAG in _tags(c)]
     if not injected:
         return notebook
-    notebook.cells = [c for c in notebook.cells if not (PARAMETERS_TAG in _tags(c) and INJECTED_TAG not in _tags(c))]
+    notebook.cells = [
+        c
+        for c in notebook.cells
+        if not (PARAMETERS_TAG in _tags(c) and INJECTED_TAG not in _tags(c))
+    ]
     for cell in injected:
         if PARAMETERS_TAG not in _tags(cell):
             cell.metadata["tags"] = [PARAMETERS_TAG, *_tags(cell)]
     return notebook
 
 
-def finalize_notebook(path: Path, source: Path, cwd: Path, secrets: set[str] | frozenset[str] = frozenset()) -> Path:
+def finalize_notebook(
+    path: Path, source: Path, cwd: Path, secrets: set[str] | frozenset[str] = frozenset()
+) -> Path:
     """Rewrite an executed (or prepared) notebook so that it is fit to publish.
 
     One parameter cell; papermill's paths relative to ``cwd`` (the repository root); the run's

@@ -31,7 +31,9 @@ class Claim:
     finding: Callable[[dict[str, Any]], str]
 
 
-def load_chapter_results(results_dir: Path, chapters: list[str]) -> dict[str, dict[str, Any] | None]:
+def load_chapter_results(
+    results_dir: Path, chapters: list[str]
+) -> dict[str, dict[str, Any] | None]:
     """Each chapter's results JSON, or None when the chapter has not written one."""
     loaded: dict[str, dict[str, Any] | None] = {}
     for chapter in chapters:
@@ -42,7 +44,9 @@ def load_chapter_results(results_dir: Path, chapters: list[str]) -> dict[str, di
         try:
             loaded[chapter] = json.loads(path.read_text())
         except json.JSONDecodeError as err:
-            raise ValueError(f"{path} is not valid JSON ({err}); re-run chapter {chapter}") from None
+            raise ValueError(
+                f"{path} is not valid JSON ({err}); re-run chapter {chapter}"
+            ) from None
     return loaded
 
 
@@ -69,10 +73,16 @@ def _best(records: list[dict[str, Any]], features: str) -> dict[str, Any] | None
 
 def _describe_best(records: list[dict[str, Any]]) -> str:
     parts = []
-    for features, name in (("dfc", "DFC"), ("roi", "ROI amplitude"), ("roi_window", "ROI window mean")):
+    for features, name in (
+        ("dfc", "DFC"),
+        ("roi", "ROI amplitude"),
+        ("roi_window", "ROI window mean"),
+    ):
         best = _best(records, features)
         if best is not None:
-            parts.append(f"{name}: R² {best['r2']:.2f} (r {best.get('r', float('nan')):.2f}, {best['model']})")
+            parts.append(
+                f"{name}: R² {best['r2']:.2f} (r {best.get('r', float('nan')):.2f}, {best['model']})"
+            )
     if not parts:
         raise MissingResult("`scores` records with `emotion: mean`")
     return "; ".join(parts)
@@ -80,36 +90,47 @@ def _describe_best(records: list[dict[str, Any]]) -> str:
 
 def _annotation(results: dict[str, Any]) -> str:
     annotator = _get(results, "annotator")
-    text = (f"{annotator} annotator, {_get(results, 'n_segments')} {_get(results, 'segmentation')} "
-            f"segments x {len(EMOTIONS)} emotions")
+    text = (
+        f"{annotator} annotator, {_get(results, 'n_segments')} {_get(results, 'segmentation')} "
+        f"segments x {len(EMOTIONS)} emotions"
+    )
     agreement = results.get("agreement_spearman") or {}
     if agreement:
         pair, per_emotion = next(iter(sorted(agreement.items())))
         values = sorted(v for v in per_emotion.values() if v is not None)
         if values:
-            median = values[len(values) // 2] if len(values) % 2 else sum(values[len(values) // 2 - 1:
-                                                                                  len(values) // 2 + 1]) / 2
+            median = (
+                values[len(values) // 2]
+                if len(values) % 2
+                else sum(values[len(values) // 2 - 1 : len(values) // 2 + 1]) / 2
+            )
             text += f"; {pair.replace('_', ' ')}: median Spearman ρ {median:.2f} across emotions"
     return text
 
 
 def _data(results: dict[str, Any]) -> str:
-    return (f"{_get(results, 'dataset')} data, {_get(results, 'n_subjects')} subjects, "
-            f"{_get(results, 'atlas')} ({_get(results, 'n_rois')} ROIs); static connectivity "
-            f"{_get(results, 'fc_within_networks'):.2f} within against "
-            f"{_get(results, 'fc_between_networks'):.2f} between networks")
+    return (
+        f"{_get(results, 'dataset')} data, {_get(results, 'n_subjects')} subjects, "
+        f"{_get(results, 'atlas')} ({_get(results, 'n_rois')} ROIs); static connectivity "
+        f"{_get(results, 'fc_within_networks'):.2f} within against "
+        f"{_get(results, 'fc_between_networks'):.2f} between networks"
+    )
 
 
 def _features(results: dict[str, Any]) -> str:
     sets = _get(results, "feature_sets")
     if "dfc" not in sets:
         raise MissingResult("`feature_sets.dfc`")
-    text = (f"DFC in {_get(results, 'window_length')}-TR {_get(results, 'window_shape')} windows: "
-            f"{sets['dfc']['n_features']:,} edges per sample against {_get(results, 'n_rois')} ROI amplitudes")
+    text = (
+        f"DFC in {_get(results, 'window_length')}-TR {_get(results, 'window_shape')} windows: "
+        f"{sets['dfc']['n_features']:,} edges per sample against {_get(results, 'n_rois')} ROI amplitudes"
+    )
     ratio = results.get("fluctuation_ratio_at_window")
     if ratio is not None:
-        text += (f"; DFC fluctuates {ratio:.2f}x as much as under a phase-randomised null "
-                 f"(p = {_get(results, 'fluctuation_p_at_window'):.2g})")
+        text += (
+            f"; DFC fluctuates {ratio:.2f}x as much as under a phase-randomised null "
+            f"(p = {_get(results, 'fluctuation_p_at_window'):.2g})"
+        )
     return text
 
 
@@ -126,16 +147,21 @@ def _honest_split(results: dict[str, Any]) -> str:
         raise MissingResult("`scores` records for a subject-wise scheme")
     cv = records[0]["cv"]
     text = f"`{cv}`, mean over emotions, " + _describe_best([r for r in records if r["cv"] == cv])
-    per_emotion = [r for r in _get(results, "scores")
-                   if r.get("cv") == cv and r.get("emotion") != "mean" and r.get("p_fdr") is not None]
+    per_emotion = [
+        r
+        for r in _get(results, "scores")
+        if r.get("cv") == cv and r.get("emotion") != "mean" and r.get("p_fdr") is not None
+    ]
     if per_emotion:
         significant = {(r["model"], r["features"]): 0 for r in per_emotion}
         for r in per_emotion:
             significant[(r["model"], r["features"])] += r["p_fdr"] < 0.05
         (model, features), count = max(significant.items(), key=lambda item: item[1])
         if count:
-            text += (f"; the most for one model: {count} of {len(EMOTIONS)} emotions significant after "
-                     f"FDR ({model} on {features})")
+            text += (
+                f"; the most for one model: {count} of {len(EMOTIONS)} emotions significant after "
+                f"FDR ({model} on {features})"
+            )
         else:
             text += "; no emotion significant after FDR for any model"
     return text
@@ -147,8 +173,10 @@ def _dfc_vs_roi(results: dict[str, Any]) -> str:
         if not comparison:
             raise MissingResult("`dfc_vs_roi`")
         comparison = comparison[0]
-    return (f"Δr (DFC − ROI) = {comparison['delta_r']:+.3f}, paired p = {comparison['p_value']:.3g} "
-            f"({comparison.get('model', '?')}, `{comparison.get('cv', '?')}`)")
+    return (
+        f"Δr (DFC − ROI) = {comparison['delta_r']:+.3f}, paired p = {comparison['p_value']:.3g} "
+        f"({comparison.get('model', '?')}, `{comparison.get('cv', '?')}`)"
+    )
 
 
 def _explanations(results: dict[str, Any]) -> str:
@@ -157,8 +185,10 @@ def _explanations(results: dict[str, Any]) -> str:
         values = [v for v in auroc.values() if v is not None]
         if not values:
             return "no planted truth (real data): see the chapter's graphs"
-        return (f"planted edges recovered with mean AUROC {sum(values) / len(values):.2f} "
-                f"(range {min(values):.2f}–{max(values):.2f} over emotions)")
+        return (
+            f"planted edges recovered with mean AUROC {sum(values) / len(values):.2f} "
+            f"(range {min(values):.2f}–{max(values):.2f} over emotions)"
+        )
     return f"planted edges recovered with mean AUROC {float(auroc):.2f}"
 
 
@@ -178,20 +208,47 @@ def _interpretation(results: dict[str, Any]) -> str:
 
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("Emotion labels", "GPT-4 rates 91 segments of the story on 8 Plutchik emotions in [0, 1]",
-          "01_annotation", _annotation),
-    Claim("Brain data", "ds002322: 26 listeners, Schaefer 400 parcels (7 networks)",
-          "02_preprocessing", _data),
-    Claim("Features", "DFC: Pearson r in 12-TR sliding windows, Fisher z (79,800 edges)",
-          "03_features", _features),
-    Claim("Decoding, paper's split", "random 90/10 split of windows: test R² 0.59 SVR-RBF on DFC, "
-          "0.56 ridge on DFC, 0.26 SVR-RBF on ROI", "04_regression", _random_split),
-    Claim("Decoding, held-out listeners and story", "not evaluated", "04_regression", _honest_split),
+    Claim(
+        "Emotion labels",
+        "GPT-4 rates 91 segments of the story on 8 Plutchik emotions in [0, 1]",
+        "01_annotation",
+        _annotation,
+    ),
+    Claim(
+        "Brain data",
+        "ds002322: 26 listeners, Schaefer 400 parcels (7 networks)",
+        "02_preprocessing",
+        _data,
+    ),
+    Claim(
+        "Features",
+        "DFC: Pearson r in 12-TR sliding windows, Fisher z (79,800 edges)",
+        "03_features",
+        _features,
+    ),
+    Claim(
+        "Decoding, paper's split",
+        "random 90/10 split of windows: test R² 0.59 SVR-RBF on DFC, "
+        "0.56 ridge on DFC, 0.26 SVR-RBF on ROI",
+        "04_regression",
+        _random_split,
+    ),
+    Claim(
+        "Decoding, held-out listeners and story", "not evaluated", "04_regression", _honest_split
+    ),
     Claim("DFC against ROI", "DFC clearly better than ROI amplitude", "04_regression", _dfc_vs_roi),
-    Claim("Explanations", "spanning trees of edge importance reveal emotion-specific networks",
-          "05_explanations", _explanations),
-    Claim("Interpretation", "distributed interactions support psychological constructionism",
-          "06_interpretation", _interpretation),
+    Claim(
+        "Explanations",
+        "spanning trees of edge importance reveal emotion-specific networks",
+        "05_explanations",
+        _explanations,
+    ),
+    Claim(
+        "Interpretation",
+        "distributed interactions support psychological constructionism",
+        "06_interpretation",
+        _interpretation,
+    ),
 )
 
 
@@ -207,7 +264,9 @@ def _finding_cell(claim: Claim, results: dict[str, dict[str, Any] | None]) -> st
         return f"*not reported:* `{claim.chapter}.json` has an unexpected shape ({type(err).__name__}: {err})"
 
 
-def render_findings(results_dir: Path, chapters: list[str], manifest: dict[str, Any] | None = None) -> str:
+def render_findings(
+    results_dir: Path, chapters: list[str], manifest: dict[str, Any] | None = None
+) -> str:
     """The landing page's claims-and-findings table as MyST Markdown.
 
     ``chapters`` are the chapters listed in the table of contents; claims answered by a chapter
@@ -223,27 +282,31 @@ def render_findings(results_dir: Path, chapters: list[str], manifest: dict[str, 
         lines.append(f"| {chapter_link} | {claim.paper} | {cell} |")
     text = "\n".join(lines) + "\n"
     if manifest:
-        text += (f"\nNumbers from the run with `{manifest.get('params_file', '?')}` "
-                 f"(commit `{manifest.get('git_commit') or 'unknown'}`); see {{doc}}`reproducibility`.\n")
+        text += (
+            f"\nNumbers from the run with `{manifest.get('params_file', '?')}` "
+            f"(commit `{manifest.get('git_commit') or 'unknown'}`); see {{doc}}`reproducibility`.\n"
+        )
         if manifest.get("params", {}).get("dataset") == "simulated":
-            text += ("On the simulated dataset these numbers test the method against a known truth; "
-                     "they say nothing about real brains.\n")
+            text += (
+                "On the simulated dataset these numbers test the method against a known truth; "
+                "they say nothing about real brains.\n"
+            )
     return text
 
 
 CHAPTER_QUESTIONS: dict[str, str] = {
     "01_annotation": "Which emotions does the story carry, moment by moment, and how far do annotators "
-                     "(GPT-4's published labels, an emotion lexicon, a chat model) agree?",
+    "(GPT-4's published labels, an emotion lexicon, a chat model) agree?",
     "02_preprocessing": "Are the ROI time series clean and plausible: where are the ROIs, what do the "
-                        "signals look like, does static connectivity show network structure?",
+    "signals look like, does static connectivity show network structure?",
     "03_features": "What do ROI amplitude and sliding-window connectivity (DFC) capture, and how much "
-                   "of DFC's fluctuation is noise from short windows?",
+    "of DFC's fluctuation is noise from short windows?",
     "04_regression": "Can the eight emotion trajectories be decoded, does DFC beat ROI amplitude, and "
-                     "what survives when test listeners and story parts are truly held out?",
+    "what survives when test listeners and story parts are truly held out?",
     "05_explanations": "Which edges and networks carry each emotion, and do the importance graphs find "
-                       "the edges that were planted in the simulation?",
+    "the edges that were planted in the simulation?",
     "06_interpretation": "Do emotions rely on unique regions (locationist) or on shared, distributed "
-                         "interactions (constructionist), each measured against a null?",
+    "interactions (constructionist), each measured against a null?",
 }
 """The question each chapter answers, shown on the landing page and the instructors' page."""
 
@@ -273,32 +336,72 @@ def draw_pipeline_figure(path: Path) -> Path:
     ax.axis("off")
     boxes = {
         "story": (0.1, 2.4, "Story text\nAlice, chapter 1", "#f2f2f2"),
-        "annotation": (2.3, 2.4, "1  Annotation\nLLM / lexicon / GPT-4\n→ 8 emotions × 372 TR", "#fde0c5"),
+        "annotation": (
+            2.3,
+            2.4,
+            "1  Annotation\nLLM / lexicon / GPT-4\n→ 8 emotions × 372 TR",
+            "#fde0c5",
+        ),
         "bold": (0.1, 0.5, "BOLD images\nds002322 or simulated", "#f2f2f2"),
-        "preprocessing": (2.3, 0.5, "2  Preprocessing\natlas ROIs, cleaning\n→ ROI × 372 TR", "#cde4f7"),
+        "preprocessing": (
+            2.3,
+            0.5,
+            "2  Preprocessing\natlas ROIs, cleaning\n→ ROI × 372 TR",
+            "#cde4f7",
+        ),
         "features": (4.5, 0.5, "3  Features\nROI amplitude | DFC\nsliding windows", "#cde4f7"),
         "regression": (6.7, 1.45, "4  Regression\nhonest CV, nulls\nDFC against ROI", "#d5efd0"),
         "explanations": (8.9, 2.4, "5  Explanations\nimportance graphs", "#e6dcf3"),
-        "interpretation": (8.9, 0.5, "6  Interpretation\nlocationist or\nconstructionist?", "#e6dcf3"),
+        "interpretation": (
+            8.9,
+            0.5,
+            "6  Interpretation\nlocationist or\nconstructionist?",
+            "#e6dcf3",
+        ),
     }
     width, height = 2.0, 0.75
     for x, y, label, colour in boxes.values():
-        ax.add_patch(FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.05", fc=colour, ec="#555"))
+        ax.add_patch(
+            FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.05", fc=colour, ec="#555")
+        )
         ax.text(x + width / 2, y + height / 2, label, ha="center", va="center", fontsize=8.5)
 
     def connect(start: str, end: str) -> None:
         x0, y0 = boxes[start][0] + width, boxes[start][1] + height / 2
         x1, y1 = boxes[end][0], boxes[end][1] + height / 2
-        ax.add_patch(FancyArrowPatch((x0 + 0.05, y0), (x1 - 0.05, y1), arrowstyle="-|>", mutation_scale=12,
-                                     color="#333", connectionstyle="arc3,rad=0"))
+        ax.add_patch(
+            FancyArrowPatch(
+                (x0 + 0.05, y0),
+                (x1 - 0.05, y1),
+                arrowstyle="-|>",
+                mutation_scale=12,
+                color="#333",
+                connectionstyle="arc3,rad=0",
+            )
+        )
 
-    for start, end in [("story", "annotation"), ("bold", "preprocessing"), ("preprocessing", "features"),
-                       ("features", "regression"), ("annotation", "regression"),
-                       ("regression", "explanations"), ("regression", "interpretation")]:
+    for start, end in [
+        ("story", "annotation"),
+        ("bold", "preprocessing"),
+        ("preprocessing", "features"),
+        ("features", "regression"),
+        ("annotation", "regression"),
+        ("regression", "explanations"),
+        ("regression", "interpretation"),
+    ]:
         connect(start, end)
-    ax.text(5.5, 3.45, "targets: what the story makes a listener feel", ha="center", fontsize=8, style="italic")
+    ax.text(
+        5.5,
+        3.45,
+        "targets: what the story makes a listener feel",
+        ha="center",
+        fontsize=8,
+        style="italic",
+    )
     ax.text(5.5, 0.12, "features: what the brain does", ha="center", fontsize=8, style="italic")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight", metadata={"Date": None} if path.suffix == ".svg" else None)
+    fig.savefig(
+        path, bbox_inches="tight", metadata={"Date": None} if path.suffix == ".svg" else None
+    )
     plt.close(fig)
     return path

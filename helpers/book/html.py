@@ -30,29 +30,36 @@ GENERATED_DIRNAME = "_generated"
 
 
 def _chapter_warning(chapter: str, problem: str) -> str:
-    return (f"This chapter is not a finished result: {problem}. Its figures and numbers may be "
-            f"missing, partial or left from an earlier run. Re-run it with: python -m helpers.book "
-            f"run --only {chapter[:2]}")
+    return (
+        f"This chapter is not a finished result: {problem}. Its figures and numbers may be "
+        f"missing, partial or left from an earlier run. Re-run it with: python -m helpers.book "
+        f"run --only {chapter[:2]}"
+    )
 
 
 def _front_page_warning(problems: dict[str, str]) -> str:
     listed = "; ".join(f"{chapter}: {problem}" for chapter, problem in problems.items())
-    return (f"Part of this book is not a finished result ({listed}). The findings below may be "
-            "partial or stale; see the warning on each of these chapters.")
+    return (
+        f"Part of this book is not a finished result ({listed}). The findings below may be "
+        "partial or stale; see the warning on each of these chapters."
+    )
 
 
 def status_warnings(problems: dict[str, str], root_doc: str = "book/index") -> dict[str, str]:
     """The warning text of each page that needs one (document name -> text)."""
     if not problems:
         return {}
-    warnings = {f"{CHAPTER_PREFIX}{chapter}": _chapter_warning(chapter, problem)
-                for chapter, problem in problems.items()}
+    warnings = {
+        f"{CHAPTER_PREFIX}{chapter}": _chapter_warning(chapter, problem)
+        for chapter, problem in problems.items()
+    }
     warnings[root_doc] = _front_page_warning(problems)
     return warnings
 
 
-def render_generated_pages(root: Path = ROOT, results: Path | None = None,
-                           problems: dict[str, str] | None = None) -> Path:
+def render_generated_pages(
+    root: Path = ROOT, results: Path | None = None, problems: dict[str, str] | None = None
+) -> Path:
     """Write the build-time pages into ``book/_generated``: findings, chapter list, pipeline figure,
     reproducibility, and the status warnings of unfinished chapters."""
     results = Path(results) if results is not None else root / "_build" / "results"
@@ -81,17 +88,29 @@ def build_html(strict: bool = False, root: Path = ROOT, results: Path | None = N
     chapters = toc_chapters(root / "_toc.yml")
     missing = [c for c in chapters if not (root / CHAPTER_PREFIX / f"{c}.ipynb").is_file()]
     if missing:
-        raise BookError(f"chapter(s) {', '.join(missing)} have not been executed; run "
-                        f"`python -m helpers.book run --only {' '.join(missing)}` first")
+        raise BookError(
+            f"chapter(s) {', '.join(missing)} have not been executed; run "
+            f"`python -m helpers.book run --only {' '.join(missing)}` first"
+        )
     problems = unfinished_chapters(root, results)
     if strict and problems:
         listed = "; ".join(f"{chapter}: {problem}" for chapter, problem in problems.items())
-        raise BookError(f"not publishing unfinished chapters ({listed}); re-run them with "
-                        f"`python -m helpers.book run --only {' '.join(c[:2] for c in problems)}`")
+        raise BookError(
+            f"not publishing unfinished chapters ({listed}); re-run them with "
+            f"`python -m helpers.book run --only {' '.join(c[:2] for c in problems)}`"
+        )
     for chapter, problem in problems.items():
-        print(f"[book] warning: {chapter}: {problem}; its page says so", file=sys.stderr, flush=True)
+        print(
+            f"[book] warning: {chapter}: {problem}; its page says so", file=sys.stderr, flush=True
+        )
     render_generated_pages(root, results, problems)
-    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--path-output", str(root)]
+    command = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build",
+        str(root),
+        "--path-output",
+        str(root),
+    ]
     if strict:
         command += ["-W", "--keep-going"]
     subprocess.run(command, check=True, cwd=root)
@@ -114,11 +133,22 @@ def copy_book_sources(destination: Path, root: Path = ROOT) -> Path:
     return destination
 
 
-def build_copy(params_file: str | Path, destination: Path, strict: bool = True,
-               only: list[str] | None = None, **run_options: Any) -> Path:
+def build_copy(
+    params_file: str | Path,
+    destination: Path,
+    strict: bool = True,
+    only: list[str] | None = None,
+    **run_options: Any,
+) -> Path:
     """Execute the chapters and build the whole book in ``destination``; return its HTML folder."""
     destination = copy_book_sources(destination)
     results = destination / "_build" / "results"
-    run(params_file, only, output_dir=destination / CHAPTER_PREFIX, toc_file=destination / "_toc.yml",
-        results=results, **run_options)
+    run(
+        params_file,
+        only,
+        output_dir=destination / CHAPTER_PREFIX,
+        toc_file=destination / "_toc.yml",
+        results=results,
+        **run_options,
+    )
     return build_html(strict, root=destination, results=results)

@@ -61,19 +61,32 @@ def _process_start(pid: int) -> str | None:
 
 def running_entry(notebook: str, params_digest: str) -> dict[str, Any]:
     """The entry of a chapter that is about to run in this process."""
-    return {"notebook": notebook, "status": RUNNING, "params_digest": params_digest, "started": now(),
-            "pid": os.getpid(), "process_start": _process_start(os.getpid()), "host": socket.gethostname()}
+    return {
+        "notebook": notebook,
+        "status": RUNNING,
+        "params_digest": params_digest,
+        "started": now(),
+        "pid": os.getpid(),
+        "process_start": _process_start(os.getpid()),
+        "host": socket.gethostname(),
+    }
 
 
-def record_chapter(path: Path, entry: dict[str, Any], order: list[str],
-                   extra: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def record_chapter(
+    path: Path,
+    entry: dict[str, Any],
+    order: list[str],
+    extra: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Put one chapter's entry into the manifest (in table-of-contents ``order``)."""
 
     def change(manifest: dict[str, Any]) -> None:
         chapters = {c["notebook"]: c for c in manifest.get("chapters", []) if isinstance(c, dict)}
         chapters[entry["notebook"]] = entry
         known = [name for name in order if name in chapters]
-        manifest["chapters"] = [chapters[name] for name in known + sorted(set(chapters) - set(order))]
+        manifest["chapters"] = [
+            chapters[name] for name in known + sorted(set(chapters) - set(order))
+        ]
         if extra is not None:
             extra(manifest)
 
@@ -105,7 +118,9 @@ def chapter_problem(entry: dict[str, Any] | None, notebook: Path) -> str | None:
     if status == RUNNING:
         if _still_running(entry):
             return f"it is still being executed (process {entry.get('pid')}, started {entry.get('started')})"
-        return f"its run (started {entry.get('started')}) was interrupted before the chapter finished"
+        return (
+            f"its run (started {entry.get('started')}) was interrupted before the chapter finished"
+        )
     if status == FAILED:
         return f"it failed in {entry.get('failed_cell') or 'a cell'}"
     if status != OK:
@@ -116,10 +131,13 @@ def chapter_problem(entry: dict[str, Any] | None, notebook: Path) -> str | None:
     return None
 
 
-def chapter_problems(manifest: dict[str, Any] | None, chapters: list[str],
-                     executed_dir: Path) -> dict[str, str]:
+def chapter_problems(
+    manifest: dict[str, Any] | None, chapters: list[str], executed_dir: Path
+) -> dict[str, str]:
     """Every chapter of ``chapters`` that is not a finished result, with the reason."""
-    entries = {c.get("notebook"): c for c in (manifest or {}).get("chapters", []) if isinstance(c, dict)}
+    entries = {
+        c.get("notebook"): c for c in (manifest or {}).get("chapters", []) if isinstance(c, dict)
+    }
     problems = {}
     for chapter in chapters:
         problem = chapter_problem(entries.get(chapter), executed_dir / f"{chapter}.ipynb")

@@ -59,8 +59,16 @@ from helpers.data.storage import RESULTS_DIR_ENV, results_dir
 from helpers.privacy import credentials_in
 
 __all__ = [
-    "CHAPTER_PREFIX", "SETUP_TAG", "BookError", "ChapterFailed", "chapter_sources", "execute_chapter",
-    "prepare_chapters", "remove_abandoned_staging", "run", "toc_chapters",
+    "CHAPTER_PREFIX",
+    "SETUP_TAG",
+    "BookError",
+    "ChapterFailed",
+    "chapter_sources",
+    "execute_chapter",
+    "prepare_chapters",
+    "remove_abandoned_staging",
+    "run",
+    "toc_chapters",
 ]
 
 STAGING_SUFFIX = ".input.ipynb"
@@ -96,7 +104,9 @@ def _environment(values: Mapping[str, str | None]) -> Iterator[None]:
 def _kernel_environment() -> contextlib.AbstractContextManager[None]:
     """Environment for chapter kernels: inline figures (whatever MPLBACKEND the caller uses, e.g.
     Agg in tests, would leave the book without figures) and no progress bars (noise on stderr)."""
-    return _environment({"MPLBACKEND": "module://matplotlib_inline.backend_inline", "TQDM_DISABLE": "1"})
+    return _environment(
+        {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "TQDM_DISABLE": "1"}
+    )
 
 
 def _staging_path(output_dir: Path, stem: str) -> Path:
@@ -119,7 +129,9 @@ def _parameters(params_file: str | Path, overrides: Mapping[str, Any] | None) ->
     return {"params_file": str(params_file), "overrides": dict(overrides or {})}
 
 
-def run_secrets(params_file: str | Path, overrides: Mapping[str, Any] | None, cwd: Path) -> set[str]:
+def run_secrets(
+    params_file: str | Path, overrides: Mapping[str, Any] | None, cwd: Path
+) -> set[str]:
     """Credentials that the parameters of a run carry (and the API key), to mask in its notebooks."""
     path = Path(params_file) if Path(params_file).is_absolute() else Path(cwd) / params_file
     try:
@@ -129,8 +141,13 @@ def run_secrets(params_file: str | Path, overrides: Mapping[str, Any] | None, cw
     return credentials_in(params)
 
 
-def execute_chapter(source: Path, params_file: str | Path, overrides: Mapping[str, Any] | None = None,
-                    output_dir: Path = EXECUTED_DIR, cwd: Path = ROOT) -> Path:
+def execute_chapter(
+    source: Path,
+    params_file: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    output_dir: Path = EXECUTED_DIR,
+    cwd: Path = ROOT,
+) -> Path:
     """Execute one jupytext chapter with papermill; return the executed notebook's path.
 
     The kernel starts in ``cwd`` (the repository root, so relative parameter files resolve). The
@@ -143,12 +160,21 @@ def execute_chapter(source: Path, params_file: str | Path, overrides: Mapping[st
     target = output_dir / f"{source.stem}.ipynb"
     staging = _staging_path(output_dir, source.stem)
     secrets = run_secrets(params_file, overrides, cwd)
-    with file_lock(output_dir / source.stem, what=f"chapter {source.stem} in {output_dir}", remove=True):
+    with file_lock(
+        output_dir / source.stem, what=f"chapter {source.stem} in {output_dir}", remove=True
+    ):
         nbformat.write(source_notebook(source), staging)
         try:
             with _kernel_environment():
-                pm.execute_notebook(str(staging), str(target), parameters=_parameters(params_file, overrides),
-                                    kernel_name="python3", cwd=str(cwd), progress_bar=False, log_output=False)
+                pm.execute_notebook(
+                    str(staging),
+                    str(target),
+                    parameters=_parameters(params_file, overrides),
+                    kernel_name="python3",
+                    cwd=str(cwd),
+                    progress_bar=False,
+                    log_output=False,
+                )
         except pm.PapermillExecutionError as exc:
             cell = f"cell {exc.exec_count}{failed_cell_summary(target)}"
             finalize_notebook(target, source, cwd, secrets)
@@ -163,9 +189,14 @@ def execute_chapter(source: Path, params_file: str | Path, overrides: Mapping[st
     return target
 
 
-def prepare_chapters(params_file: str | Path, output_dir: Path, only: list[str] | None = None,
-                     overrides: Mapping[str, Any] | str | None = None, notebook_dir: Path = NOTEBOOK_DIR,
-                     toc_file: Path | None = TOC_FILE) -> list[Path]:
+def prepare_chapters(
+    params_file: str | Path,
+    output_dir: Path,
+    only: list[str] | None = None,
+    overrides: Mapping[str, Any] | str | None = None,
+    notebook_dir: Path = NOTEBOOK_DIR,
+    toc_file: Path | None = TOC_FILE,
+) -> list[Path]:
     """Write unexecuted chapter notebooks with the parameters injected (papermill ``prepare_only``)."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -179,8 +210,13 @@ def prepare_chapters(params_file: str | Path, output_dir: Path, only: list[str] 
         with file_lock(output_dir / source.stem, what=f"chapter {source.stem}", remove=True):
             nbformat.write(source_notebook(source), staging)
             try:
-                pm.execute_notebook(str(staging), str(target), prepare_only=True, kernel_name="python3",
-                                    parameters=_parameters(params_file, changes))
+                pm.execute_notebook(
+                    str(staging),
+                    str(target),
+                    prepare_only=True,
+                    kernel_name="python3",
+                    parameters=_parameters(params_file, changes),
+                )
             finally:
                 staging.unlink(missing_ok=True)
             finalize_notebook(target, source, ROOT, secrets)
@@ -192,10 +228,17 @@ def _relative(path: Path, cwd: Path) -> Path:
     return path.relative_to(cwd) if path.is_relative_to(cwd) else path
 
 
-def run(params_file: str | Path, only: list[str] | None = None,
-        overrides: Mapping[str, Any] | str | None = None, *, notebook_dir: Path = NOTEBOOK_DIR,
-        output_dir: Path = EXECUTED_DIR, toc_file: Path | None = TOC_FILE, results: Path | None = None,
-        cwd: Path = ROOT) -> dict[str, Any]:
+def run(
+    params_file: str | Path,
+    only: list[str] | None = None,
+    overrides: Mapping[str, Any] | str | None = None,
+    *,
+    notebook_dir: Path = NOTEBOOK_DIR,
+    output_dir: Path = EXECUTED_DIR,
+    toc_file: Path | None = TOC_FILE,
+    results: Path | None = None,
+    cwd: Path = ROOT,
+) -> dict[str, Any]:
     """Execute the chosen chapters in order, recording each one in ``manifest.json``.
 
     Chapters run earlier with the same results folder keep their manifest entries, each stamped
@@ -222,9 +265,14 @@ def run(params_file: str | Path, only: list[str] | None = None,
         def start(manifest: dict[str, Any]) -> None:
             manifest.pop("finished", None)
             manifest.update(
-                params_file=str(shown_params_file), params=params.model_dump(mode="json"),
-                params_digest=params.digest(), git_commit=git_commit(cwd), versions=package_versions(),
-                environment=environment_summary(), started=now(), data_sources=data_sources(),
+                params_file=str(shown_params_file),
+                params=params.model_dump(mode="json"),
+                params_digest=params.digest(),
+                git_commit=git_commit(cwd),
+                versions=package_versions(),
+                environment=environment_summary(),
+                started=now(),
+                data_sources=data_sources(),
             )
             manifest.setdefault("chapters", [])
 
@@ -237,16 +285,34 @@ def run(params_file: str | Path, only: list[str] | None = None,
             print(f"[book] running {source.stem} ...", flush=True)
             entry = running_entry(source.stem, params.digest())
             record_chapter(manifest_path, entry, order)
-            finished = {"notebook": source.stem, "params_digest": params.digest(), "started": entry["started"]}
+            finished = {
+                "notebook": source.stem,
+                "params_digest": params.digest(),
+                "started": entry["started"],
+            }
             try:
                 execute_chapter(source, shown_params_file, changes, output_dir=output_dir, cwd=cwd)
             except Exception as err:  # recorded whatever it is (a dead kernel too), then raised
-                cell = err.cell if isinstance(err, ChapterFailed) else f"{type(err).__name__}: {err}"[:200]
-                record_chapter(manifest_path, dict(finished, status=FAILED, failed_cell=cell,
-                                                   seconds=round(time.perf_counter() - began, 1)),
-                               order, refresh_sources)
+                cell = (
+                    err.cell
+                    if isinstance(err, ChapterFailed)
+                    else f"{type(err).__name__}: {err}"[:200]
+                )
+                record_chapter(
+                    manifest_path,
+                    dict(
+                        finished,
+                        status=FAILED,
+                        failed_cell=cell,
+                        seconds=round(time.perf_counter() - began, 1),
+                    ),
+                    order,
+                    refresh_sources,
+                )
                 raise
             seconds = round(time.perf_counter() - began, 1)
-            record_chapter(manifest_path, dict(finished, status=OK, seconds=seconds), order, refresh_sources)
+            record_chapter(
+                manifest_path, dict(finished, status=OK, seconds=seconds), order, refresh_sources
+            )
             print(f"[book] {source.stem} done in {seconds} s", flush=True)
         return update_manifest(manifest_path, lambda manifest: manifest.update(finished=now()))

@@ -29,9 +29,19 @@ from typing import Any, Self
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-    "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-extensions",
-    "--disable-dev-shm-usage", "--enable-unsafe-swiftshader", "--mute-audio", "--hide-scrollbars",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--enable-unsafe-swiftshader",
+    "--mute-audio",
+    "--hide-scrollbars",
     # Offline and deterministic: every host but the local server fails at once instead of timing out.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 )
@@ -94,7 +104,9 @@ class PageReport:
         found += [f"string that looks like an API key: {key[:6]}..." for key in self.api_keys]
         found += [f"connectome view not rendered: {why}" for why in self.broken_connectomes]
         if "chapters/" in self.page and self.n_figures == 0:
-            found.append("no figure on a chapter page (were the notebooks run without inline figures?)")
+            found.append(
+                "no figure on a chapter page (were the notebooks run without inline figures?)"
+            )
         return [f"{self.page}: {problem}" for problem in found]
 
 
@@ -124,7 +136,9 @@ class DevToolsPage:
         import websocket  # deferred: websocket-client is a test extra, needed only for the browser check
 
         self._timeout = timeout
-        self._socket = websocket.create_connection(websocket_url, timeout=timeout, suppress_origin=True)
+        self._socket = websocket.create_connection(
+            websocket_url, timeout=timeout, suppress_origin=True
+        )
         self._ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
 
@@ -164,7 +178,9 @@ class DevToolsPage:
             self._socket.settimeout(self._timeout)
 
     def evaluate(self, expression: str) -> Any:
-        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        result = self.send(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"probe failed: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -178,13 +194,22 @@ class Chromium:
 
     def __init__(self, executable: str = CHROMIUM, startup_timeout: float = 30.0) -> None:
         if not Path(executable).is_file():
-            raise FileNotFoundError(f"{executable} not found: install it with `apt-get install -y chromium` "
-                                    "(tests/setup_browser.sh does this)")
+            raise FileNotFoundError(
+                f"{executable} not found: install it with `apt-get install -y chromium` "
+                "(tests/setup_browser.sh does this)"
+            )
         self.profile = Path(tempfile.mkdtemp(prefix="alice-chromium-"))
         self.process = subprocess.Popen(
-            [executable, *CHROMIUM_FLAGS, "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
-             f"--user-data-dir={self.profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                executable,
+                *CHROMIUM_FLAGS,
+                "--remote-debugging-port=0",
+                "--remote-debugging-address=127.0.0.1",
+                f"--user-data-dir={self.profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         port_file = self.profile / "DevToolsActivePort"
         deadline = time.monotonic() + startup_timeout
@@ -196,14 +221,18 @@ class Chromium:
         self.port = int(port_file.read_text().split()[0])
 
     def new_page(self) -> tuple[DevToolsPage, str]:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/json/new?about:blank", method="PUT")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/json/new?about:blank", method="PUT"
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             target = json.loads(response.read())
         return DevToolsPage(target["webSocketDebuggerUrl"]), target["id"]
 
     def close_page(self, target_id: str) -> None:
         with contextlib.suppress(OSError):
-            urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/close/{target_id}", timeout=10).close()
+            urllib.request.urlopen(
+                f"http://127.0.0.1:{self.port}/json/close/{target_id}", timeout=10
+            ).close()
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -234,11 +263,17 @@ def _javascript_errors(events: list[dict[str, Any]], local_prefix: str) -> list[
         if method == "Runtime.exceptionThrown":
             details = params.get("exceptionDetails", {})
             description = details.get("exception", {}).get("description") or details.get("text", "")
-            errors.append(f"{description.splitlines()[0] if description else 'exception'} "
-                          f"({details.get('url', '')}:{details.get('lineNumber', '')})")
+            errors.append(
+                f"{description.splitlines()[0] if description else 'exception'} "
+                f"({details.get('url', '')}:{details.get('lineNumber', '')})"
+            )
         elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
-            errors.append("console.error: " + " ".join(str(a.get("value", a.get("description", "")))
-                                                       for a in params.get("args", [])))
+            errors.append(
+                "console.error: "
+                + " ".join(
+                    str(a.get("value", a.get("description", ""))) for a in params.get("args", [])
+                )
+            )
         elif method == "Log.entryAdded":
             entry = params.get("entry", {})
             if entry.get("level") != "error":
@@ -252,8 +287,14 @@ def _javascript_errors(events: list[dict[str, Any]], local_prefix: str) -> list[
     return errors
 
 
-def check_page(browser: Chromium, base_url: str, page_name: str, screenshot: Path | None,
-               settle_seconds: float = 1.5, width: int = 1280) -> PageReport:
+def check_page(
+    browser: Chromium,
+    base_url: str,
+    page_name: str,
+    screenshot: Path | None,
+    settle_seconds: float = 1.5,
+    width: int = 1280,
+) -> PageReport:
     """Load ``base_url/page_name``, wait for it to settle, and collect what is wrong with it."""
     url = f"{base_url}/{page_name}"
     page, target_id = browser.new_page()
@@ -261,8 +302,13 @@ def check_page(browser: Chromium, base_url: str, page_name: str, screenshot: Pat
     try:
         for domain in ("Page", "Runtime", "Log"):
             page.send(f"{domain}.enable")
-        page.send("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1,
-                  mobile=False)
+        page.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=900,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         page.send("Page.navigate", url=url)
         if not page.wait_for("Page.loadEventFired", timeout=60):
             report.javascript_errors.append("page did not finish loading within 60 s")
@@ -271,10 +317,16 @@ def check_page(browser: Chromium, base_url: str, page_name: str, screenshot: Pat
         report.title = probe["title"]
         report.n_images = len(probe["images"])
         report.n_figures = int(probe["figures"])
-        report.broken_images = [img["src"] for img in probe["images"] if not img["complete"] or img["width"] == 0]
-        report.error_outputs = [cell["text"] for cell in probe["errorCells"]
-                                if "error" in cell["classes"] or "traceback" in cell["classes"]
-                                or ERROR_TEXT_PATTERN.search(cell["text"])]
+        report.broken_images = [
+            img["src"] for img in probe["images"] if not img["complete"] or img["width"] == 0
+        ]
+        report.error_outputs = [
+            cell["text"]
+            for cell in probe["errorCells"]
+            if "error" in cell["classes"]
+            or "traceback" in cell["classes"]
+            or ERROR_TEXT_PATTERN.search(cell["text"])
+        ]
         report.api_keys = sorted(set(probe["apiKeys"]))
         report.n_connectomes = len(probe["connectomes"])
         for index, view in enumerate(probe["connectomes"]):
@@ -282,13 +334,19 @@ def check_page(browser: Chromium, base_url: str, page_name: str, screenshot: Pat
             if not drawn or view["width"] == 0 or view["height"] == 0:
                 report.broken_connectomes.append(
                     f"view {index + 1}: {len(view['canvases'])} canvas(es), frame {view['width']}x{view['height']}"
-                    f"{', says: ' + view['text'][:120] if view['text'] else ''}")
+                    f"{', says: ' + view['text'][:120] if view['text'] else ''}"
+                )
         report.javascript_errors += _javascript_errors(page.events, base_url)
         if screenshot is not None:
             # Grow the viewport to the whole page, so the layout is the one a reader scrolls through.
             height = int(min(max(probe["height"], 900), 16000))
-            page.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
-                      mobile=False)
+            page.send(
+                "Emulation.setDeviceMetricsOverride",
+                width=width,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
             page.evaluate("window.scrollTo(0, 0)")
             page.wait_for("never", timeout=0.5)
             shot = page.send("Page.captureScreenshot", format="png")
@@ -308,14 +366,17 @@ def site_pages(html_dir: Path) -> list[Path]:
         relative = path.relative_to(html_dir)
         if relative.parts[0].startswith(("_", ".")) or relative.name in SKIPPED_PAGES:
             continue
-        if relative == Path("index.html") and "http-equiv=\"Refresh\"" in path.read_text(errors="ignore"):
+        if relative == Path("index.html") and 'http-equiv="Refresh"' in path.read_text(
+            errors="ignore"
+        ):
             continue
         pages.append(path)
     return pages
 
 
-def check_site(html_dir: Path, screenshot_dir: Path | None = None,
-               executable: str = CHROMIUM) -> list[PageReport]:
+def check_site(
+    html_dir: Path, screenshot_dir: Path | None = None, executable: str = CHROMIUM
+) -> list[PageReport]:
     """Check every page of a built book in headless Chromium; screenshots go to ``screenshot_dir``."""
     html_dir = Path(html_dir)
     pages = site_pages(html_dir)
@@ -327,6 +388,8 @@ def check_site(html_dir: Path, screenshot_dir: Path | None = None,
             relative = path.relative_to(html_dir).as_posix()
             shot = None
             if screenshot_dir is not None:
-                shot = Path(screenshot_dir) / (relative.removesuffix(".html").replace("/", "__") + ".png")
+                shot = Path(screenshot_dir) / (
+                    relative.removesuffix(".html").replace("/", "__") + ".png"
+                )
             reports.append(check_page(browser, base_url, relative, shot))
     return reports

@@ -27,10 +27,14 @@ STATUS_CONFIG = "alice_chapter_status"
 def _script_identity(script: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
     """What a script tag contains; an inline script's file name may be ``None`` or ``""``."""
     attributes = getattr(script, "attributes", {}) or {}
-    return str(getattr(script, "filename", script) or ""), tuple(sorted((k, str(v)) for k, v in attributes.items()))
+    return str(getattr(script, "filename", script) or ""), tuple(
+        sorted((k, str(v)) for k, v in attributes.items())
+    )
 
 
-def remove_duplicate_scripts(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+def remove_duplicate_scripts(
+    app: Any, pagename: str, templatename: str, context: dict, doctree: Any
+) -> None:
     """Keep the first of several identical ``<script>`` entries of a page."""
     scripts = context.get("script_files")
     if not scripts:
@@ -52,7 +56,9 @@ def load_chapter_status(app: Any, config: Any) -> None:
         status = json.loads((Path(app.srcdir) / STATUS_FILE).read_text())
     except (OSError, ValueError):
         status = {}
-    config[STATUS_CONFIG] = {str(k): str(v) for k, v in status.items()} if isinstance(status, dict) else {}
+    config[STATUS_CONFIG] = (
+        {str(k): str(v) for k, v in status.items()} if isinstance(status, dict) else {}
+    )
 
 
 def add_status_warning(app: Any, doctree: nodes.document) -> None:

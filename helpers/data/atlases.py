@@ -72,7 +72,9 @@ class Atlas:
         ]
         if not hits:
             known = sorted(set(self.networks) | set(self.regions))
-            raise ValueError(f"atlas {self.name} has no network or region {name!r}; known: {', '.join(known)}")
+            raise ValueError(
+                f"atlas {self.name} has no network or region {name!r}; known: {', '.join(known)}"
+            )
         return np.asarray(hits)
 
 
@@ -90,7 +92,9 @@ def load_atlas(name: str) -> Atlas:
         coords = bunch.rois[["x", "y", "z"]].to_numpy(dtype=float)
         networks = _to_str(bunch.networks)
         regions = _to_str(bunch.regions)
-        labels = tuple(f"{net}_{reg}_{i:03d}" for i, (net, reg) in enumerate(zip(networks, regions)))
+        labels = tuple(
+            f"{net}_{reg}_{i:03d}" for i, (net, reg) in enumerate(zip(networks, regions))
+        )
         return Atlas(name, "spheres", labels, networks, regions, coords, SPHERE_RADIUS_MM[name])
     if name == "dosenbach160":
         bunch = datasets.fetch_coords_dosenbach_2010()
@@ -111,7 +115,11 @@ def _load_schaefer400() -> Atlas:
 
     try:
         bunch = datasets.fetch_atlas_schaefer_2018(
-            n_rois=400, yeo_networks=7, resolution_mm=2, data_dir=get_data_home() / "nilearn", verbose=0
+            n_rois=400,
+            yeo_networks=7,
+            resolution_mm=2,
+            data_dir=get_data_home() / "nilearn",
+            verbose=0,
         )
     except Exception as exc:  # noqa: BLE001 - nilearn raises several network errors
         raise DataUnavailableError(
@@ -120,10 +128,14 @@ def _load_schaefer400() -> Atlas:
             f"{get_data_home() / 'nilearn'}; offline, use atlas: seitzman300 (ships with nilearn)."
         ) from None
     labels = [lab for lab in _to_str(bunch.labels) if lab.lower() != "background"]
-    networks = tuple(SCHAEFER_NETWORK_NAMES.get(lab.split("_")[2], lab.split("_")[2]) for lab in labels)
+    networks = tuple(
+        SCHAEFER_NETWORK_NAMES.get(lab.split("_")[2], lab.split("_")[2]) for lab in labels
+    )
     regions = tuple(("cortexL" if "_LH_" in lab else "cortexR") for lab in labels)
     coords = np.asarray(find_parcellation_cut_coords(bunch.maps), dtype=float)
-    return Atlas("schaefer400", "labels", tuple(labels), networks, regions, coords, None, str(bunch.maps))
+    return Atlas(
+        "schaefer400", "labels", tuple(labels), networks, regions, coords, None, str(bunch.maps)
+    )
 
 
 def roi_assignment(atlas: Atlas, affine: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
@@ -136,8 +148,12 @@ def roi_assignment(atlas: Atlas, affine: np.ndarray, shape: tuple[int, int, int]
         from nilearn.image import resample_img  # deferred: heavy, and only parcel atlases need it
 
         resampled = resample_img(
-            nib.load(atlas.maps), target_affine=affine, target_shape=shape, interpolation="nearest",
-            force_resample=True, copy_header=True,
+            nib.load(atlas.maps),
+            target_affine=affine,
+            target_shape=shape,
+            interpolation="nearest",
+            force_resample=True,
+            copy_header=True,
         )
         return np.asarray(resampled.get_fdata(), dtype=int) - 1
 

@@ -158,7 +158,9 @@ def _fetch_derivative(subject: str, relpath: str, download: bool) -> Path:
     return path
 
 
-def ds002322_runs(subjects: list[str], bids_root: str | Path | None = None, download: bool = True) -> list[SubjectRun]:
+def ds002322_runs(
+    subjects: list[str], bids_root: str | Path | None = None, download: bool = True
+) -> list[SubjectRun]:
     """The real dataset's runs for ``subjects``, fetching only what is missing.
 
     Look-up per file: ``bids_root`` (a local copy of ds002322), else the data layer (cache, mirror,
@@ -172,13 +174,21 @@ def ds002322_runs(subjects: list[str], bids_root: str | Path | None = None, down
         )
     unknown = [s for s in subjects if s not in DS002322_SUBJECTS]
     if unknown:
-        raise DatasetError(f"{', '.join(unknown)} not in ds002322; known: {', '.join(DS002322_SUBJECTS)}")
+        raise DatasetError(
+            f"{', '.join(unknown)} not in ds002322; known: {', '.join(DS002322_SUBJECTS)}"
+        )
     if bids_root is not None:
         root = Path(bids_root).expanduser()
         if not root.is_dir():
-            raise DatasetError(f"bids_root {root} is not a directory; point it at a copy of ds002322")
+            raise DatasetError(
+                f"bids_root {root} is not a directory; point it at a copy of ds002322"
+            )
         return _runs_from_root(root, subjects, f"local dataset {root}")
     for subject in tqdm(subjects, desc="ds002322 files", leave=False, disable=len(subjects) < 2):
-        for relpath in (derivative_relpath(subject), sidecar_relpath(subject), events_relpath(subject)):
+        for relpath in (
+            derivative_relpath(subject),
+            sidecar_relpath(subject),
+            events_relpath(subject),
+        ):
             _fetch_derivative(subject, relpath, download)
     return _runs_from_root(cached_path("ds002322"), subjects, "downloaded ds002322")

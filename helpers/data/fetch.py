@@ -30,7 +30,9 @@ DOWNLOADS_DIRNAME = "downloads"
 BUCKET_URL = "https://s3.amazonaws.com/openneuro.org/"
 """Registry keys under ``ds002322/`` are fetched from here (the public OpenNeuro bucket)."""
 HTTP_RETRIES = 2
-MIRROR_LAYOUT = "<mirror>/ds002322/..., <mirror>/emotional-decoding-2025/..., <mirror>/gutenberg/alice.txt"
+MIRROR_LAYOUT = (
+    "<mirror>/ds002322/..., <mirror>/emotional-decoding-2025/..., <mirror>/gutenberg/alice.txt"
+)
 
 # pooch announces every download on stderr with absolute paths; the chapters must not show them.
 pooch.get_logger().setLevel(logging.WARNING)
@@ -61,8 +63,12 @@ def load_registry(path: Path = REGISTRY_FILE) -> dict[str, RemoteFile]:
     files = {}
     for key, known_hash in reader.registry.items():
         pinned = None if known_hash in ("none", None) else known_hash.split(":")[-1]
-        files[key] = RemoteFile(key, reader.get_url(key), pinned, link_from_mirror=pinned is None and
-                                key.endswith(".nii.gz"))
+        files[key] = RemoteFile(
+            key,
+            reader.get_url(key),
+            pinned,
+            link_from_mirror=pinned is None and key.endswith(".nii.gz"),
+        )
     return files
 
 
@@ -117,7 +123,9 @@ class MirrorDownloader:
         candidate = self.mirror / self.remote.key
         return candidate if candidate.is_file() else None
 
-    def __call__(self, url: str, output_file: str, pup: Any, check_only: bool = False) -> bool | None:
+    def __call__(
+        self, url: str, output_file: str, pup: Any, check_only: bool = False
+    ) -> bool | None:
         source = self.in_mirror()
         if check_only:
             return source is not None or self.download
@@ -133,8 +141,9 @@ class MirrorDownloader:
             raise _NotInMirror()
         self.origin = url
         show_bar = os.environ.get("TQDM_DISABLE") != "1" and sys.stderr.isatty()
-        http = pooch.HTTPDownloader(progressbar=show_bar, timeout=60,
-                                    headers={"User-Agent": "alice-emotions/0.1"})
+        http = pooch.HTTPDownloader(
+            progressbar=show_bar, timeout=60, headers={"User-Agent": "alice-emotions/0.1"}
+        )
         return http(url, output_file, pup)
 
 
@@ -163,14 +172,20 @@ def fetch(key: str, *, download: bool = True) -> Path:
     if cached.is_file():
         if remote.sha256 is None or sha256_of(cached) == remote.sha256:
             return cached  # nothing written: a read-only data home keeps working
-        print(f"[alice] warning: the cached {key} ({cached}) does not match its pinned sha256; "
-              "fetching it again", file=sys.stderr, flush=True)
+        print(
+            f"[alice] warning: the cached {key} ({cached}) does not match its pinned sha256; "
+            "fetching it again",
+            file=sys.stderr,
+            flush=True,
+        )
     mirror = get_mirror()
     downloader = MirrorDownloader(remote, mirror, download)
     store = pooch.create(
-        path=get_data_home() / DOWNLOADS_DIRNAME, base_url=BUCKET_URL,
+        path=get_data_home() / DOWNLOADS_DIRNAME,
+        base_url=BUCKET_URL,
         registry={key: None if remote.sha256 is None else f"sha256:{remote.sha256}"},
-        urls={key: remote.url}, retry_if_failed=0 if downloader.in_mirror() else HTTP_RETRIES,
+        urls={key: remote.url},
+        retry_if_failed=0 if downloader.in_mirror() else HTTP_RETRIES,
     )
     try:
         path = Path(store.fetch(key, downloader=downloader))
@@ -178,8 +193,11 @@ def fetch(key: str, *, download: bool = True) -> Path:
         raise _unavailable(remote, mirror, "downloads are disabled") from None
     except ValueError as exc:  # pooch's checksum mismatch
         origin = downloader.origin or remote.url
-        hint = (f"replace the mirror copy with the original from {remote.url}" if mirror and
-                origin.startswith("the mirror") else "the server sent different content")
+        hint = (
+            f"replace the mirror copy with the original from {remote.url}"
+            if mirror and origin.startswith("the mirror")
+            else "the server sent different content"
+        )
         raise ChecksumMismatchError(
             f"{key} from {origin} does not match its pinned sha256 {remote.sha256} "
             f"({str(exc).split('but got ')[-1].split('.')[0]} instead); {hint}. Nothing was kept."
@@ -190,8 +208,9 @@ def fetch(key: str, *, download: bool = True) -> Path:
             f"writable; set ALICE_DATA_HOME to a writable folder, or fill this one once"
         ) from None
     except (requests.exceptions.RequestException, OSError) as exc:
-        raise _unavailable(remote, mirror, f"the download from {remote.url} failed "
-                                           f"({type(exc).__name__})") from None
+        raise _unavailable(
+            remote, mirror, f"the download from {remote.url} failed ({type(exc).__name__})"
+        ) from None
     if not path.is_symlink():
         apply_umask_permissions(path)  # pooch's temporary files are private (0600)
     return path

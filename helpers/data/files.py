@@ -116,8 +116,9 @@ def lock_path(path: str | Path) -> Path:
 
 
 @contextmanager
-def file_lock(path: str | Path, what: str | None = None, notice_after_s: float = 0.5,
-              remove: bool = False) -> Iterator[None]:
+def file_lock(
+    path: str | Path, what: str | None = None, notice_after_s: float = 0.5, remove: bool = False
+) -> Iterator[None]:
     """Hold an inter-process lock on ``path`` (through ``.name.lock`` beside it).
 
     Blocks until the lock is free, saying once on stderr which lock it waits for, so a run that
@@ -133,11 +134,17 @@ def file_lock(path: str | Path, what: str | None = None, notice_after_s: float =
         lock.acquire(timeout=notice_after_s)
     except Timeout:
         began = time.perf_counter()
-        print(f"[alice] waiting for another process that is writing {what or path} (lock {guard})",
-              file=sys.stderr, flush=True)
+        print(
+            f"[alice] waiting for another process that is writing {what or path} (lock {guard})",
+            file=sys.stderr,
+            flush=True,
+        )
         lock.acquire()
-        print(f"[alice] lock {guard.name} acquired after {time.perf_counter() - began:.1f} s",
-              file=sys.stderr, flush=True)
+        print(
+            f"[alice] lock {guard.name} acquired after {time.perf_counter() - began:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         yield
     finally:

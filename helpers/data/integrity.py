@@ -221,8 +221,12 @@ def load_json(path: str | Path) -> Any:
         raise CorruptCacheError(path, f"unreadable as JSON: {type(exc).__name__}") from None
 
 
-def _cached(path: Path, load: Callable[[Path], Any], compute: Callable[[], Any],
-            save: Callable[[Path, Any], Any]) -> Any:
+def _cached(
+    path: Path,
+    load: Callable[[Path], Any],
+    compute: Callable[[], Any],
+    save: Callable[[Path, Any], Any],
+) -> Any:
     if path.exists():
         try:
             return load(path)
@@ -239,7 +243,9 @@ def _cached(path: Path, load: Callable[[Path], Any], compute: Callable[[], Any],
         return value
 
 
-def cached_arrays(path: str | Path, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def cached_arrays(
+    path: str | Path, compute: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
     """Load ``path`` if it is intact, else compute, save (with checksum) and return.
 
     A damaged file is named in one warning line and rebuilt; two processes asking for the same
@@ -251,4 +257,3 @@ def cached_arrays(path: str | Path, compute: Callable[[], dict[str, np.ndarray]]
 def cached_json(path: str | Path, compute: Callable[[], Any]) -> Any:
     """:func:`cached_arrays` for a JSON-able value."""
     return _cached(Path(path), load_json, compute, save_json)
-

@@ -66,7 +66,9 @@ def global_signal(image) -> np.ndarray:
 def load_bold(run: SubjectRun):
     """The run's image with its data decompressed into memory once (float32)."""
     image = nib.load(str(run.bold))
-    return nib.Nifti1Image(np.asarray(image.get_fdata(dtype=np.float32)), image.affine, image.header)
+    return nib.Nifti1Image(
+        np.asarray(image.get_fdata(dtype=np.float32)), image.affine, image.header
+    )
 
 
 def extract_roi_timeseries(
@@ -95,11 +97,17 @@ def extract_roi_timeseries(
     return series
 
 
-def temporal_snr(run: SubjectRun, atlas: Atlas, prep: PreprocessingParams, image=None) -> np.ndarray:
+def temporal_snr(
+    run: SubjectRun, atlas: Atlas, prep: PreprocessingParams, image=None
+) -> np.ndarray:
     """Per-ROI temporal SNR (mean / std over time) of the raw, unfiltered ROI signal."""
     raw = PreprocessingParams(
-        detrend=False, standardize="none", high_pass=None, low_pass=None,
-        smoothing_fwhm=prep.smoothing_fwhm, sphere_radius_mm=prep.sphere_radius_mm,
+        detrend=False,
+        standardize="none",
+        high_pass=None,
+        low_pass=None,
+        smoothing_fwhm=prep.smoothing_fwhm,
+        sphere_radius_mm=prep.sphere_radius_mm,
     )
     image = load_bold(run) if image is None else image
     masker = make_masker(atlas, raw, reference=image)
@@ -130,4 +138,3 @@ def connectivity_structure(matrix: np.ndarray, networks: Sequence[str]) -> dict[
         "within": float(matrix[same & off_diagonal].mean()),
         "between": float(matrix[~same].mean()),
     }
-

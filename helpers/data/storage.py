@@ -40,10 +40,28 @@ from helpers.data.integrity import (
 from helpers.privacy import redact
 
 __all__ = [
-    "DATA_HOME_ENV", "RESULTS_DIR_ENV", "CorruptCacheError", "atomic_path", "atomic_write_bytes",
-    "atomic_write_json", "atomic_write_text", "cached_arrays", "cached_json", "digest_of",
-    "discard_corrupt", "file_lock", "get_data_home", "load_array", "load_arrays", "load_json",
-    "results_dir", "save_array", "save_arrays", "save_json", "save_results", "step_dir",
+    "DATA_HOME_ENV",
+    "RESULTS_DIR_ENV",
+    "CorruptCacheError",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "cached_arrays",
+    "cached_json",
+    "digest_of",
+    "discard_corrupt",
+    "file_lock",
+    "get_data_home",
+    "load_array",
+    "load_arrays",
+    "load_json",
+    "results_dir",
+    "save_array",
+    "save_arrays",
+    "save_json",
+    "save_results",
+    "step_dir",
 ]
 
 DATA_HOME_ENV = "ALICE_DATA_HOME"

@@ -20,6 +20,12 @@ from helpers.decoding.splits import (
 )
 
 __all__ = [
-    "CVOptions", "CVResult", "LeaveOneSubjectOut", "LeaveOneSubjectOutBlocked", "RandomWindowSplit", "WindowMeta",
-    "cross_validate_model", "make_splitter",
+    "CVOptions",
+    "CVResult",
+    "LeaveOneSubjectOut",
+    "LeaveOneSubjectOutBlocked",
+    "RandomWindowSplit",
+    "WindowMeta",
+    "cross_validate_model",
+    "make_splitter",
 ]

@@ -18,18 +18,23 @@ from threadpoolctl import threadpool_limits
 
 from helpers.config import MODELS
 from helpers.decoding.folds import FoldInput, fit_predict_fold
+from helpers.decoding.kernels import FoldKernels
 from helpers.decoding.metrics import fold_mean_r, r2_columns
 from helpers.decoding.models import KERNEL_MODELS, ORACLE, ModelGrid, is_linear_smoother
 from helpers.decoding.nulls import null_window_table
 from helpers.decoding.results import CVResult
 from helpers.decoding.splits import WindowMeta, make_splitter, purge_gap_trs
-from helpers.decoding.kernels import FoldKernels
 from helpers.progress import tqdm
 from helpers.study import TR_SECONDS
 
 
-def _null_metrics(y_true_windows: np.ndarray, null_pred: np.ndarray, window_of_sample: np.ndarray,
-                  folds: Sequence[tuple[np.ndarray, np.ndarray]], n_targets: int) -> tuple[np.ndarray, np.ndarray]:
+def _null_metrics(
+    y_true_windows: np.ndarray,
+    null_pred: np.ndarray,
+    window_of_sample: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    n_targets: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Within-fold r and pooled R2 per null column, reshaped (n_perm, n_targets)."""
     truth = y_true_windows[window_of_sample].astype(np.float64)
     pred = null_pred.astype(np.float64)
@@ -43,13 +48,14 @@ def _null_metrics(y_true_windows: np.ndarray, null_pred: np.ndarray, window_of_s
 class CVOptions:
     """How a model is cross-validated: the split, the tuning, the nulls and the arithmetic.
 
-    ``cv`` names the scheme (``loso_blocked``, ``loso``, ``random``) built with the fold options below,
-    unless ``splitter`` gives one directly; ``window_length`` (default: the samples' own) sets the
-    purge gap, so ROI and DFC samples of one run get the same folds. ``inner_splits`` inner folds of the same kind tune the
-    hyperparameters inside each training fold. ``n_permutations`` null target draws (``null_method``)
-    go through the same folds and tuning; models without the hat-matrix shortcut refit at most
-    ``max_refit_permutations`` of them. ``feature_scaling`` is ``center`` or ``standard`` (see
-    :mod:`helpers.decoding.kernels`). ``blas_threads`` limits BLAS threads in the per-fold algebra.
+    ``cv`` names the scheme (``loso_blocked``, ``loso``, ``random``) built with the fold options
+    below, unless ``splitter`` gives one directly; ``window_length`` (default: the samples' own)
+    sets the purge gap, so ROI and DFC samples of one run get the same folds. ``inner_splits`` inner
+    folds of the same kind tune the hyperparameters inside each training fold. ``n_permutations``
+    null target draws (``null_method``) go through the same folds and tuning; models without the
+    hat-matrix shortcut refit at most ``max_refit_permutations`` of them. ``feature_scaling`` is
+    ``center`` or ``standard`` (see :mod:`helpers.decoding.kernels`). ``blas_threads`` limits BLAS
+    threads in the per-fold algebra.
     """
 
     cv: str = "loso_blocked"
@@ -76,12 +82,20 @@ class CVOptions:
         """The options of a parameter set (``params.cv``, ``params.cv_options``, nulls, seed)."""
         fold = params.cv_options
         options = cls(
-            cv=cv or params.cv, n_blocks=fold.n_blocks, subjects_per_fold=fold.subjects_per_fold,
-            pairing=fold.pairing, hrf_span_s=fold.hrf_span_s, window_length=params.window.length,
+            cv=cv or params.cv,
+            n_blocks=fold.n_blocks,
+            subjects_per_fold=fold.subjects_per_fold,
+            pairing=fold.pairing,
+            hrf_span_s=fold.hrf_span_s,
+            window_length=params.window.length,
             test_fraction=fold.test_fraction,
-            random_splits=fold.random_splits, inner_splits=fold.inner_splits,
-            n_permutations=params.n_permutations, null_method=params.null_method,
-            feature_scaling=fold.feature_scaling, grid=ModelGrid(seed=params.seed), seed=params.seed,
+            random_splits=fold.random_splits,
+            inner_splits=fold.inner_splits,
+            n_permutations=params.n_permutations,
+            null_method=params.null_method,
+            feature_scaling=fold.feature_scaling,
+            grid=ModelGrid(seed=params.seed),
+            seed=params.seed,
         )
         return replace(options, **changes)
 
@@ -114,7 +128,11 @@ def n_null_draws(model: str, options: CVOptions) -> int:
 
 
 def cross_validate_model(
-    features: Any, model: str, options: CVOptions | None = None, *, kernels: FoldKernels | None = None
+    features: Any,
+    model: str,
+    options: CVOptions | None = None,
+    *,
+    kernels: FoldKernels | None = None,
 ) -> CVResult:
     """Nested cross-validation of ``model`` on a feature set, with optional autocorrelation-preserving nulls.
 
@@ -137,14 +155,22 @@ def cross_validate_model(
     if model not in MODELS and model != ORACLE:
         raise ValueError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
     if len(X) != len(meta) or len(Y) != len(meta):
-        raise ValueError(f"X ({len(X)}), y ({len(Y)}) and the metadata ({len(meta)}) must have one row per sample")
+        raise ValueError(
+            f"X ({len(X)}), y ({len(Y)}) and the metadata ({len(meta)}) must have one row per sample"
+        )
     names = list(features.target_names)
-    emotions = names[: Y.shape[1]] if len(names) >= Y.shape[1] else [f"target_{i}" for i in range(Y.shape[1])]
+    emotions = (
+        names[: Y.shape[1]]
+        if len(names) >= Y.shape[1]
+        else [f"target_{i}" for i in range(Y.shape[1])]
+    )
     grid = options.grid
     splitter = options.splitter_for(features)
     folds = list(splitter.split(X))
     if kernels is not None and len(kernels.folds) != len(folds):
-        raise ValueError("the kernels were computed for other folds; build FoldKernels from this splitter")
+        raise ValueError(
+            "the kernels were computed for other folds; build FoldKernels from this splitter"
+        )
     needs_kernel = model in KERNEL_MODELS or model == "ridge_screened"
     if kernels is None and needs_kernel:
         kernels = FoldKernels(X, folds, options.feature_scaling)
@@ -157,7 +183,8 @@ def cross_validate_model(
         n_volumes = np.shape(features.tr_targets)[0] if features.tr_targets is not None else 2
         min_shift = min(purge_gap_trs(length, options.hrf_span_s, TR_SECONDS), n_volumes // 2)
         null_windows, window_of_sample = null_window_table(
-            features, options.n_permutations, options.null_method, options.seed, min_shift)
+            features, options.n_permutations, options.null_method, options.seed, min_shift
+        )
     n_null = n_null_draws(model, options) if null_windows is not None else 0
     joint = null_windows is not None and (is_linear_smoother(model) or model in COLUMN_MODELS)
     if null_windows is not None:
@@ -167,15 +194,26 @@ def cross_validate_model(
     null_pred = np.full((len(Y), n_null * n_targets), np.nan, dtype=np.float32) if n_null else None
     chosen = []
     label = f"{model} {features.name} {options.cv}"
-    for k, (train, test) in tqdm(list(enumerate(folds)), desc=label, disable=not options.progress, leave=False):
+    for k, (train, test) in tqdm(
+        list(enumerate(folds)), desc=label, disable=not options.progress, leave=False
+    ):
         inner = [(it, iv) for it, iv in splitter.inner(train, options.inner_splits).split()]
         fold = FoldInput(train, test, inner, window_of_sample)
         K_lin = kernels.full(k) if needs_kernel else None
         # selection models spend their time in large products that gain from every BLAS thread
         threads = None if model in COLUMN_MODELS else options.blas_threads
         with threadpool_limits(limits=threads):
-            out = fit_predict_fold(model, X, Y, fold, grid, options.feature_scaling, None, K_lin,
-                                   null_windows if joint else None)
+            out = fit_predict_fold(
+                model,
+                X,
+                Y,
+                fold,
+                grid,
+                options.feature_scaling,
+                None,
+                K_lin,
+                null_windows if joint else None,
+            )
         predictions[test] = out.predictions
         chosen.append(out.chosen)
         if joint and n_null:
@@ -184,7 +222,9 @@ def cross_validate_model(
             Y_null = null_windows[window_of_sample]
             with threadpool_limits(limits=options.blas_threads):
                 if model in KERNEL_MODELS:
-                    refit = fit_predict_fold(model, X, Y_null, fold, grid, options.feature_scaling, None, K_lin)
+                    refit = fit_predict_fold(
+                        model, X, Y_null, fold, grid, options.feature_scaling, None, K_lin
+                    )
                     null_pred[test] = refit.predictions
                 else:
                     columns = []
@@ -192,9 +232,21 @@ def cross_validate_model(
                         block = Y_null[:, j * n_targets : (j + 1) * n_targets]
                         columns.append(fit_predict_fold(model, X, block, fold, grid).predictions)
                     null_pred[test] = np.concatenate(columns, axis=1)
-    result = CVResult(model, features.name, options.cv, emotions, Y, predictions, meta.subject, meta.start,
-                      folds, chosen)
+    result = CVResult(
+        model,
+        features.name,
+        options.cv,
+        emotions,
+        Y,
+        predictions,
+        meta.subject,
+        meta.start,
+        folds,
+        chosen,
+    )
     if null_pred is not None:
-        result.null_r, result.null_r2 = _null_metrics(null_windows, null_pred, window_of_sample, folds, n_targets)
+        result.null_r, result.null_r2 = _null_metrics(
+            null_windows, null_pred, window_of_sample, folds, n_targets
+        )
     result.seconds = time.perf_counter() - began
     return result

@@ -39,8 +39,13 @@ class FastKernelRidge(RegressorMixin, BaseEstimator):
     alpha_scale : {"relative", "absolute"}
     """
 
-    def __init__(self, alpha: float = 1.0, kernel: str = "linear", gamma_factor: float = 1.0,
-                 alpha_scale: str = "relative") -> None:
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        kernel: str = "linear",
+        gamma_factor: float = 1.0,
+        alpha_scale: str = "relative",
+    ) -> None:
         self.alpha = alpha
         self.kernel = kernel
         self.gamma_factor = gamma_factor
@@ -55,7 +60,9 @@ class FastKernelRidge(RegressorMixin, BaseEstimator):
         if self.kernel not in ("linear", "rbf"):
             raise ValueError(f"kernel must be 'linear' or 'rbf', got {self.kernel!r}")
         if self.alpha_scale not in ("relative", "absolute"):
-            raise ValueError(f"alpha_scale must be 'relative' or 'absolute', got {self.alpha_scale!r}")
+            raise ValueError(
+                f"alpha_scale must be 'relative' or 'absolute', got {self.alpha_scale!r}"
+            )
         if not self.alpha > 0:
             raise ValueError(f"alpha must be positive, got {self.alpha}")
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
@@ -74,7 +81,9 @@ class FastKernelRidge(RegressorMixin, BaseEstimator):
         self.y_mean_ = Y.mean(axis=0)
         eigvals, eigvecs = linalg.eigh(K, check_finite=False)
         eigvals = np.maximum(eigvals, 0.0)
-        self.dual_coef_ = eigvecs @ ((eigvecs.T @ (Y - self.y_mean_)) / (eigvals + self.alpha_)[:, None])
+        self.dual_coef_ = eigvecs @ (
+            (eigvecs.T @ (Y - self.y_mean_)) / (eigvals + self.alpha_)[:, None]
+        )
         self._single_target = y.ndim == 1
         return self
 
@@ -85,7 +94,9 @@ class FastKernelRidge(RegressorMixin, BaseEstimator):
             return cross
         sq_test = np.einsum("ij,ij->i", centred, centred)
         sq_train = np.einsum("ij,ij->i", self.X_train_, self.X_train_)
-        return np.exp(-self.gamma_ * np.maximum(sq_test[:, None] + sq_train[None, :] - 2.0 * cross, 0.0))
+        return np.exp(
+            -self.gamma_ * np.maximum(sq_test[:, None] + sq_train[None, :] - 2.0 * cross, 0.0)
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "dual_coef_")
@@ -136,8 +147,10 @@ class CPMRegressor(RegressorMixin, BaseEstimator):
     def _strengths(self, X: np.ndarray) -> np.ndarray:
         """(n_samples, n_targets, 2): summed edges of positive and of negative correlation."""
         values = X[:, self.edges_]  # (n, n_targets, k)
-        return np.stack([(values * (self.signs_ > 0)).sum(axis=2), (values * (self.signs_ < 0)).sum(axis=2)],
-                        axis=-1)
+        return np.stack(
+            [(values * (self.signs_ > 0)).sum(axis=2), (values * (self.signs_ < 0)).sum(axis=2)],
+            axis=-1,
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "coef_")
@@ -172,14 +185,18 @@ class ScreenedRegressor(RegressorMixin, BaseEstimator):
         r = _pearson(X, Y)
         self.features_ = np.argsort(-np.abs(r), axis=0, kind="stable")[:k].T  # (n_targets, k)
         base = Ridge() if self.estimator is None else self.estimator
-        self.estimators_ = [clone(base).fit(X[:, self.features_[t]], Y[:, t]) for t in range(Y.shape[1])]
+        self.estimators_ = [
+            clone(base).fit(X[:, self.features_[t]], Y[:, t]) for t in range(Y.shape[1])
+        ]
         self._single_target = y.ndim == 1
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimators_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        out = np.stack([m.predict(X[:, f]) for m, f in zip(self.estimators_, self.features_)], axis=1)
+        out = np.stack(
+            [m.predict(X[:, f]) for m, f in zip(self.estimators_, self.features_)], axis=1
+        )
         return out[:, 0] if self._single_target else out
 
 

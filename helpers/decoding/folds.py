@@ -37,7 +37,6 @@ from helpers.decoding.models import (
 )
 from helpers.decoding.selection import TargetColumns, cpm_fold, screened_ridge_fold
 
-
 InnerFolds = list[tuple[np.ndarray, np.ndarray]]
 
 
@@ -58,7 +57,9 @@ class FoldOutput:
     null_predictions: np.ndarray | None = None  # (n_test, n_null_columns)
 
 
-def _kernel_variants(name: str, K_lin: np.ndarray, n_train: int, grid: ModelGrid) -> list[tuple[float | None, np.ndarray]]:
+def _kernel_variants(
+    name: str, K_lin: np.ndarray, n_train: int, grid: ModelGrid
+) -> list[tuple[float | None, np.ndarray]]:
     """(gamma, kernel) pairs over the fold's rows; ``gamma=None`` is the (centred) linear kernel."""
     if name in ("ridge", "kernel_ridge_linear", "svr_linear"):
         return [(None, K_lin)]
@@ -68,7 +69,9 @@ def _kernel_variants(name: str, K_lin: np.ndarray, n_train: int, grid: ModelGrid
     return [(gamma0 * f, np.exp(-gamma0 * f * d2)) for f in factors]
 
 
-def _inner_blocks(K: np.ndarray, it: np.ndarray, iv: np.ndarray, linear: bool) -> tuple[np.ndarray, np.ndarray]:
+def _inner_blocks(
+    K: np.ndarray, it: np.ndarray, iv: np.ndarray, linear: bool
+) -> tuple[np.ndarray, np.ndarray]:
     rows = np.concatenate([it, iv])
     sub = K[np.ix_(rows, rows)]
     if linear:
@@ -138,15 +141,20 @@ def kernel_ridge_fold(
     null_pred = None
     if with_null:
         T = np.asarray(null_windows, dtype=np.float32)
-        scores = np.stack([np.einsum("ij,ij->j", Q[s].astype(np.float32) @ T, T) for s in range(n_settings)])
+        scores = np.stack(
+            [np.einsum("ij,ij->j", Q[s].astype(np.float32) @ T, T) for s in range(n_settings)]
+        )
         null_best = np.argmin(scores, axis=0)
         null_pred = np.empty((len(fold.test), T.shape[1]), dtype=np.float32)
         E_tr = _window_design(windows[fold.train], n_win)
         weights_tr = E_tr.mean(axis=0)
     y_mean = Y_tr.mean(axis=0)
     for v in range(len(variants)):
-        used = [s for s in range(v * len(alphas_rel), (v + 1) * len(alphas_rel))
-                if np.any(best == s) or (with_null and np.any(null_best == s))]
+        used = [
+            s
+            for s in range(v * len(alphas_rel), (v + 1) * len(alphas_rel))
+            if np.any(best == s) or (with_null and np.any(null_best == s))
+        ]
         if not used:
             continue
         K = K_variants[v]
@@ -158,11 +166,16 @@ def kernel_ridge_fold(
             a = settings[s][1]
             cols = np.flatnonzero(best == s)
             if len(cols):
-                test_pred[:, cols] = spectrum.predict(K_te, Y_tr[:, cols] - y_mean[cols], np.array([a]))[0] + y_mean[cols]
+                test_pred[:, cols] = (
+                    spectrum.predict(K_te, Y_tr[:, cols] - y_mean[cols], np.array([a]))[0]
+                    + y_mean[cols]
+                )
             if with_null:
                 ncols = np.flatnonzero(null_best == s)
                 if len(ncols):
-                    M = (left @ (projected / (spectrum.eigvals + a)[:, None]) + weights_tr).astype(np.float32)
+                    M = (left @ (projected / (spectrum.eigvals + a)[:, None]) + weights_tr).astype(
+                        np.float32
+                    )
                     null_pred[:, ncols] = M @ T[:, ncols]
     factors = (None,) if linear else tuple(grid.gamma_factors)
     chosen = {
@@ -174,7 +187,9 @@ def kernel_ridge_fold(
     return FoldOutput(test_pred, chosen, null_pred)
 
 
-def svr_fold(name: str, K_lin: np.ndarray, Y: np.ndarray, fold: FoldInput, grid: ModelGrid) -> FoldOutput:
+def svr_fold(
+    name: str, K_lin: np.ndarray, Y: np.ndarray, fold: FoldInput, grid: ModelGrid
+) -> FoldOutput:
     """Nested SVR on a precomputed kernel: ``C`` chosen per target on the inner folds.
 
     Targets are standardised on the training samples (so ``epsilon`` is in standard-deviation units).
@@ -207,13 +222,17 @@ def svr_fold(name: str, K_lin: np.ndarray, Y: np.ndarray, fold: FoldInput, grid:
     return FoldOutput(test_pred, {"gamma": gamma, "C": [grid.svr_C[b] for b in best]})
 
 
-def estimator_fold(name: str, X: np.ndarray, Y: np.ndarray, fold: FoldInput, grid: ModelGrid) -> FoldOutput:
+def estimator_fold(
+    name: str, X: np.ndarray, Y: np.ndarray, fold: FoldInput, grid: ModelGrid
+) -> FoldOutput:
     """Estimator route: scaler + model in a pipeline, grid-searched on the inner folds."""
     pipeline = make_estimator(name, grid)
     param_grid = _estimator_param_grid(name, grid)
     X_tr, Y_tr = X[fold.train], Y[fold.train]
     if param_grid:
-        search = GridSearchCV(pipeline, param_grid, cv=list(fold.inner), scoring="neg_mean_squared_error", n_jobs=1)
+        search = GridSearchCV(
+            pipeline, param_grid, cv=list(fold.inner), scoring="neg_mean_squared_error", n_jobs=1
+        )
         search.fit(X_tr, Y_tr)
         fitted, chosen = search.best_estimator_, dict(search.best_params_)
     else:
@@ -222,8 +241,15 @@ def estimator_fold(name: str, X: np.ndarray, Y: np.ndarray, fold: FoldInput, gri
     return FoldOutput(pred, chosen)
 
 
-def column_fold(name: str, X: np.ndarray, Y: np.ndarray, fold: FoldInput, grid: ModelGrid,
-                K_lin: np.ndarray | None, null_windows: np.ndarray | None) -> FoldOutput:
+def column_fold(
+    name: str,
+    X: np.ndarray,
+    Y: np.ndarray,
+    fold: FoldInput,
+    grid: ModelGrid,
+    K_lin: np.ndarray | None,
+    null_windows: np.ndarray | None,
+) -> FoldOutput:
     """Selection models and the oracle: real and null target columns fitted in one pass.
 
     Their cost grows little with the number of columns, so every null draw goes through exactly the
@@ -234,19 +260,33 @@ def column_fold(name: str, X: np.ndarray, Y: np.ndarray, fold: FoldInput, grid: 
     columns = real
     if null_windows is not None:
         nulls = null_windows if real.shared else null_windows[fold.window_of_sample]
-        columns = TargetColumns(np.concatenate([real.table, nulls], axis=1), real.window_of_sample, real.shared)
+        columns = TargetColumns(
+            np.concatenate([real.table, nulls], axis=1), real.window_of_sample, real.shared
+        )
     if name in SELECTION_MODELS:
         # circular-shift nulls repeat lags: fit each distinct column once
         unique, inverse = np.unique(columns.table, axis=1, return_inverse=True)
         inverse = inverse.ravel()
         distinct = TargetColumns(unique, columns.window_of_sample, columns.shared)
         if name == "cpm":
-            predictions, n_edges = cpm_fold(X, distinct, fold.train, fold.test, fold.inner, grid.cpm_edges)
+            predictions, n_edges = cpm_fold(
+                X, distinct, fold.train, fold.test, fold.inner, grid.cpm_edges
+            )
             chosen = {"n_edges": [int(k) for k in n_edges[inverse[:n_targets]]]}
         else:
-            predictions, settings = screened_ridge_fold(X, distinct, fold.train, fold.test, fold.inner,
-                                                        grid.screening_k, grid.relative_alphas, K_lin)
-            chosen = {key: [values[i] for i in inverse[:n_targets]] for key, values in settings.items()}
+            predictions, settings = screened_ridge_fold(
+                X,
+                distinct,
+                fold.train,
+                fold.test,
+                fold.inner,
+                grid.screening_k,
+                grid.relative_alphas,
+                K_lin,
+            )
+            chosen = {
+                key: [values[i] for i in inverse[:n_targets]] for key, values in settings.items()
+            }
         predictions = predictions[:, inverse]
     else:
         predictions = oracle_fold(X, columns, fold.train, fold.test, n_targets)
@@ -255,8 +295,9 @@ def column_fold(name: str, X: np.ndarray, Y: np.ndarray, fold: FoldInput, grid: 
     return FoldOutput(predictions[:, :n_targets], chosen, null)
 
 
-def oracle_fold(X: np.ndarray, columns: TargetColumns, train: np.ndarray, test: np.ndarray,
-                n_targets: int) -> np.ndarray:
+def oracle_fold(
+    X: np.ndarray, columns: TargetColumns, train: np.ndarray, test: np.ndarray, n_targets: int
+) -> np.ndarray:
     """Least squares of each target on its own planted summary (columns ``t*m .. (t+1)*m`` of ``X``).
 
     Column ``c`` of ``columns`` belongs to target ``c % n_targets`` (null draws repeat the targets).

@@ -51,7 +51,7 @@ def fold_linear_kernel(
     scale = train_block.std(axis=0)
     del train_block
     scale[scale < 1e-12] = 1.0
-    Z = ((np.asarray(X[rows], dtype=np.float32) - mean.astype(np.float32)) / scale.astype(np.float32))
+    Z = (np.asarray(X[rows], dtype=np.float32) - mean.astype(np.float32)) / scale.astype(np.float32)
     return (Z @ Z.T).astype(np.float64)
 
 
@@ -89,7 +89,9 @@ class KernelSpectrum:
         return K_eval @ self.eigvecs, self.eigvecs.T @ right
 
 
-def kernel_ridge_predict(K_train: np.ndarray, K_eval: np.ndarray, Y: np.ndarray, alpha: float) -> np.ndarray:
+def kernel_ridge_predict(
+    K_train: np.ndarray, K_eval: np.ndarray, Y: np.ndarray, alpha: float
+) -> np.ndarray:
     """Kernel ridge through the eigendecomposition (no intercept), for checks against scikit-learn."""
     Y = np.asarray(Y, dtype=float)
     squeeze = Y.ndim == 1
@@ -105,11 +107,18 @@ class FoldKernels:
     ``full - kernel(B)`` in both scaling modes (centring and standardisation act per feature).
     """
 
-    def __init__(self, X: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], feature_scaling: str,
-                 gram: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        X: np.ndarray,
+        folds: list[tuple[np.ndarray, np.ndarray]],
+        feature_scaling: str,
+        gram: np.ndarray | None = None,
+    ) -> None:
         """``gram`` (``X @ X.T``, for ``center`` scaling) may be shared by several fold designs."""
         if feature_scaling not in ("standard", "center"):
-            raise ValueError(f"feature_scaling must be 'standard' or 'center', got {feature_scaling!r}")
+            raise ValueError(
+                f"feature_scaling must be 'standard' or 'center', got {feature_scaling!r}"
+            )
         self.X = X
         self.folds = list(folds)
         self.feature_scaling = feature_scaling
@@ -138,9 +147,13 @@ class FoldKernels:
         lesioned = FoldKernels(self.X[:, keep], self.folds, self.feature_scaling)
         if self.feature_scaling == "center":
             gram = linear_gram(self.X[:, columns])
-            lesioned._full = {k: self.full(k) - self._fold_kernel(None, k, gram) for k in range(len(self.folds))}
+            lesioned._full = {
+                k: self.full(k) - self._fold_kernel(None, k, gram) for k in range(len(self.folds))
+            }
         else:
-            lesioned._full = {k: self.full(k) - self.block(k, columns) for k in range(len(self.folds))}
+            lesioned._full = {
+                k: self.full(k) - self.block(k, columns) for k in range(len(self.folds))
+            }
         return lesioned
 
     def cache(self) -> dict[int, np.ndarray]:
@@ -148,7 +161,9 @@ class FoldKernels:
         return {k: self.full(k) for k in range(len(self.folds))}
 
 
-def _fold_scaling(X: np.ndarray, train: np.ndarray, feature_scaling: str) -> tuple[np.ndarray, np.ndarray]:
+def _fold_scaling(
+    X: np.ndarray, train: np.ndarray, feature_scaling: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Training mean and scale per feature, as :func:`helpers.decoding.kernels.fold_linear_kernel` uses them."""
     block = np.asarray(X[train], dtype=np.float64)
     mean = block.mean(axis=0)

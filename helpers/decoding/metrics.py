@@ -31,14 +31,20 @@ def r2_columns(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         return np.where(sst > 0, 1.0 - sse / sst, np.nan)
 
 
-def fold_mean_r(y_true: np.ndarray, predictions: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def fold_mean_r(
+    y_true: np.ndarray, predictions: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
     """Mean over folds of the Pearson r of each column inside the fold's tested samples."""
     per_fold = []
     for _, test in folds:
         test = np.asarray(test)
         test = test[~np.isnan(predictions[test, 0])]
         if len(test) > 2:
-            per_fold.append(pearson_columns(y_true[test].astype(np.float64), predictions[test].astype(np.float64)))
+            per_fold.append(
+                pearson_columns(
+                    y_true[test].astype(np.float64), predictions[test].astype(np.float64)
+                )
+            )
     if not per_fold:
         return np.full(y_true.shape[1], np.nan)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():

@@ -22,7 +22,6 @@ from sklearn.svm import SVR
 
 from helpers.config import MODELS
 
-
 KERNEL_RIDGE_MODELS = ("ridge", "kernel_ridge_linear", "kernel_ridge_rbf")
 
 

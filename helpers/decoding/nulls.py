@@ -16,7 +16,9 @@ import numpy as np
 from helpers.features.surrogates import phase_randomize
 
 
-def circular_shift_nulls(tr_targets: np.ndarray, n_permutations: int, seed: int = 0, min_shift: int = 1) -> np.ndarray:
+def circular_shift_nulls(
+    tr_targets: np.ndarray, n_permutations: int, seed: int = 0, min_shift: int = 1
+) -> np.ndarray:
     """``(n_permutations, n_trs, n_targets)`` circular shifts by a random lag in ``[min_shift, n - min_shift]``.
 
     ``min_shift`` keeps the null away from the unshifted series (use at least the purge gap).
@@ -24,7 +26,9 @@ def circular_shift_nulls(tr_targets: np.ndarray, n_permutations: int, seed: int 
     series = np.asarray(tr_targets, dtype=float)
     n = series.shape[0]
     if not 1 <= min_shift <= n // 2:
-        raise ValueError(f"min_shift = {min_shift} must be between 1 and half the series length ({n // 2})")
+        raise ValueError(
+            f"min_shift = {min_shift} must be between 1 and half the series length ({n // 2})"
+        )
     rng = np.random.default_rng(seed)
     shifts = rng.integers(min_shift, n - min_shift + 1, size=n_permutations)
     index = (np.arange(n)[None, :] - shifts[:, None]) % n
@@ -32,18 +36,28 @@ def circular_shift_nulls(tr_targets: np.ndarray, n_permutations: int, seed: int 
 
 
 def null_tr_targets(
-    tr_targets: np.ndarray, n_permutations: int, method: str = "circular_shift", seed: int = 0, min_shift: int = 1
+    tr_targets: np.ndarray,
+    n_permutations: int,
+    method: str = "circular_shift",
+    seed: int = 0,
+    min_shift: int = 1,
 ) -> np.ndarray:
     """Null TR-level target series by ``method`` (``circular_shift`` or ``phase_randomization``)."""
     if method == "circular_shift":
         return circular_shift_nulls(tr_targets, n_permutations, seed, min_shift)
     if method == "phase_randomization":
         return phase_randomize(np.asarray(tr_targets, dtype=float), seed, n_draws=n_permutations)
-    raise ValueError(f"unknown null method {method!r}; allowed: circular_shift, phase_randomization")
+    raise ValueError(
+        f"unknown null method {method!r}; allowed: circular_shift, phase_randomization"
+    )
 
 
 def null_window_table(
-    features: Any, n_permutations: int, method: str = "circular_shift", seed: int = 0, min_shift: int = 1
+    features: Any,
+    n_permutations: int,
+    method: str = "circular_shift",
+    seed: int = 0,
+    min_shift: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Null targets of a feature set per unique window: ``(table, window_of_sample)``.
 

@@ -16,7 +16,9 @@ import numpy as np
 from helpers.features import FeatureSet
 
 
-def planted_summary(truth: Mapping, feature_sets: Mapping[str, FeatureSet], emotions: Sequence[str]) -> FeatureSet:
+def planted_summary(
+    truth: Mapping, feature_sets: Mapping[str, FeatureSet], emotions: Sequence[str]
+) -> FeatureSet:
     """A feature set with each emotion's planted summaries as its columns (emotion-major order).
 
     Connectivity coding gives the mean of the emotion's planted edges (from ``feature_sets["dfc"]``),
@@ -26,29 +28,54 @@ def planted_summary(truth: Mapping, feature_sets: Mapping[str, FeatureSet], emot
     """
     effect = truth["effect"]
     plants = truth["would_plant"] if effect == "none" else truth["emotions"]
-    kinds = {"connectivity": ("edges",), "amplitude": ("rois",), "both": ("edges", "rois"),
-             "none": ("edges", "rois")}[effect]
+    kinds = {
+        "connectivity": ("edges",),
+        "amplitude": ("rois",),
+        "both": ("edges", "rois"),
+        "none": ("edges", "rois"),
+    }[effect]
     source = {"edges": "dfc", "rois": "roi_window"}
     missing = [source[kind] for kind in kinds if source[kind] not in feature_sets]
     if missing:
-        raise ValueError(f"the oracle of a '{effect}' dataset needs the feature set(s) {missing}; add them to "
-                         "features")
+        raise ValueError(
+            f"the oracle of a '{effect}' dataset needs the feature set(s) {missing}; add them to "
+            "features"
+        )
     reference = feature_sets[source[kinds[0]]]
     for kind in kinds[1:]:
         other = feature_sets[source[kind]]
-        if not (np.array_equal(other.subject, reference.subject) and np.array_equal(other.start, reference.start)):
-            raise ValueError("the DFC and windowed ROI feature sets do not describe the same windows")
+        if not (
+            np.array_equal(other.subject, reference.subject)
+            and np.array_equal(other.start, reference.start)
+        ):
+            raise ValueError(
+                "the DFC and windowed ROI feature sets do not describe the same windows"
+            )
     columns, names = [], []
     for emotion in emotions:
         for kind in kinds:
-            index = [entry["edge_index"] if kind == "edges" else entry["roi"] for entry in plants[emotion][kind]]
+            index = [
+                entry["edge_index"] if kind == "edges" else entry["roi"]
+                for entry in plants[emotion][kind]
+            ]
             X = feature_sets[source[kind]].X
-            columns.append(np.asarray(X[:, index], dtype=np.float64).mean(axis=1) if index else
-                           np.zeros(len(reference.y)))
+            columns.append(
+                np.asarray(X[:, index], dtype=np.float64).mean(axis=1)
+                if index
+                else np.zeros(len(reference.y))
+            )
             names.append(f"{emotion}|{kind}")
     X = np.stack(columns, axis=1).astype(np.float32)
-    planted = FeatureSet.from_arrays(X, reference.y, reference.subject, reference.start, reference.stop,
-                                     name="planted", tr_targets=reference.tr_targets, window=reference.window,
-                                     target_names=reference.target_names)
+    planted = FeatureSet.from_arrays(
+        X,
+        reference.y,
+        reference.subject,
+        reference.start,
+        reference.stop,
+        name="planted",
+        tr_targets=reference.tr_targets,
+        window=reference.window,
+        target_names=reference.target_names,
+    )
     planted.roi_labels = np.asarray(names)
     return planted

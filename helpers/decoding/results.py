@@ -1,5 +1,4 @@
-"""What one cross-validated (model, features, split) leaves behind: predictions, folds, scores, nulls.
-"""
+"""What one cross-validated (model, features, split) leaves behind: predictions, folds, scores, nulls."""
 
 from __future__ import annotations
 
@@ -43,9 +42,16 @@ class CVResult:
         r2, r_pooled = r2_columns(y, p), pearson_columns(y, p)
         mse = ((y - p) ** 2).mean(axis=0)
         r = self.within_fold_r()
-        frame = pd.DataFrame({"emotion": self.emotions, "r2": r2, "r": r, "mse": mse, "r_pooled": r_pooled})
-        mean_row = {"emotion": "mean", "r2": np.nanmean(r2), "r": np.nanmean(r), "mse": mse.mean(),
-                    "r_pooled": np.nanmean(r_pooled)}
+        frame = pd.DataFrame(
+            {"emotion": self.emotions, "r2": r2, "r": r, "mse": mse, "r_pooled": r_pooled}
+        )
+        mean_row = {
+            "emotion": "mean",
+            "r2": np.nanmean(r2),
+            "r": np.nanmean(r),
+            "mse": mse.mean(),
+            "r_pooled": np.nanmean(r_pooled),
+        }
         if self.null_r is not None and len(self.null_r):
             frame["p_value"] = permutation_p_value(r, self.null_r)
             frame["p_fdr"] = fdr_bh(frame["p_value"].to_numpy())
@@ -73,15 +79,20 @@ class CVResult:
         for subject in pd.unique(self.subject[t]):
             mask = t & (self.subject == subject)
             y, p = self.y_true[mask], self.predictions[mask]
-            subject_folds = [(train, test[self.subject[test] == subject]) for train, test in self.folds]
+            subject_folds = [
+                (train, test[self.subject[test] == subject]) for train, test in self.folds
+            ]
             r = fold_mean_r(self.y_true, self.predictions, subject_folds)
             for e, name in enumerate(self.emotions):
-                rows.append({
-                    "subject": subject, "emotion": name,
-                    "r": r[e],
-                    "r2": r2_columns(y[:, [e]], p[:, [e]])[0],
-                    "mse": float(((y[:, e] - p[:, e]) ** 2).mean()),
-                })
+                rows.append(
+                    {
+                        "subject": subject,
+                        "emotion": name,
+                        "r": r[e],
+                        "r2": r2_columns(y[:, [e]], p[:, [e]])[0],
+                        "mse": float(((y[:, e] - p[:, e]) ** 2).mean()),
+                    }
+                )
         return pd.DataFrame(rows)
 
     def subject_mean_r(self) -> pd.Series:
@@ -93,5 +104,10 @@ class CVResult:
         keys = ("model", "features", "cv", "emotion", "r2", "r", "mse", "p_value", "p_fdr")
         out = []
         for row in self.scores().to_dict("records"):
-            out.append({k: (None if isinstance(row[k], float) and np.isnan(row[k]) else row[k]) for k in keys})
+            out.append(
+                {
+                    k: (None if isinstance(row[k], float) and np.isnan(row[k]) else row[k])
+                    for k in keys
+                }
+            )
         return out

@@ -28,8 +28,13 @@ Key = tuple[str, str, str]  # (model, features, cv)
 class RegressionRun:
     """Cross-validates models on the feature sets of one parameter set, sharing fold kernels."""
 
-    def __init__(self, params: Any, feature_sets: Mapping[str, FeatureSet], truth: dict | None = None,
-                 max_refit_permutations: int = 0) -> None:
+    def __init__(
+        self,
+        params: Any,
+        feature_sets: Mapping[str, FeatureSet],
+        truth: dict | None = None,
+        max_refit_permutations: int = 0,
+    ) -> None:
         self.params = params
         self.sets = dict(feature_sets)
         self.truth = truth
@@ -40,8 +45,9 @@ class RegressionRun:
 
     def options(self, cv: str, n_permutations: int | None = None) -> CVOptions:
         n = self.params.n_permutations if n_permutations is None else n_permutations
-        return CVOptions.from_params(self.params, cv=cv, n_permutations=n,
-                                     max_refit_permutations=self.max_refit_permutations)
+        return CVOptions.from_params(
+            self.params, cv=cv, n_permutations=n, max_refit_permutations=self.max_refit_permutations
+        )
 
     def _fold_kernels(self, name: str, options: CVOptions) -> FoldKernels:
         key = (name, options.cv)
@@ -50,17 +56,23 @@ class RegressionRun:
             if options.feature_scaling == "center" and name not in self._grams:
                 self._grams[name] = linear_gram(features.X)
             folds = list(options.splitter_for(features).split(features.X))
-            self._kernels[key] = FoldKernels(features.X, folds, options.feature_scaling, gram=self._grams.get(name))
+            self._kernels[key] = FoldKernels(
+                features.X, folds, options.feature_scaling, gram=self._grams.get(name)
+            )
         return self._kernels[key]
 
-    def evaluate(self, model: str, name: str, cv: str, n_permutations: int | None = None) -> CVResult:
+    def evaluate(
+        self, model: str, name: str, cv: str, n_permutations: int | None = None
+    ) -> CVResult:
         """Cross-validate ``model`` on feature set ``name`` under ``cv`` (cached by key)."""
         key = (model, name, cv)
         if key not in self.results:
             options = self.options(cv, n_permutations)
             uses_kernel = model in KERNEL_MODELS or model == "ridge_screened"
             kernels = self._fold_kernels(name, options) if uses_kernel else None
-            self.results[key] = cross_validate_model(self.sets[name], model, options, kernels=kernels)
+            self.results[key] = cross_validate_model(
+                self.sets[name], model, options, kernels=kernels
+            )
         return self.results[key]
 
     def evaluate_all(self, models: Iterable[str], cv: str) -> list[CVResult]:
@@ -102,21 +114,39 @@ class RegressionRun:
         for (model, features), row in means.iterrows():
             family = per_emotion[(per_emotion.model == model) & (per_emotion.features == features)]
             draws = int(row["n_null_draws"])
-            rows.append({
-                "model": model, "features": features, "r": row["r"], "r2": row["r2"], "r_pooled": row["r_pooled"],
-                "share_of_oracle": row["r"] / oracle if np.isfinite(oracle) and oracle > 0 else np.nan,
-                "p_mean": row["p_value"], "fdr_survivors": int((family.p_fdr < 0.05).sum()) if draws else None,
-                "family_size": len(family), "p_floor": 1.0 / (draws + 1) if draws else None,
-            })
+            rows.append(
+                {
+                    "model": model,
+                    "features": features,
+                    "r": row["r"],
+                    "r2": row["r2"],
+                    "r_pooled": row["r_pooled"],
+                    "share_of_oracle": row["r"] / oracle
+                    if np.isfinite(oracle) and oracle > 0
+                    else np.nan,
+                    "p_mean": row["p_value"],
+                    "fdr_survivors": int((family.p_fdr < 0.05).sum()) if draws else None,
+                    "family_size": len(family),
+                    "p_floor": 1.0 / (draws + 1) if draws else None,
+                }
+            )
         return pd.DataFrame(rows)
 
     def compare(self, model: str, a: str, b: str, cv: str) -> dict[str, Any]:
         """Joint permutation test of feature set ``a`` against ``b`` for one model (same null draws)."""
         first, second = self.evaluate(model, a, cv), self.evaluate(model, b, cv)
         if first.null_r is None or second.null_r is None:
-            return {"model": model, "cv": cv, "features": f"{a} - {b}", "delta_r": None, "p_value": None,
-                    "n_draws": 0}
-        test = joint_permutation_test(first.within_fold_r(), second.within_fold_r(), first.null_r, second.null_r)
+            return {
+                "model": model,
+                "cv": cv,
+                "features": f"{a} - {b}",
+                "delta_r": None,
+                "p_value": None,
+                "n_draws": 0,
+            }
+        test = joint_permutation_test(
+            first.within_fold_r(), second.within_fold_r(), first.null_r, second.null_r
+        )
         return {"model": model, "cv": cv, "features": f"{a} - {b}", **test}
 
 

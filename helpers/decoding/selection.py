@@ -45,7 +45,9 @@ class TargetColumns:
     shared: bool = True  # False: one row per sample (targets not shared by the samples of a window)
 
     @classmethod
-    def from_samples(cls, Y: np.ndarray, window_of_sample: np.ndarray | None = None) -> TargetColumns:
+    def from_samples(
+        cls, Y: np.ndarray, window_of_sample: np.ndarray | None = None
+    ) -> TargetColumns:
         """Per-sample targets; shared per window when every window's samples agree, else one row each."""
         Y = np.asarray(Y, dtype=np.float64)
         if window_of_sample is not None:
@@ -75,10 +77,14 @@ class TrainingCorrelations:
         Z = np.asarray(X[rows], dtype=np.float32)
         Z -= Z.mean(axis=0, dtype=np.float64).astype(np.float32)
         norm = np.sqrt(np.einsum("ij,ij->j", Z, Z, dtype=np.float64))
-        inverse_norm = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0).astype(np.float32)
+        inverse_norm = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0).astype(
+            np.float32
+        )
         windows, local = np.unique(columns.window_of_sample[rows], return_inverse=True)
-        onehot = sparse.csr_matrix((np.ones(len(rows), np.float32), (local.ravel(), np.arange(len(rows)))),
-                                   shape=(len(windows), len(rows)))
+        onehot = sparse.csr_matrix(
+            (np.ones(len(rows), np.float32), (local.ravel(), np.arange(len(rows)))),
+            shape=(len(windows), len(rows)),
+        )
         # per-window sums of the centred features, each feature scaled to unit norm over the rows
         self.window_sums = np.asarray(onehot @ Z) * inverse_norm  # (n_windows_in_rows, n_features)
         self.counts = np.asarray(onehot.sum(axis=1)).ravel().astype(np.float64)
@@ -152,7 +158,9 @@ def cpm_strengths(values: np.ndarray, signs: np.ndarray, n_edges: tuple[int, ...
     first ``k`` of them by sign.
     """
     bounds = np.concatenate([[0], np.asarray(n_edges)[:-1]])
-    total = np.cumsum(np.add.reduceat(values, bounds, axis=1).astype(np.float64), axis=1)  # (c, K, n)
+    total = np.cumsum(
+        np.add.reduceat(values, bounds, axis=1).astype(np.float64), axis=1
+    )  # (c, K, n)
     signed = values * signs[:, :, None].astype(np.float32)
     net = np.cumsum(np.add.reduceat(signed, bounds, axis=1).astype(np.float64), axis=1)
     # signs are +-1 (an edge with r exactly 0 is never among the strongest), so positive and
@@ -172,19 +180,28 @@ def fit_lines(S_train: np.ndarray, y_train: np.ndarray, S_eval: np.ndarray) -> n
     yc = y_train - y_mean
     a, b, d = (pos * pos).sum(axis=1), (pos * neg).sum(axis=1), (neg * neg).sum(axis=1)  # (K, c)
     u, v = (pos * yc).sum(axis=1), (neg * yc).sum(axis=1)
-    a, d = a + 1e-12 * (a + d) + 1e-300, d + 1e-12 * (a + d) + 1e-300  # a vanishing ridge: no edge, no weight
+    a, d = (
+        a + 1e-12 * (a + d) + 1e-300,
+        d + 1e-12 * (a + d) + 1e-300,
+    )  # a vanishing ridge: no edge, no weight
     det = a * d - b * b
     w_pos, w_neg = (d * u - b * v) / det, (a * v - b * u) / det
-    return ((S_eval[..., 0] - s_mean[..., 0]) * w_pos[:, None] + (S_eval[..., 1] - s_mean[..., 1]) * w_neg[:, None]
-            + y_mean)
+    return (
+        (S_eval[..., 0] - s_mean[..., 0]) * w_pos[:, None]
+        + (S_eval[..., 1] - s_mean[..., 1]) * w_neg[:, None]
+        + y_mean
+    )
 
 
-def _selection_weights(index: np.ndarray, signs: np.ndarray, n_edges: tuple[int, ...],
-                       n_features: int) -> np.ndarray:
+def _selection_weights(
+    index: np.ndarray, signs: np.ndarray, n_edges: tuple[int, ...], n_features: int
+) -> np.ndarray:
     """Dense weights (n_features, c * K * 2): column (c, j, s) sums the first ``n_edges[j]`` edges of
     sign s of column c, so that ``X @ weights`` gives every strength at once."""
     n_columns, k_max = index.shape
-    first_count = np.searchsorted(np.asarray(n_edges), np.arange(k_max), side="right")  # threshold index
+    first_count = np.searchsorted(
+        np.asarray(n_edges), np.arange(k_max), side="right"
+    )  # threshold index
     weights = np.zeros((n_features, n_columns, len(n_edges), 2), dtype=np.float32)
     column = np.repeat(np.arange(n_columns), k_max)
     side = (signs.ravel() < 0).astype(int)
@@ -192,8 +209,13 @@ def _selection_weights(index: np.ndarray, signs: np.ndarray, n_edges: tuple[int,
     return np.cumsum(weights, axis=2).reshape(n_features, -1)
 
 
-def cpm_predict(X: np.ndarray, train: np.ndarray, evaluate: np.ndarray, columns: TargetColumns,
-                n_edges: tuple[int, ...]) -> np.ndarray:
+def cpm_predict(
+    X: np.ndarray,
+    train: np.ndarray,
+    evaluate: np.ndarray,
+    columns: TargetColumns,
+    n_edges: tuple[int, ...],
+) -> np.ndarray:
     """CPM fitted on ``train`` for every edge count, predicting ``evaluate``: (K, n_eval, n_columns).
 
     With few features the strengths of every column come from one product of the features with a
@@ -221,12 +243,20 @@ def cpm_predict(X: np.ndarray, train: np.ndarray, evaluate: np.ndarray, columns:
             else:
                 strengths = cpm_strengths(features.values(index[part]), signs[part], n_edges)
             cols = slice(first + sub, first + sub + strengths.shape[2])
-            out[:, :, cols] = fit_lines(strengths[:, :n_train], y_train[:, cols], strengths[:, n_train:])
+            out[:, :, cols] = fit_lines(
+                strengths[:, :n_train], y_train[:, cols], strengths[:, n_train:]
+            )
     return out
 
 
-def cpm_fold(X: np.ndarray, columns: TargetColumns, train: np.ndarray, test: np.ndarray,
-             inner: list[tuple[np.ndarray, np.ndarray]], n_edges: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def cpm_fold(
+    X: np.ndarray,
+    columns: TargetColumns,
+    train: np.ndarray,
+    test: np.ndarray,
+    inner: list[tuple[np.ndarray, np.ndarray]],
+    n_edges: tuple[int, ...],
+) -> tuple[np.ndarray, np.ndarray]:
     """Nested CPM in one outer fold: the edge count per column from the inner folds, then the fit.
 
     Returns test predictions (n_test, n_columns) and the chosen edge count per column.
@@ -243,9 +273,15 @@ def cpm_fold(X: np.ndarray, columns: TargetColumns, train: np.ndarray, test: np.
 
 
 # -------------------------------------------------------------------------------- screening
-def screened_ridge_predict(X: np.ndarray, train: np.ndarray, evaluate: np.ndarray, columns: TargetColumns,
-                           ks: tuple[int, ...], relative_alphas: tuple[float, ...],
-                           K_all: np.ndarray | None) -> np.ndarray:
+def screened_ridge_predict(
+    X: np.ndarray,
+    train: np.ndarray,
+    evaluate: np.ndarray,
+    columns: TargetColumns,
+    ks: tuple[int, ...],
+    relative_alphas: tuple[float, ...],
+    K_all: np.ndarray | None,
+) -> np.ndarray:
     """Ridge on each column's ``k`` most correlated features (and on all features when ``K_all``).
 
     ``K_all`` is the linear kernel over ``[train, evaluate]`` rows of features centred on ``train``.
@@ -279,13 +315,22 @@ def screened_ridge_predict(X: np.ndarray, train: np.ndarray, evaluate: np.ndarra
     if K_all is not None:
         spectrum = KernelSpectrum(K_all[:n_train, :n_train])
         scale = float(np.mean(np.diag(K_all[:n_train, :n_train]))) or 1.0
-        out[-1] = spectrum.predict(K_all[n_train:, :n_train], y_train - y_mean, alphas * scale) + y_mean
+        out[-1] = (
+            spectrum.predict(K_all[n_train:, :n_train], y_train - y_mean, alphas * scale) + y_mean
+        )
     return out
 
 
-def screened_ridge_fold(X: np.ndarray, columns: TargetColumns, train: np.ndarray, test: np.ndarray,
-                        inner: list[tuple[np.ndarray, np.ndarray]], ks: tuple[int | None, ...],
-                        relative_alphas: tuple[float, ...], K_fold: np.ndarray | None) -> tuple[np.ndarray, dict]:
+def screened_ridge_fold(
+    X: np.ndarray,
+    columns: TargetColumns,
+    train: np.ndarray,
+    test: np.ndarray,
+    inner: list[tuple[np.ndarray, np.ndarray]],
+    ks: tuple[int | None, ...],
+    relative_alphas: tuple[float, ...],
+    K_fold: np.ndarray | None,
+) -> tuple[np.ndarray, dict]:
     """Nested screened ridge in one outer fold: ``k`` (``None`` = all features) and the penalty per column.
 
     ``K_fold`` is the outer fold's centred linear kernel over ``[train, test]`` (needed for ``None``).
@@ -302,11 +347,18 @@ def screened_ridge_fold(X: np.ndarray, columns: TargetColumns, train: np.ndarray
         if use_all:
             rows = np.concatenate([it, iv])
             K_inner = centre_kernel(K_fold[np.ix_(rows, rows)], len(it))
-        predicted = screened_ridge_predict(X, train[it], train[iv], columns, finite, relative_alphas, K_inner)
+        predicted = screened_ridge_predict(
+            X, train[it], train[iv], columns, finite, relative_alphas, K_inner
+        )
         loss += inner_loss(predicted, columns.values(train[iv]))
     flat = loss.reshape(-1, columns.n_columns).argmin(axis=0)
     best_k, best_alpha = np.divmod(flat, len(relative_alphas))
-    predicted = screened_ridge_predict(X, train, test, columns, finite, relative_alphas, K_fold if use_all else None)
+    predicted = screened_ridge_predict(
+        X, train, test, columns, finite, relative_alphas, K_fold if use_all else None
+    )
     test_pred = predicted[best_k, best_alpha, :, np.arange(columns.n_columns)].T
-    chosen = {"k": [labels[b] for b in best_k], "alpha": [float(relative_alphas[a]) for a in best_alpha]}
+    chosen = {
+        "k": [labels[b] for b in best_k],
+        "alpha": [float(relative_alphas[a]) for a in best_alpha],
+    }
     return test_pred, chosen

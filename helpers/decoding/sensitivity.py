@@ -8,17 +8,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from helpers.config import ParameterError, Params, deep_merge, params_from_dict
-from helpers.parameter_grid import SweepError, _value_text, expand_dotted, expand_grid
-from scipy import stats as scipy_stats
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.kernels import FoldKernels, linear_gram
 from helpers.decoding.stats import paired_subject_test
 from helpers.features import build_feature_sets
+from helpers.parameter_grid import SweepError, _value_text, expand_dotted, expand_grid
 from helpers.pipeline import roi_timeseries, run_targets
 from helpers.progress import tqdm
-
 
 DIRECT_GRID_KEYS_LOOPED = ("models", "cv", "features")
 
@@ -79,7 +78,8 @@ def sensitivity_scores(
     combination left it at its base value), ``r_dfc`` and ``r_roi`` (mean over held-out subjects of
     each subject's mean r over emotions, so ``delta_r = r_dfc - r_roi``), ``pooled_r_dfc`` and
     ``pooled_r_roi`` (mean over emotions of r over all held-out samples pooled, as in the regression
-    chapter's table; under blocked folds pooling mixes blocks whose training means differ), ``delta_r`` (mean over held-out subjects of DFC minus ROI mean r),
+    chapter's table; under blocked folds pooling mixes blocks whose training means differ),
+    ``delta_r`` (mean over held-out subjects of DFC minus ROI mean r),
     ``delta_se``, ``ci_low``/``ci_high`` (95% t interval across subjects), ``p_value`` (two-sided
     sign-flip test across subjects), ``n_subjects``, ``verdict``, ``n_samples``, ``error`` and
     ``seconds``. A (model, cv) that cannot be run for a combination (for instance blocked folds whose
@@ -87,13 +87,14 @@ def sensitivity_scores(
     the reason in ``error`` instead of stopping the whole grid.
     """
 
-
     combos = expand_grid(grid, combinations)
     swept_keys = list(dict.fromkeys(k for values in combos for k in values))
     looped = [k for k in swept_keys if k.split(".")[0] in DIRECT_GRID_KEYS_LOOPED]
     if looped:
-        raise SweepError(f"the direct grid varies {looped[0]!r}; pass models and cv schemes as the 'models' and "
-                         "'cvs' arguments (they share features), and the feature sets are fixed to ROI and DFC")
+        raise SweepError(
+            f"the direct grid varies {looped[0]!r}; pass models and cv schemes as the 'models' and "
+            "'cvs' arguments (they share features), and the feature sets are fixed to ROI and DFC"
+        )
     if roi_features not in ("roi", "roi_window"):
         raise SweepError(f"roi_features must be 'roi' or 'roi_window', got {roi_features!r}")
     base = base_params.model_dump(mode="json")
@@ -104,10 +105,14 @@ def sensitivity_scores(
     for values in tqdm(combos, desc="sensitivity", disable=not progress):
         began = time.perf_counter()
         try:
-            params = params_from_dict(deep_merge(base, expand_dotted(values)), source=f"combination {values}")
+            params = params_from_dict(
+                deep_merge(base, expand_dotted(values)), source=f"combination {values}"
+            )
         except ParameterError as exc:
             raise SweepError(str(exc)) from None
-        key = params.digest("dataset", "subjects", "bids_root", "atlas", "simulation", "preprocessing", "annotation")
+        key = params.digest(
+            "dataset", "subjects", "bids_root", "atlas", "simulation", "preprocessing", "annotation"
+        )
         if key not in roi_cache:
             roi = roi_timeseries(params, progress=False)
             roi_cache[key] = (roi, run_targets(params, roi))
@@ -116,7 +121,9 @@ def sensitivity_scores(
         feature_sets = build_feature_sets(params, roi, targets, use_cache=False)
         grams = {name: linear_gram(fs.X) for name, fs in feature_sets.items()}
         for cv in cvs:
-            options = CVOptions.from_params(params, cv=cv, n_permutations=0, feature_scaling=feature_scaling)
+            options = CVOptions.from_params(
+                params, cv=cv, n_permutations=0, feature_scaling=feature_scaling
+            )
             kernels: dict[str, FoldKernels] = {}
             for model in models:
                 row = {k: _resolved_value(resolved, k) for k in swept_keys}
@@ -125,32 +132,64 @@ def sensitivity_scores(
                     for name, fs in feature_sets.items():
                         if name not in kernels:
                             folds = list(options.splitter_for(fs).split(fs.X))
-                            kernels[name] = FoldKernels(fs.X, folds, feature_scaling, gram=grams[name])
-                    results = {name: cross_validate_model(fs, model, options, kernels=kernels[name])
-                               for name, fs in feature_sets.items()}
-                except ValueError as exc:  # e.g. a purge gap that leaves no training data: not testable
-                    rows.append(dict(row, verdict="not testable", error=str(exc),
-                                     seconds=round(time.perf_counter() - began, 2)))
+                            kernels[name] = FoldKernels(
+                                fs.X, folds, feature_scaling, gram=grams[name]
+                            )
+                    results = {
+                        name: cross_validate_model(fs, model, options, kernels=kernels[name])
+                        for name, fs in feature_sets.items()
+                    }
+                except (
+                    ValueError
+                ) as exc:  # e.g. a purge gap that leaves no training data: not testable
+                    rows.append(
+                        dict(
+                            row,
+                            verdict="not testable",
+                            error=str(exc),
+                            seconds=round(time.perf_counter() - began, 2),
+                        )
+                    )
                     began = time.perf_counter()
                     continue
                 dfc, roi_result = results["dfc"], results[roi_features]
-                per_subject = pd.concat({"dfc": dfc.subject_mean_r(), "roi": roi_result.subject_mean_r()}, axis=1)
+                per_subject = pd.concat(
+                    {"dfc": dfc.subject_mean_r(), "roi": roi_result.subject_mean_r()}, axis=1
+                )
                 differences = (per_subject["dfc"] - per_subject["roi"]).to_numpy(dtype=float)
                 se, low, high = _confidence_interval(differences)
                 n_pairs = int(np.sum(~np.isnan(differences)))
-                test = paired_subject_test(per_subject["dfc"].to_numpy(float), per_subject["roi"].to_numpy(float),
-                                           seed=params.seed) if n_pairs >= 2 else {}
-                pooled = {name: float(res.scores().query("emotion == 'mean'")["r_pooled"].iloc[0])
-                          for name, res in results.items()}
-                rows.append(dict(
-                    row, r_dfc=float(per_subject["dfc"].mean()), r_roi=float(per_subject["roi"].mean()),
-                    pooled_r_dfc=pooled["dfc"], pooled_r_roi=pooled[roi_features],
-                    delta_r=float(np.nanmean(differences)) if n_pairs else float("nan"), delta_se=se,
-                    ci_low=low, ci_high=high, p_value=test.get("p_value", float("nan")), n_subjects=n_pairs,
-                    verdict=verdict(low, high) if not np.isnan(low) else "no difference", error="",
-                    seconds=round(time.perf_counter() - began, 2),
-                ))
+                test = (
+                    paired_subject_test(
+                        per_subject["dfc"].to_numpy(float),
+                        per_subject["roi"].to_numpy(float),
+                        seed=params.seed,
+                    )
+                    if n_pairs >= 2
+                    else {}
+                )
+                pooled = {
+                    name: float(res.scores().query("emotion == 'mean'")["r_pooled"].iloc[0])
+                    for name, res in results.items()
+                }
+                rows.append(
+                    dict(
+                        row,
+                        r_dfc=float(per_subject["dfc"].mean()),
+                        r_roi=float(per_subject["roi"].mean()),
+                        pooled_r_dfc=pooled["dfc"],
+                        pooled_r_roi=pooled[roi_features],
+                        delta_r=float(np.nanmean(differences)) if n_pairs else float("nan"),
+                        delta_se=se,
+                        ci_low=low,
+                        ci_high=high,
+                        p_value=test.get("p_value", float("nan")),
+                        n_subjects=n_pairs,
+                        verdict=verdict(low, high) if not np.isnan(low) else "no difference",
+                        error="",
+                        seconds=round(time.perf_counter() - began, 2),
+                    )
+                )
                 began = time.perf_counter()
         del feature_sets, grams
     return pd.DataFrame(rows)
-

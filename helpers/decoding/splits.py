@@ -59,14 +59,20 @@ class WindowMeta:
             )
         if len(subject) == 0:
             raise ValueError("no samples: the metadata arrays are empty")
-        integer_typed = np.issubdtype(start.dtype, np.integer) and np.issubdtype(stop.dtype, np.integer)
-        if not integer_typed and not (np.all(np.mod(start, 1) == 0) and np.all(np.mod(stop, 1) == 0)):
+        integer_typed = np.issubdtype(start.dtype, np.integer) and np.issubdtype(
+            stop.dtype, np.integer
+        )
+        if not integer_typed and not (
+            np.all(np.mod(start, 1) == 0) and np.all(np.mod(stop, 1) == 0)
+        ):
             raise ValueError("start and stop must be whole TR indices")
         start = start.astype(np.int64)
         stop = stop.astype(np.int64)
         if np.any(stop <= start):
             bad = int(np.argmax(stop <= start))
-            raise ValueError(f"sample {bad} has stop ({stop[bad]}) <= start ({start[bad]}); stop is the last TR + 1")
+            raise ValueError(
+                f"sample {bad} has stop ({stop[bad]}) <= start ({start[bad]}); stop is the last TR + 1"
+            )
         object.__setattr__(self, "subject", subject)
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "stop", stop)
@@ -80,7 +86,9 @@ class WindowMeta:
         if isinstance(features, np.ndarray) and features.dtype.names:
             missing = {"subject", "start", "stop"} - set(features.dtype.names)
             if missing:
-                raise ValueError(f"groups records lack the fields {sorted(missing)}; use WindowMeta.as_groups()")
+                raise ValueError(
+                    f"groups records lack the fields {sorted(missing)}; use WindowMeta.as_groups()"
+                )
             return cls(features["subject"], features["start"], features["stop"])
         if not all(hasattr(features, name) for name in ("subject", "start", "stop")):
             raise ValueError(
@@ -91,8 +99,10 @@ class WindowMeta:
 
     def as_groups(self) -> np.ndarray:
         """The metadata as one structured array (fields subject, start, stop) to pass as ``groups``."""
-        records = np.empty(len(self), dtype=[("subject", self.subject.dtype), ("start", np.int64),
-                                             ("stop", np.int64)])
+        records = np.empty(
+            len(self),
+            dtype=[("subject", self.subject.dtype), ("start", np.int64), ("stop", np.int64)],
+        )
         records["subject"], records["start"], records["stop"] = self.subject, self.start, self.stop
         return records
 
@@ -132,7 +142,9 @@ def _check_length(meta: WindowMeta, X: Any) -> None:
         )
 
 
-def _subject_groups(subjects: np.ndarray, per_fold: int, n_groups: int | None = None) -> list[np.ndarray]:
+def _subject_groups(
+    subjects: np.ndarray, per_fold: int, n_groups: int | None = None
+) -> list[np.ndarray]:
     """Consecutive groups of ``per_fold`` subjects, or ``n_groups`` groups of near-equal size."""
     if per_fold < 1:
         raise ValueError(f"subjects_per_fold must be at least 1, got {per_fold}")
@@ -197,14 +209,21 @@ class RandomWindowSplit(_MetaSplitter):
     90/10 split. Neighbouring, overlapping windows end up on both sides: this leaks by design.
     """
 
-    def __init__(self, meta: WindowMeta | None = None, test_fraction: float = 0.1, n_splits: int = 1,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        meta: WindowMeta | None = None,
+        test_fraction: float = 0.1,
+        n_splits: int = 1,
+        seed: int = 0,
+    ) -> None:
         if not 0.0 < test_fraction <= 0.5:
             raise ValueError(f"test_fraction must be in (0, 0.5], got {test_fraction}")
         self.test_fraction = test_fraction
         self.n_folds_total = round(1.0 / test_fraction)
         if not 1 <= n_splits <= self.n_folds_total:
-            raise ValueError(f"n_splits must be between 1 and {self.n_folds_total} for test_fraction {test_fraction}")
+            raise ValueError(
+                f"n_splits must be between 1 and {self.n_folds_total} for test_fraction {test_fraction}"
+            )
         self.n_splits = n_splits
         self.seed = seed
         self.meta = None
@@ -237,13 +256,16 @@ class RandomWindowSplit(_MetaSplitter):
         if self._cache is None:
             labels = self.fold_labels()
             self._cache = [
-                (np.flatnonzero(labels != f), np.flatnonzero(labels == f)) for f in range(self.n_splits)
+                (np.flatnonzero(labels != f), np.flatnonzero(labels == f))
+                for f in range(self.n_splits)
             ]
         return self._cache
 
     def inner(self, train: np.ndarray, n_splits: int) -> RandomWindowSplit:
         k = max(2, n_splits)
-        return RandomWindowSplit(self.meta.take(train), test_fraction=1.0 / k, n_splits=k, seed=self.seed + 1)
+        return RandomWindowSplit(
+            self.meta.take(train), test_fraction=1.0 / k, n_splits=k, seed=self.seed + 1
+        )
 
 
 class LeaveOneSubjectOut(_MetaSplitter):
@@ -325,13 +347,22 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
             self._bind(WindowMeta.from_features(meta))
 
     def _settings(self) -> dict[str, Any]:
-        return {"n_blocks": self.n_blocks, "hrf_span_s": self.hrf_span_s, "tr": self.tr,
-                "window_length": self.window_length_setting, "subjects_per_fold": self.subjects_per_fold,
-                "pairing": self.pairing, "seed": self.seed, "n_groups": self.n_groups}
+        return {
+            "n_blocks": self.n_blocks,
+            "hrf_span_s": self.hrf_span_s,
+            "tr": self.tr,
+            "window_length": self.window_length_setting,
+            "subjects_per_fold": self.subjects_per_fold,
+            "pairing": self.pairing,
+            "seed": self.seed,
+            "n_groups": self.n_groups,
+        }
 
     def _bind(self, meta: WindowMeta) -> None:
         self.meta = meta
-        self.window_length = meta.window_length if self.window_length_setting is None else self.window_length_setting
+        self.window_length = (
+            meta.window_length if self.window_length_setting is None else self.window_length_setting
+        )
         self.gap = purge_gap_trs(self.window_length, self.hrf_span_s, self.tr)
         starts = np.unique(meta.start)
         if self.n_blocks < 2 or self.n_blocks > len(starts):
@@ -350,6 +381,7 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
         self.blocks = block_of_start[np.searchsorted(starts, meta.start)]
         self._cache: list[IndexPair] | None = None
         self._cells: list[tuple[np.ndarray, int]] | None = None
+
     def fold_cells(self) -> list[tuple[np.ndarray, int]]:
         """(subject group, block) tested by each fold, in fold order."""
         if self._cells is None:
@@ -402,8 +434,14 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
         wanted = n_splits if pairing == "rotation" else math.ceil(n_splits / n_groups)
         for n_blocks in range(min(max(wanted, 2), len(np.unique(sub.start))), 1, -1):
             candidate = LeaveOneSubjectOutBlocked(
-                sub, n_blocks=n_blocks, hrf_span_s=self.hrf_span_s, tr=self.tr,
-                window_length=self.window_length, pairing=pairing, seed=self.seed + 1, n_groups=n_groups,
+                sub,
+                n_blocks=n_blocks,
+                hrf_span_s=self.hrf_span_s,
+                tr=self.tr,
+                window_length=self.window_length,
+                pairing=pairing,
+                seed=self.seed + 1,
+                n_groups=n_groups,
             )
             try:
                 candidate._folds()
@@ -434,14 +472,23 @@ def make_splitter(settings: Any, meta: WindowMeta | Any = None, cv: str | None =
     scheme = cv or settings.cv
     per_fold = getattr(options, "subjects_per_fold", 1)
     if scheme == "random":
-        return RandomWindowSplit(meta, test_fraction=options.test_fraction,
-                                 n_splits=getattr(options, "random_splits", 1), seed=settings.seed)
+        return RandomWindowSplit(
+            meta,
+            test_fraction=options.test_fraction,
+            n_splits=getattr(options, "random_splits", 1),
+            seed=settings.seed,
+        )
     if scheme == "loso":
         return LeaveOneSubjectOut(meta, subjects_per_fold=per_fold)
     if scheme == "loso_blocked":
         return LeaveOneSubjectOutBlocked(
-            meta, n_blocks=options.n_blocks, hrf_span_s=options.hrf_span_s, tr=TR_SECONDS,
-            window_length=length, subjects_per_fold=per_fold,
-            pairing=getattr(options, "pairing", "all"), seed=settings.seed,
+            meta,
+            n_blocks=options.n_blocks,
+            hrf_span_s=options.hrf_span_s,
+            tr=TR_SECONDS,
+            window_length=length,
+            subjects_per_fold=per_fold,
+            pairing=getattr(options, "pairing", "all"),
+            seed=settings.seed,
         )
     raise ValueError(f"unknown cv scheme {scheme!r}; allowed: random, loso, loso_blocked")

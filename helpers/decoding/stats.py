@@ -1,5 +1,4 @@
-"""Permutation p-values, false discovery rate and paired tests.
-"""
+"""Permutation p-values, false discovery rate and paired tests."""
 
 from __future__ import annotations
 
@@ -60,7 +59,9 @@ def paired_subject_test(
     a = np.asarray(scores_a, dtype=float)
     b = np.asarray(scores_b, dtype=float)
     if a.shape != b.shape:
-        raise ValueError(f"paired scores need one value per subject in both arrays; got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"paired scores need one value per subject in both arrays; got {a.shape} and {b.shape}"
+        )
     differences = a - b
     if method == "sign_flip":
         p = paired_sign_flip(differences, seed=seed)
@@ -68,11 +69,16 @@ def paired_subject_test(
         p = float(scipy_stats.wilcoxon(differences).pvalue)
     else:
         raise ValueError(f"unknown paired test {method!r}; allowed: sign_flip, wilcoxon")
-    return {"delta_r": float(np.nanmean(differences)), "p_value": p, "n_subjects": int(np.sum(~np.isnan(differences)))}
+    return {
+        "delta_r": float(np.nanmean(differences)),
+        "p_value": p,
+        "n_subjects": int(np.sum(~np.isnan(differences))),
+    }
 
 
-def joint_permutation_test(observed_a: np.ndarray, observed_b: np.ndarray, null_a: np.ndarray,
-                           null_b: np.ndarray) -> dict[str, float]:
+def joint_permutation_test(
+    observed_a: np.ndarray, observed_b: np.ndarray, null_a: np.ndarray, null_b: np.ndarray
+) -> dict[str, float]:
     """Compare two pipelines (e.g. DFC against ROI features) through the same null target draws.
 
     ``observed_*`` are per-emotion scores (within-fold r) and ``null_*`` (n_draws, n_emotions) the
@@ -83,10 +89,16 @@ def joint_permutation_test(observed_a: np.ndarray, observed_b: np.ndarray, null_
     """
     null_a, null_b = np.atleast_2d(null_a), np.atleast_2d(null_b)
     if null_a.shape != null_b.shape:
-        raise ValueError(f"the two pipelines saw different null draws: {null_a.shape} and {null_b.shape}; "
-                         "run both with the same n_permutations, null_method and seed")
+        raise ValueError(
+            f"the two pipelines saw different null draws: {null_a.shape} and {null_b.shape}; "
+            "run both with the same n_permutations, null_method and seed"
+        )
     delta = float(np.nanmean(observed_a) - np.nanmean(observed_b))
     null_delta = np.nanmean(null_a, axis=1) - np.nanmean(null_b, axis=1)
     exceed = np.sum(np.abs(null_delta) >= abs(delta) - 1e-12)
-    return {"delta_r": delta, "p_value": float((1 + exceed) / (1 + len(null_delta))),
-            "n_draws": int(len(null_delta)), "null_sd": float(np.std(null_delta))}
+    return {
+        "delta_r": delta,
+        "p_value": float((1 + exceed) / (1 + len(null_delta))),
+        "n_draws": int(len(null_delta)),
+        "null_sd": float(np.std(null_delta)),
+    }

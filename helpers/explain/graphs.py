@@ -71,7 +71,11 @@ def importance_graph(
     ``label`` attributes; edges carry ``weight = |value|`` and ``distance = 1 / weight``.
     """
     values = np.abs(_edge_values(values, n_rois))
-    keep = top_edge_indices(values, top_fraction) if top_fraction is not None else np.flatnonzero(values > 0)
+    keep = (
+        top_edge_indices(values, top_fraction)
+        if top_fraction is not None
+        else np.flatnonzero(values > 0)
+    )
     keep = keep[values[keep] > 0]
     rows, cols = np.triu_indices(n_rois, k=1)
     graph = nx.Graph()
@@ -83,13 +87,19 @@ def importance_graph(
             attributes["label"] = str(labels[node])
         graph.add_node(node, **attributes)
     graph.add_edges_from(
-        (int(rows[e]), int(cols[e]), {"weight": float(values[e]), "distance": 1.0 / float(values[e])})
+        (
+            int(rows[e]),
+            int(cols[e]),
+            {"weight": float(values[e]), "distance": 1.0 / float(values[e])},
+        )
         for e in keep
     )
     return graph
 
 
-def maximum_spanning_tree(values: np.ndarray, n_rois: int, networks: Sequence[str] | None = None) -> nx.Graph:
+def maximum_spanning_tree(
+    values: np.ndarray, n_rois: int, networks: Sequence[str] | None = None
+) -> nx.Graph:
     """The spanning tree (forest if some ROIs have only zero edges) of largest total ``|importance|``."""
     graph = importance_graph(values, n_rois, networks=networks)
     return nx.maximum_spanning_tree(graph, weight="weight", algorithm="kruskal")
@@ -113,7 +123,9 @@ def detect_communities(graph: nx.Graph, seed: int = 0, resolution: float = 1.0) 
     """Louvain communities on edge weights (deterministic for a seed); isolated nodes are singletons."""
     if graph.number_of_edges() == 0:
         return [{node} for node in graph.nodes]
-    communities = nx.community.louvain_communities(graph, weight="weight", resolution=resolution, seed=seed)
+    communities = nx.community.louvain_communities(
+        graph, weight="weight", resolution=resolution, seed=seed
+    )
     return sorted((set(c) for c in communities), key=lambda c: (-len(c), min(c)))
 
 
@@ -140,7 +152,9 @@ def _as_sets(partition: Sequence[set[int]] | Mapping[int, str], graph: nx.Graph)
     return sets
 
 
-def participation_coefficient(graph: nx.Graph, partition: Sequence[set[int]] | Mapping[int, str]) -> pd.Series:
+def participation_coefficient(
+    graph: nx.Graph, partition: Sequence[set[int]] | Mapping[int, str]
+) -> pd.Series:
     """Guimera-Amaral participation ``P_i = 1 - sum_s (k_is / k_i)^2`` with weighted degrees.
 
     ``partition`` is a list of communities or a node -> module map (e.g. the atlas networks).
@@ -154,9 +168,13 @@ def participation_coefficient(graph: nx.Graph, partition: Sequence[set[int]] | M
     for node in graph.nodes:
         per_module: dict[int, float] = {}
         for neighbour, data in graph[node].items():
-            per_module[module_of[neighbour]] = per_module.get(module_of[neighbour], 0.0) + data["weight"]
+            per_module[module_of[neighbour]] = (
+                per_module.get(module_of[neighbour], 0.0) + data["weight"]
+            )
         strength = sum(per_module.values())
-        out[node] = 0.0 if strength <= 0 else 1.0 - sum((w / strength) ** 2 for w in per_module.values())
+        out[node] = (
+            0.0 if strength <= 0 else 1.0 - sum((w / strength) ** 2 for w in per_module.values())
+        )
     return pd.Series(out, name="participation").sort_index()
 
 
@@ -166,7 +184,10 @@ def network_partition(networks: Sequence[str]) -> dict[int, str]:
 
 
 def network_pair_importance(
-    values: np.ndarray, edges: np.ndarray, networks: Sequence[str], order: Sequence[str] | None = None
+    values: np.ndarray,
+    edges: np.ndarray,
+    networks: Sequence[str],
+    order: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Mean ``|importance|`` of the edges between each pair of networks: a symmetric network table.
 
@@ -197,12 +218,17 @@ def network_pair_importance(
     return pd.DataFrame(table, index=names, columns=names)
 
 
-def jaccard_matrix(importance: np.ndarray, fraction: float, names: Sequence[str] | None = None) -> pd.DataFrame:
+def jaccard_matrix(
+    importance: np.ndarray, fraction: float, names: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Jaccard overlap ``|A & B| / |A | B|`` of the top ``fraction`` edges between every two columns."""
     importance = np.asarray(importance, dtype=float)
     if importance.ndim != 2:
         raise ValueError(f"importance must be (n_edges, n_emotions); got shape {importance.shape}")
-    sets = [set(top_edge_indices(importance[:, k], fraction).tolist()) for k in range(importance.shape[1])]
+    sets = [
+        set(top_edge_indices(importance[:, k], fraction).tolist())
+        for k in range(importance.shape[1])
+    ]
     n = len(sets)
     table = np.ones((n, n))
     for i in range(n):
@@ -232,21 +258,35 @@ def graph_summary(
         between = betweenness(graph)
         connected = [n for n in graph.nodes if graph.degree(n) > 0]
         participation = participation_coefficient(graph, partition)
-        rows.append({
-            "emotion": name,
-            "n_edges": graph.number_of_edges(),
-            "modularity_communities": modularity(graph, communities),
-            "n_communities": sum(1 for c in communities if len(c) > 1),
-            "modularity_networks": modularity(graph, partition),
-            "mean_participation": float(participation[connected].mean()) if connected else float("nan"),
-            "hub_strength": int(strength.idxmax()),
-            "hub_betweenness": int(between.idxmax()),
-        })
+        rows.append(
+            {
+                "emotion": name,
+                "n_edges": graph.number_of_edges(),
+                "modularity_communities": modularity(graph, communities),
+                "n_communities": sum(1 for c in communities if len(c) > 1),
+                "modularity_networks": modularity(graph, partition),
+                "mean_participation": float(participation[connected].mean())
+                if connected
+                else float("nan"),
+                "hub_strength": int(strength.idxmax()),
+                "hub_betweenness": int(between.idxmax()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 __all__ = [
-    "edge_matrix", "top_edge_indices", "importance_graph", "maximum_spanning_tree", "weighted_degree",
-    "betweenness", "detect_communities", "modularity", "participation_coefficient", "network_partition",
-    "network_pair_importance", "jaccard_matrix", "graph_summary",
+    "edge_matrix",
+    "top_edge_indices",
+    "importance_graph",
+    "maximum_spanning_tree",
+    "weighted_degree",
+    "betweenness",
+    "detect_communities",
+    "modularity",
+    "participation_coefficient",
+    "network_partition",
+    "network_pair_importance",
+    "jaccard_matrix",
+    "graph_summary",
 ]

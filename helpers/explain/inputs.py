@@ -1,5 +1,4 @@
-"""The samples an explanation runs on, the folds it uses, and the feature blocks it removes or shuffles.
-"""
+"""The samples an explanation runs on, the folds it uses, and the feature blocks it removes or shuffles."""
 
 from __future__ import annotations
 
@@ -53,7 +52,9 @@ def explanation_data(feature_set: FeatureSet, stride: int = 1) -> FeatureSet:
     return feature_set.take(thinned_rows(feature_set.subject, feature_set.start, stride))
 
 
-def network_blocks(edges: np.ndarray | None, networks: Sequence[str], n_features: int | None = None) -> dict[str, np.ndarray]:
+def network_blocks(
+    edges: np.ndarray | None, networks: Sequence[str], n_features: int | None = None
+) -> dict[str, np.ndarray]:
     """Feature indices per network: edges with at least one end in it (or its ROIs, without edges)."""
     networks = np.asarray(networks, dtype=str)
     names = list(dict.fromkeys(networks.tolist()))
@@ -76,11 +77,15 @@ def network_pair_blocks(edges: np.ndarray, networks: Sequence[str]) -> dict[str,
     pair = low * len(names) + high
     blocks = {}
     for value in np.unique(pair):
-        blocks[f"{names[value // len(names)]}|{names[value % len(names)]}"] = np.flatnonzero(pair == value)
+        blocks[f"{names[value // len(names)]}|{names[value % len(names)]}"] = np.flatnonzero(
+            pair == value
+        )
     return blocks
 
 
-def roi_set_block(edges: np.ndarray | None, rois: Sequence[int], n_features: int | None = None) -> np.ndarray:
+def roi_set_block(
+    edges: np.ndarray | None, rois: Sequence[int], n_features: int | None = None
+) -> np.ndarray:
     """Feature indices that involve any ROI of ``rois``: its edges, or the ROI columns themselves."""
     rois = np.asarray(rois, dtype=int)
     if rois.size == 0:
@@ -107,7 +112,9 @@ class ExplanationInputs:
         return explanation_splitter(params, WindowMeta.from_features(self.data[name]))
 
 
-def explanation_inputs(params: Any, feature_sets: Sequence[str] = ("dfc", "roi_window")) -> ExplanationInputs:
+def explanation_inputs(
+    params: Any, feature_sets: Sequence[str] = ("dfc", "roi_window")
+) -> ExplanationInputs:
     """ROI signals, targets and cached features of ``params``, thinned by ``explain.window_stride``."""
 
     roi = roi_timeseries(params, progress=False)
@@ -115,15 +122,24 @@ def explanation_inputs(params: Any, feature_sets: Sequence[str] = ("dfc", "roi_w
     wanted = params.model_copy(deep=True)
     wanted.features = list(feature_sets)
     built = build_feature_sets(wanted, roi, targets)
-    data = {name: explanation_data(built[name], params.explain.window_stride) for name in feature_sets}
+    data = {
+        name: explanation_data(built[name], params.explain.window_stride) for name in feature_sets
+    }
     scaling = params.explain.feature_scaling
     if scaling == "cv":
         scaling = params.cv_options.feature_scaling
-    return ExplanationInputs(data, roi.atlas, targets.to_numpy(dtype=float), ground_truth(params), scaling)
+    return ExplanationInputs(
+        data, roi.atlas, targets.to_numpy(dtype=float), ground_truth(params), scaling
+    )
 
 
 def null_sample_targets(
-    features: FeatureSet, n_nulls: int, *, method: str = "circular_shift", seed: int = 0, min_shift: int = 1
+    features: FeatureSet,
+    n_nulls: int,
+    *,
+    method: str = "circular_shift",
+    seed: int = 0,
+    min_shift: int = 1,
 ) -> list[np.ndarray]:
     """Per-sample null targets of a feature set, made exactly as its real targets were.
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from helpers.explain.graphs import top_edge_indices
 from helpers.decoding.stats import paired_subject_test
+from helpers.explain.graphs import top_edge_indices
 from helpers.simulate import plant_ground_truth, planted_edge_mask
 
 
@@ -36,7 +36,9 @@ def planted_edge_masks(truth: Mapping[str, Any], emotions: Sequence[str]) -> dic
     return {e: planted_edge_mask(truth, e) for e in emotions}
 
 
-def candidate_edge_masks(atlas: Any, simulation: Any, emotions: Sequence[str]) -> dict[str, np.ndarray]:
+def candidate_edge_masks(
+    atlas: Any, simulation: Any, emotions: Sequence[str]
+) -> dict[str, np.ndarray]:
     """The edges the simulator would plant with connectivity coding and these settings.
 
     A null dataset (``effect: none``) plants nothing; these masks let its importance be scored
@@ -48,7 +50,10 @@ def candidate_edge_masks(atlas: Any, simulation: Any, emotions: Sequence[str]) -
 
 
 def recovery_auroc(
-    importance: np.ndarray, masks: Mapping[str, np.ndarray], emotions: Sequence[str], absolute: bool = True
+    importance: np.ndarray,
+    masks: Mapping[str, np.ndarray],
+    emotions: Sequence[str],
+    absolute: bool = True,
 ) -> dict[str, float]:
     """AUROC of edge importance for telling planted edges from the rest, per emotion.
 
@@ -62,16 +67,22 @@ def recovery_auroc(
     for k, emotion in enumerate(emotions):
         mask = np.asarray(masks[emotion], dtype=bool)
         if len(mask) != len(importance):
-            raise ValueError(f"the mask of {emotion} has {len(mask)} edges, importance has {len(importance)}")
+            raise ValueError(
+                f"the mask of {emotion} has {len(mask)} edges, importance has {len(importance)}"
+            )
         score = np.abs(importance[:, k]) if absolute else importance[:, k]
-        out[emotion] = float(roc_auc_score(mask, score)) if 0 < mask.sum() < len(mask) else float("nan")
+        out[emotion] = (
+            float(roc_auc_score(mask, score)) if 0 < mask.sum() < len(mask) else float("nan")
+        )
     defined = [v for v in out.values() if np.isfinite(v)]
     out["mean"] = float(np.mean(defined)) if defined else float("nan")
     return out
 
 
 # ----------------------------------------------------------------------------- null p-values
-def empirical_p(observed: float | np.ndarray, null: np.ndarray, tail: str = "greater") -> np.ndarray:
+def empirical_p(
+    observed: float | np.ndarray, null: np.ndarray, tail: str = "greater"
+) -> np.ndarray:
     """``(1 + #null at least as extreme) / (1 + n_null)`` along the first axis of ``null``."""
     null = np.asarray(null, dtype=float)
     observed = np.asarray(observed, dtype=float)
@@ -118,7 +129,9 @@ def keep_top_edges(importance: np.ndarray, fraction: float) -> np.ndarray:
     return np.where(values >= cutoff, values, 0.0)
 
 
-def network_shares(strength: np.ndarray, roi_networks: Sequence[str], names: Sequence[str] | None = None) -> pd.DataFrame:
+def network_shares(
+    strength: np.ndarray, roi_networks: Sequence[str], names: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Share of importance per network: mean ROI strength in the network, normalised to sum 1.
 
     Using the mean (not the sum) makes a network's share independent of how many ROIs it has, so
@@ -164,7 +177,11 @@ def network_entropy_label_null(
     networks = np.asarray(roi_networks, dtype=str)
     _, codes = np.unique(networks, return_inverse=True)
     rng = np.random.default_rng(seed)
-    shuffled = np.stack([rng.permutation(codes) for _ in range(n_shuffles)]) if n_shuffles else np.empty((0, len(codes)), int)
+    shuffled = (
+        np.stack([rng.permutation(codes) for _ in range(n_shuffles)])
+        if n_shuffles
+        else np.empty((0, len(codes)), int)
+    )
     if n_shuffles == 0:
         return np.empty((0, np.shape(strength)[1]))
     return _entropy_of_groups(np.asarray(strength, dtype=float), shuffled, int(codes.max()) + 1)
@@ -214,14 +231,23 @@ def region_vs_edge(roi_result: Any, dfc_result: Any, seed: int = 0) -> dict[str,
     roi = roi_result.subject_mean_r()
     common = [s for s in dfc.index if s in roi.index]
     if len(common) < 2:
-        raise ValueError("region and edge models share fewer than 2 held-out subjects; use the same splitter")
+        raise ValueError(
+            "region and edge models share fewer than 2 held-out subjects; use the same splitter"
+        )
     test = paired_subject_test(dfc[common].to_numpy(), roi[common].to_numpy(), seed=seed)
-    return {"delta_r": test["delta_r"], "p_value": test["p_value"], "n_subjects": test["n_subjects"],
-            "r_dfc": float(dfc_result.scores()["r"].iloc[-1]), "r_roi": float(roi_result.scores()["r"].iloc[-1])}
+    return {
+        "delta_r": test["delta_r"],
+        "p_value": test["p_value"],
+        "n_subjects": test["n_subjects"],
+        "r_dfc": float(dfc_result.scores()["r"].iloc[-1]),
+        "r_roi": float(roi_result.scores()["r"].iloc[-1]),
+    }
 
 
 # ---------------------------------------------------------------------------------- lesions
-def random_roi_sets(n_rois: int, size: int, n_sets: int, seed: int = 0, exclude: Sequence[int] = ()) -> list[np.ndarray]:
+def random_roi_sets(
+    n_rois: int, size: int, n_sets: int, seed: int = 0, exclude: Sequence[int] = ()
+) -> list[np.ndarray]:
     """``n_sets`` random ROI sets of ``size`` ROIs (not from ``exclude``): the lesion null."""
     pool = np.setdiff1d(np.arange(n_rois), np.asarray(exclude, dtype=int))
     if size > len(pool):
@@ -240,16 +266,18 @@ def lesion_summary(drops: pd.DataFrame, null_drops: pd.DataFrame) -> pd.DataFram
         null_mean = null.groupby("draw")["drop"].mean().to_numpy()
         null_max = null.groupby("draw")["drop"].max().to_numpy()
         worst = group.loc[group["drop"].idxmax()]
-        rows.append({
-            "lesion": lesion,
-            "n_features": int(group["n_features"].iloc[0]),
-            "mean_drop": float(group["drop"].mean()),
-            "null_mean_drop": float(np.mean(null_mean)) if len(null_mean) else float("nan"),
-            "p_mean_drop": float(empirical_p(group["drop"].mean(), null_mean)),
-            "max_drop": float(worst["drop"]),
-            "max_drop_emotion": str(worst["emotion"]),
-            "p_max_drop": float(empirical_p(worst["drop"], null_max)),
-        })
+        rows.append(
+            {
+                "lesion": lesion,
+                "n_features": int(group["n_features"].iloc[0]),
+                "mean_drop": float(group["drop"].mean()),
+                "null_mean_drop": float(np.mean(null_mean)) if len(null_mean) else float("nan"),
+                "p_mean_drop": float(empirical_p(group["drop"].mean(), null_mean)),
+                "max_drop": float(worst["drop"]),
+                "max_drop_emotion": str(worst["emotion"]),
+                "p_max_drop": float(empirical_p(worst["drop"], null_max)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -285,10 +313,16 @@ def constructionist_table(indices: Mapping[str, Mapping[str, Any]]) -> pd.DataFr
         if name not in PREDICTIONS:
             raise ValueError(f"unknown index {name!r}; known: {', '.join(PREDICTIONS)}")
         locationist, constructionist = PREDICTIONS[name]
-        rows.append({
-            "index": name, "locationist predicts": locationist, "constructionist predicts": constructionist,
-            "data show": result["observed"], "null p": result.get("p_value"), "favours": result["favours"],
-        })
+        rows.append(
+            {
+                "index": name,
+                "locationist predicts": locationist,
+                "constructionist predicts": constructionist,
+                "data show": result["observed"],
+                "null p": result.get("p_value"),
+                "favours": result["favours"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -302,8 +336,20 @@ def verdict(p_for_constructionist: float, p_for_locationist: float, alpha: float
 
 
 __all__ = [
-    "planted_edge_masks", "candidate_edge_masks", "recovery_auroc", "empirical_p", "node_strength",
-    "keep_top_edges", "network_shares", "network_entropy", "network_entropy_label_null", "overlap_indices",
-    "region_vs_edge", "random_roi_sets", "lesion_summary", "PREDICTIONS", "constructionist_table",
+    "planted_edge_masks",
+    "candidate_edge_masks",
+    "recovery_auroc",
+    "empirical_p",
+    "node_strength",
+    "keep_top_edges",
+    "network_shares",
+    "network_entropy",
+    "network_entropy_label_null",
+    "overlap_indices",
+    "region_vs_edge",
+    "random_roi_sets",
+    "lesion_summary",
+    "PREDICTIONS",
+    "constructionist_table",
     "verdict",
 ]

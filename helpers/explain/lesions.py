@@ -17,8 +17,8 @@ from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.kernels import FoldKernels
 from helpers.decoding.models import KERNEL_MODELS, ModelGrid, check_model_name
 from helpers.decoding.results import CVResult
-from helpers.features import FeatureSet
 from helpers.explain.patterns import _small_blas
+from helpers.features import FeatureSet
 from helpers.progress import tqdm
 
 
@@ -50,27 +50,43 @@ def lesion_drops(
     folds = list(splitter.split(X))
     if kernels is None and model in KERNEL_MODELS:
         kernels = FoldKernels(X, folds, feature_scaling)
-    options = CVOptions(splitter=splitter, inner_splits=inner_splits, feature_scaling=feature_scaling,
-                        grid=grid or ModelGrid())
+    options = CVOptions(
+        splitter=splitter,
+        inner_splits=inner_splits,
+        feature_scaling=feature_scaling,
+        grid=grid or ModelGrid(),
+    )
     if baseline is None:
         with _small_blas():
             baseline = cross_validate_model(data, model, options, kernels=kernels)
     full = baseline.scores().set_index("emotion")["r"]
     rows = []
-    for name, columns in tqdm(list(lesions.items()), desc=f"lesions {model}", disable=not progress, leave=False):
+    for name, columns in tqdm(
+        list(lesions.items()), desc=f"lesions {model}", disable=not progress, leave=False
+    ):
         columns = np.unique(np.asarray(columns, dtype=int))
         if columns.size == 0:
             raise ValueError(f"lesion {name!r} removes no feature")
         if columns.size >= X.shape[1]:
-            raise ValueError(f"lesion {name!r} removes every feature; nothing is left to decode from")
+            raise ValueError(
+                f"lesion {name!r} removes every feature; nothing is left to decode from"
+            )
         keep = np.setdiff1d(np.arange(X.shape[1]), columns)
         lesioned_kernels = kernels.without(columns) if model in KERNEL_MODELS else None
         with _small_blas():
-            lesioned = cross_validate_model(data.with_features(X[:, keep]), model, options,
-                                            kernels=lesioned_kernels)
+            lesioned = cross_validate_model(
+                data.with_features(X[:, keep]), model, options, kernels=lesioned_kernels
+            )
         scores = lesioned.scores().set_index("emotion")["r"]
         for emotion in scores.index:
-            rows.append({"lesion": name, "emotion": emotion, "r_full": float(full[emotion]),
-                         "r_lesioned": float(scores[emotion]), "drop": float(full[emotion] - scores[emotion]),
-                         "n_features": int(columns.size)})
+            rows.append(
+                {
+                    "lesion": name,
+                    "emotion": emotion,
+                    "r_full": float(full[emotion]),
+                    "r_lesioned": float(scores[emotion]),
+                    "drop": float(full[emotion] - scores[emotion]),
+                    "n_features": int(columns.size),
+                }
+            )
     return pd.DataFrame(rows)

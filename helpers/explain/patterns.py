@@ -27,7 +27,6 @@ from helpers.decoding.results import CVResult
 from helpers.features import FeatureSet
 from helpers.progress import tqdm
 
-
 LINEAR_MODELS = ("linear", "ridge", "lasso", "elastic_net", "kernel_ridge_linear", "svr_linear")
 """Models whose prediction is a linear function of the features: their pattern is Haufe's."""
 
@@ -72,7 +71,9 @@ def activation_pattern(
     if squeeze:
         outputs = outputs[:, None]
     if outputs.ndim != 2 or len(outputs) != len(X):
-        raise ValueError(f"y_hat must have one row per sample of X ({len(X)}); got shape {np.shape(y_hat)}")
+        raise ValueError(
+            f"y_hat must have one row per sample of X ({len(X)}); got shape {np.shape(y_hat)}"
+        )
     if len(X) < 2:
         raise ValueError("an activation pattern needs at least 2 samples")
     centred = outputs - outputs.mean(axis=0)
@@ -164,11 +165,15 @@ def training_patterns(
     chosen = []
     if kernels is not None:
         kernels.cache()
-    for k, (train, test) in enumerate(tqdm(folds, desc=f"patterns {model}", disable=not progress, leave=False)):
+    for k, (train, test) in enumerate(
+        tqdm(folds, desc=f"patterns {model}", disable=not progress, leave=False)
+    ):
         with _small_blas():
             inner = list(splitter.inner(train, inner_splits).split())
             fold = FoldInput(train, np.concatenate([test, train]), inner)
-            K_ext = _extended_kernel(kernels.full(k), len(train)) if model in KERNEL_MODELS else None
+            K_ext = (
+                _extended_kernel(kernels.full(k), len(train)) if model in KERNEL_MODELS else None
+            )
             out = fit_predict_fold(model, X, Y, fold, grid, feature_scaling, None, K_ext)
         predictions[test] = out.predictions[: len(test)]
         fitted = out.predictions[len(test) :]
@@ -184,6 +189,16 @@ def training_patterns(
     mean = total / n
     spread = np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
     emotions = list(data.target_names)[: Y.shape[1]]
-    result = CVResult(model, "dfc" if data.is_edges else "roi", "", emotions, Y, predictions,
-                      data.subject, data.start, folds, chosen)
+    result = CVResult(
+        model,
+        "dfc" if data.is_edges else "roi",
+        "",
+        emotions,
+        Y,
+        predictions,
+        data.subject,
+        data.start,
+        folds,
+        chosen,
+    )
     return FeatureImportance(mean, spread, model, pattern_kind(model), emotions, n, result)

@@ -19,9 +19,15 @@ from sklearn.svm import SVR
 from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, _fold_scaling, squared_distances
 from helpers.decoding.metrics import pearson_columns
-from helpers.decoding.models import KERNEL_MODELS, SVR_MODELS, ModelGrid, check_model_name, make_estimator
-from helpers.features import FeatureSet
+from helpers.decoding.models import (
+    KERNEL_MODELS,
+    SVR_MODELS,
+    ModelGrid,
+    check_model_name,
+    make_estimator,
+)
 from helpers.explain.patterns import _small_blas
+from helpers.features import FeatureSet
 from helpers.progress import tqdm
 
 
@@ -32,7 +38,14 @@ class _KernelPredictor:
     test samples' squared norms, so the fast permuted-kernel updates can be fed in directly.
     """
 
-    def __init__(self, model: str, K_train: np.ndarray, Y_train: np.ndarray, chosen: dict[str, Any], grid: ModelGrid):
+    def __init__(
+        self,
+        model: str,
+        K_train: np.ndarray,
+        Y_train: np.ndarray,
+        chosen: dict[str, Any],
+        grid: ModelGrid,
+    ):
         self.model = model
         self.diag_train = np.diag(K_train).copy()
         n_targets = Y_train.shape[1]
@@ -57,8 +70,12 @@ class _KernelPredictor:
             settings.setdefault((gammas[t], float(alphas[t])), []).append(t)
         for (gamma, alpha), targets in settings.items():
             K = K_train if gamma is None else np.exp(-gamma * d2)
-            dual = linalg.solve(K + alpha * np.eye(len(K)), Y_train[:, targets] - mean[targets],
-                                assume_a="pos", check_finite=False)
+            dual = linalg.solve(
+                K + alpha * np.eye(len(K)),
+                Y_train[:, targets] - mean[targets],
+                assume_a="pos",
+                check_finite=False,
+            )
             self.parts.append((gamma, np.asarray(targets), (dual, mean[targets])))
         self.n_targets = n_targets
 
@@ -120,7 +137,9 @@ def block_permutation_importance(
     for name, columns in blocks.items():
         columns = np.asarray(columns)
         if columns.size == 0 or columns.min() < 0 or columns.max() >= X.shape[1]:
-            raise ValueError(f"block {name!r} must hold feature indices in [0, {X.shape[1]}); got {columns.size} indices")
+            raise ValueError(
+                f"block {name!r} must hold feature indices in [0, {X.shape[1]}); got {columns.size} indices"
+            )
     names = list(blocks)
     folds = list(splitter.split(X))
     if kernels is None and model in KERNEL_MODELS:
@@ -130,28 +149,42 @@ def block_permutation_importance(
     rng = np.random.default_rng(seed)
     base = np.full(Y.shape, np.nan)
     permuted = np.full((len(names), n_repeats) + Y.shape, np.nan, dtype=np.float32)
-    for k, (train, test) in enumerate(tqdm(folds, desc=f"permutation {model}", disable=not progress, leave=False)):
+    for k, (train, test) in enumerate(
+        tqdm(folds, desc=f"permutation {model}", disable=not progress, leave=False)
+    ):
         inner = list(splitter.inner(train, inner_splits).split())
         K_full = kernels.full(k) if model in KERNEL_MODELS else None
         with _small_blas():
-            out = fit_predict_fold(model, X, Y, FoldInput(train, test, inner), grid, feature_scaling, None, K_full)
+            out = fit_predict_fold(
+                model, X, Y, FoldInput(train, test, inner), grid, feature_scaling, None, K_full
+            )
         base[test] = out.predictions
         orders = [rng.permutation(len(test)) for _ in range(n_repeats)]
         if model in KERNEL_MODELS:
             n_tr = len(train)
             with _small_blas():
-                predictor = _KernelPredictor(model, K_full[:n_tr, :n_tr], Y[train], out.chosen, grid)
+                predictor = _KernelPredictor(
+                    model, K_full[:n_tr, :n_tr], Y[train], out.chosen, grid
+                )
             K_test = K_full[n_tr:, :n_tr]
             diag_test = np.diag(K_full)[n_tr:]
             mean, scale = _fold_scaling(X, train, feature_scaling)
             for b, name in enumerate(names):
                 columns = np.asarray(blocks[name])
-                Z_tr = ((np.asarray(X[np.ix_(train, columns)], dtype=np.float64) - mean[columns]) / scale[columns]).astype(np.float32)
-                Z_te = ((np.asarray(X[np.ix_(test, columns)], dtype=np.float64) - mean[columns]) / scale[columns]).astype(np.float32)
+                Z_tr = (
+                    (np.asarray(X[np.ix_(train, columns)], dtype=np.float64) - mean[columns])
+                    / scale[columns]
+                ).astype(np.float32)
+                Z_te = (
+                    (np.asarray(X[np.ix_(test, columns)], dtype=np.float64) - mean[columns])
+                    / scale[columns]
+                ).astype(np.float32)
                 G = (Z_te @ Z_tr.T).astype(np.float64)
                 norms = np.einsum("ij,ij->i", Z_te, Z_te, dtype=np.float64)
                 for r, order in enumerate(orders):
-                    permuted[b, r, test] = predictor.predict(K_test - G + G[order], diag_test - norms + norms[order])
+                    permuted[b, r, test] = predictor.predict(
+                        K_test - G + G[order], diag_test - norms + norms[order]
+                    )
         else:
             fitted = make_estimator(model, grid).set_params(**out.chosen).fit(X[train], Y[train])
             X_test = np.array(X[test], dtype=np.float32)
@@ -167,13 +200,22 @@ def block_permutation_importance(
     emotions = list(data.target_names)[: Y.shape[1]]
     rows = []
     for b, name in enumerate(names):
-        r_perm = np.stack([pearson_columns(Y[tested], permuted[b, r][tested].astype(float)) for r in range(n_repeats)])
+        r_perm = np.stack(
+            [
+                pearson_columns(Y[tested], permuted[b, r][tested].astype(float))
+                for r in range(n_repeats)
+            ]
+        )
         for e, emotion in enumerate(emotions):
-            rows.append({
-                "block": name, "emotion": emotion, "r_full": float(r_full[e]),
-                "r_permuted": float(r_perm[:, e].mean()),
-                "importance": float(r_full[e] - r_perm[:, e].mean()),
-                "importance_sd": float(r_perm[:, e].std()),
-                "n_features": int(len(blocks[name])),
-            })
+            rows.append(
+                {
+                    "block": name,
+                    "emotion": emotion,
+                    "r_full": float(r_full[e]),
+                    "r_permuted": float(r_perm[:, e].mean()),
+                    "importance": float(r_full[e] - r_perm[:, e].mean()),
+                    "importance_sd": float(r_perm[:, e].std()),
+                    "n_features": int(len(blocks[name])),
+                }
+            )
     return pd.DataFrame(rows)

@@ -19,7 +19,11 @@ from helpers.features.connectivity import (
 from helpers.features.edges import edge_pairs, edge_position, n_edges
 from helpers.features.networks import network_averaging, network_connectivity, network_pairs
 from helpers.features.sets import FEATURES_VERSION, FeatureSet, build_feature_sets
-from helpers.features.summaries import edge_target_correlations, network_pair_matrix, network_pair_summary
+from helpers.features.summaries import (
+    edge_target_correlations,
+    network_pair_matrix,
+    network_pair_summary,
+)
 from helpers.features.surrogates import dfc_temporal_std, phase_randomize, spurious_fluctuation
 from helpers.features.windows import (
     DEFAULT_TAPER_SIGMA,
@@ -33,10 +37,32 @@ from helpers.features.windows import (
 )
 
 __all__ = [
-    "DEFAULT_TAPER_SIGMA", "FEATURES_VERSION", "R_CLIP", "Z_MAX", "ConstantWindowWarning", "FeatureSet",
-    "SlidingWindowConnectivity", "build_feature_sets", "dfc_temporal_std", "edge_pairs", "edge_position",
-    "edge_target_correlations", "effective_length", "n_edges", "network_pair_matrix",
-    "network_averaging", "network_connectivity", "network_pair_summary", "network_pairs", "paper_anchor_times", "phase_randomize", "sliding_window_connectivity",
-    "spurious_fluctuation", "window_average", "window_centre_values", "window_starts", "window_targets",
+    "DEFAULT_TAPER_SIGMA",
+    "FEATURES_VERSION",
+    "R_CLIP",
+    "Z_MAX",
+    "ConstantWindowWarning",
+    "FeatureSet",
+    "SlidingWindowConnectivity",
+    "build_feature_sets",
+    "dfc_temporal_std",
+    "edge_pairs",
+    "edge_position",
+    "edge_target_correlations",
+    "effective_length",
+    "n_edges",
+    "network_pair_matrix",
+    "network_averaging",
+    "network_connectivity",
+    "network_pair_summary",
+    "network_pairs",
+    "paper_anchor_times",
+    "phase_randomize",
+    "sliding_window_connectivity",
+    "spurious_fluctuation",
+    "window_average",
+    "window_centre_values",
+    "window_starts",
+    "window_targets",
     "window_weights",
 ]

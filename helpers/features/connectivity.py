@@ -27,7 +27,6 @@ from helpers.features.windows import (
     window_weights,
 )
 
-
 R_CLIP = 1.0 - 1e-7
 """Largest |r| passed to the Fisher transform; ``arctanh(R_CLIP)`` is about 8.41."""
 
@@ -213,7 +212,12 @@ def _fisher_into(correlations: np.ndarray, out: np.ndarray, scratch: np.ndarray)
 
 
 def _refine_strong(
-    block: np.ndarray, flat: np.ndarray, rows: np.ndarray, cols: np.ndarray, out: np.ndarray, fisher: bool
+    block: np.ndarray,
+    flat: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    out: np.ndarray,
+    fisher: bool,
 ) -> None:
     """Recompute the correlations at ``flat`` (indices into ``out``'s window x edge grid) in float64.
 
@@ -284,8 +288,14 @@ class SlidingWindowConnectivity(TransformerMixin, BaseEstimator):
         Return Fisher z (``arctanh`` of clipped r) instead of r.
     """
 
-    def __init__(self, length: int = 12, step: int = 1, shape: str = "rectangular",
-                 taper_sigma: float = DEFAULT_TAPER_SIGMA, fisher: bool = True) -> None:
+    def __init__(
+        self,
+        length: int = 12,
+        step: int = 1,
+        shape: str = "rectangular",
+        taper_sigma: float = DEFAULT_TAPER_SIGMA,
+        fisher: bool = True,
+    ) -> None:
         self.length = length
         self.step = step
         self.shape = shape
@@ -311,9 +321,17 @@ class SlidingWindowConnectivity(TransformerMixin, BaseEstimator):
         for k, data in enumerate(self._series(X)):
             if data.shape[1] != self.n_rois_:
                 raise ValueError(f"subject {k} has {data.shape[1]} ROIs; fitted on {self.n_rois_}")
-            out.append(sliding_window_connectivity(
-                data, self.length, self.step, self.shape, self.fisher, taper_sigma=self.taper_sigma,
-                subject=f"subject {k}"))
+            out.append(
+                sliding_window_connectivity(
+                    data,
+                    self.length,
+                    self.step,
+                    self.shape,
+                    self.fisher,
+                    taper_sigma=self.taper_sigma,
+                    subject=f"subject {k}",
+                )
+            )
         return out
 
     def fit_transform(self, X: Sequence[np.ndarray], y: Any = None, **_: Any) -> list[np.ndarray]:
@@ -322,7 +340,9 @@ class SlidingWindowConnectivity(TransformerMixin, BaseEstimator):
     @staticmethod
     def _series(X: Any) -> list[np.ndarray]:
         if isinstance(X, np.ndarray) and X.ndim == 2:
-            raise ValueError("give a list of (volumes x ROIs) arrays, one per subject, not one array")
+            raise ValueError(
+                "give a list of (volumes x ROIs) arrays, one per subject, not one array"
+            )
         series = [np.asarray(s) for s in X]
         if not series:
             raise ValueError("no subject given")

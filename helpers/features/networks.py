@@ -19,7 +19,9 @@ def network_pairs(networks: Sequence[str]) -> list[tuple[str, str]]:
     return [(a, b) for i, a in enumerate(names) for b in names[i:]]
 
 
-def network_averaging(edges: np.ndarray, networks: Sequence[str]) -> tuple[sparse.csr_matrix, list[str]]:
+def network_averaging(
+    edges: np.ndarray, networks: Sequence[str]
+) -> tuple[sparse.csr_matrix, list[str]]:
     """A sparse (n_edges, n_pairs) matrix averaging edges into network pairs, and the pair names.
 
     ``dfc @ averaging`` turns (windows x edges) connectivity into (windows x network pairs) means.
@@ -34,8 +36,11 @@ def network_averaging(edges: np.ndarray, networks: Sequence[str]) -> tuple[spars
     pair_of_edge = low * len(names) + high
     present, column = np.unique(pair_of_edge, return_inverse=True)
     counts = np.bincount(column)
-    matrix = sparse.csr_matrix((1.0 / counts[column], (np.arange(len(edges)), column)),
-                               shape=(len(edges), len(present)), dtype=np.float32)
+    matrix = sparse.csr_matrix(
+        (1.0 / counts[column], (np.arange(len(edges)), column)),
+        shape=(len(edges), len(present)),
+        dtype=np.float32,
+    )
     labels = [f"{names[p // len(names)]}|{names[p % len(names)]}" for p in present]
     return matrix, labels
 

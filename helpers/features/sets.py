@@ -41,7 +41,6 @@ from helpers.features.windows import (
 from helpers.progress import tqdm
 from helpers.study import EMOTIONS
 
-
 FEATURES_VERSION = 1
 """Bumped whenever the feature computation changes, so cached features are recomputed."""
 
@@ -93,15 +92,24 @@ class FeatureSet:
 
     def __post_init__(self) -> None:
         n = self.X.shape[0]
-        for label, array in (("y", self.y), ("subject", self.subject), ("start", self.start), ("stop", self.stop)):
+        for label, array in (
+            ("y", self.y),
+            ("subject", self.subject),
+            ("start", self.start),
+            ("stop", self.stop),
+        ):
             if len(array) != n:
-                raise ValueError(f"feature set {self.name}: {label} has {len(array)} rows, X has {n}")
+                raise ValueError(
+                    f"feature set {self.name}: {label} has {len(array)} rows, X has {n}"
+                )
         if self.feature_labels is not None:
             expected = len(self.feature_labels)
         else:
             expected = len(self.edges) if self.edges is not None else len(self.roi_labels)
         if self.X.shape[1] != expected:
-            raise ValueError(f"feature set {self.name}: X has {self.X.shape[1]} columns, expected {expected}")
+            raise ValueError(
+                f"feature set {self.name}: X has {self.X.shape[1]} columns, expected {expected}"
+            )
 
     @property
     def n_samples(self) -> int:
@@ -147,7 +155,10 @@ class FeatureSet:
             return series[..., starts, :], sample_window
         length = int(self.window.get("length", int(np.max(self.stop - self.start))))
         per_window = window_targets(
-            series, starts, length, shape=self.window.get("shape", "rectangular"),
+            series,
+            starts,
+            length,
+            shape=self.window.get("shape", "rectangular"),
             taper_sigma=self.window.get("taper_sigma", DEFAULT_TAPER_SIGMA),
             target=self.window.get("target", "mean"),
         )
@@ -157,16 +168,27 @@ class FeatureSet:
         """The samples ``rows`` of this set (features loaded into memory as contiguous float32)."""
         rows = np.asarray(rows)
         return replace(
-            self, X=np.ascontiguousarray(np.asarray(self.X)[rows], dtype=np.float32),
-            y=np.asarray(self.y)[rows], subject=np.asarray(self.subject)[rows],
-            start=np.asarray(self.start)[rows], stop=np.asarray(self.stop)[rows],
+            self,
+            X=np.ascontiguousarray(np.asarray(self.X)[rows], dtype=np.float32),
+            y=np.asarray(self.y)[rows],
+            subject=np.asarray(self.subject)[rows],
+            start=np.asarray(self.start)[rows],
+            stop=np.asarray(self.stop)[rows],
         )
 
     def with_features(self, X: np.ndarray) -> "FeatureSet":
         """The same samples, targets and windows with other feature columns (e.g. a lesioned set)."""
-        return FeatureSet.from_arrays(X, self.y, self.subject, self.start, self.stop, name=self.name,
-                                      tr_targets=self.tr_targets, window=self.window,
-                                      target_names=self.target_names)
+        return FeatureSet.from_arrays(
+            X,
+            self.y,
+            self.subject,
+            self.start,
+            self.stop,
+            name=self.name,
+            tr_targets=self.tr_targets,
+            window=self.window,
+            target_names=self.target_names,
+        )
 
     @property
     def is_edges(self) -> bool:
@@ -175,23 +197,50 @@ class FeatureSet:
 
     @classmethod
     def from_arrays(
-        cls, X: np.ndarray, y: np.ndarray, subject: Any, start: Any, stop: Any, *, name: str = "features",
-        tr_targets: np.ndarray | None = None, window: dict[str, Any] | None = None,
+        cls,
+        X: np.ndarray,
+        y: np.ndarray,
+        subject: Any,
+        start: Any,
+        stop: Any,
+        *,
+        name: str = "features",
+        tr_targets: np.ndarray | None = None,
+        window: dict[str, Any] | None = None,
         target_names: Sequence[str] | None = None,
     ) -> "FeatureSet":
         """A feature set from plain arrays (features are ROIs named ``roi0``, ``roi1``...)."""
         X = np.asarray(X)
         y = np.asarray(y, dtype=float)
         y = y[:, None] if y.ndim == 1 else y
-        names = tuple(target_names) if target_names is not None else (
-            EMOTIONS if y.shape[1] == len(EMOTIONS) else tuple(f"target_{k}" for k in range(y.shape[1])))
+        names = (
+            tuple(target_names)
+            if target_names is not None
+            else (
+                EMOTIONS
+                if y.shape[1] == len(EMOTIONS)
+                else tuple(f"target_{k}" for k in range(y.shape[1]))
+            )
+        )
         labels = np.array([f"roi{k}" for k in range(X.shape[1])])
-        return cls(name=name, X=X, y=y, subject=np.asarray(subject).astype(str), start=np.asarray(start),
-                   stop=np.asarray(stop), roi_labels=labels, roi_networks=np.full(X.shape[1], "none"),
-                   target_names=names, window=dict(window or {}), tr_targets=tr_targets)
+        return cls(
+            name=name,
+            X=X,
+            y=y,
+            subject=np.asarray(subject).astype(str),
+            start=np.asarray(start),
+            stop=np.asarray(stop),
+            roi_labels=labels,
+            roi_networks=np.full(X.shape[1], "none"),
+            target_names=names,
+            window=dict(window or {}),
+            tr_targets=tr_targets,
+        )
 
 
-def build_feature_sets(params: Any, roi_data: Any, targets: pd.DataFrame, *, use_cache: bool = True) -> dict[str, FeatureSet]:
+def build_feature_sets(
+    params: Any, roi_data: Any, targets: pd.DataFrame, *, use_cache: bool = True
+) -> dict[str, FeatureSet]:
     """The feature sets named in ``params.features``, stacked over subjects, cached on disk.
 
     Parameters
@@ -227,11 +276,17 @@ def build_feature_sets(params: Any, roi_data: Any, targets: pd.DataFrame, *, use
     onsets = _stimulus_onsets(roi_data)
     starts = {
         s: window_starts(
-            shapes[s][0], window.length, window.step, window.anchors, stimulus_onset=float(onsets.get(s, 0.0))
+            shapes[s][0],
+            window.length,
+            window.step,
+            window.anchors,
+            stimulus_onset=float(onsets.get(s, 0.0)),
         )
         for s in subjects
     }
-    window_info = dict(params.window.model_dump(mode="json"), effective_length=effective_length(weights))
+    window_info = dict(
+        params.window.model_dump(mode="json"), effective_length=effective_length(weights)
+    )
     key_base = {
         "version": FEATURES_VERSION,
         "window": params.window.model_dump(mode="json"),
@@ -242,23 +297,43 @@ def build_feature_sets(params: Any, roi_data: Any, targets: pd.DataFrame, *, use
         folder = step_dir("features", dict(key_base, feature_set=name)) if use_cache else None
         cached = _load_feature_set(folder, name) if folder is not None else None
         if cached is None and folder is None:
-            cached = _compute_feature_set(name, subjects, timeseries, target_values, starts, window,
-                                          weights, labels, networks)
+            cached = _compute_feature_set(
+                name, subjects, timeseries, target_values, starts, window, weights, labels, networks
+            )
         elif cached is None:
             with file_lock(folder / "meta.npz", what=f"the {name} features"):
                 cached = _load_feature_set(folder, name)  # another run may have made them meanwhile
                 if cached is None:
-                    cached = _compute_feature_set(name, subjects, timeseries, target_values, starts,
-                                                  window, weights, labels, networks)
+                    cached = _compute_feature_set(
+                        name,
+                        subjects,
+                        timeseries,
+                        target_values,
+                        starts,
+                        window,
+                        weights,
+                        labels,
+                        networks,
+                    )
                     _save_feature_set(folder, cached)
         X, y, subject, start, stop, edges = cached
         pair_labels = None
         if name == "dfc_networks":
             pair_labels = np.asarray(network_averaging(edge_pairs(len(labels)), networks)[1])
         result[name] = FeatureSet(
-            name=name, X=X, y=y, subject=subject, start=start, stop=stop, roi_labels=labels,
-            roi_networks=networks, edges=edges, target_names=target_names, window=window_info,
-            tr_targets=target_values, feature_labels=pair_labels,
+            name=name,
+            X=X,
+            y=y,
+            subject=subject,
+            start=start,
+            stop=stop,
+            roi_labels=labels,
+            roi_networks=networks,
+            edges=edges,
+            target_names=target_names,
+            window=window_info,
+            tr_targets=target_values,
+            feature_labels=pair_labels,
         )
     return result
 
@@ -293,13 +368,17 @@ def _compute_feature_set(
     elif name in ("roi_window", "dfc", "dfc_networks"):
         counts = {s: len(starts[s]) for s in subjects}
     else:
-        raise ValueError(f"unknown feature set {name!r}; allowed: roi, roi_window, dfc, dfc_networks")
+        raise ValueError(
+            f"unknown feature set {name!r}; allowed: roi, roi_window, dfc, dfc_networks"
+        )
     n_samples = sum(counts.values())
     averaging = None
     if name == "dfc_networks":
         averaging = network_averaging(edge_pairs(n_rois), networks)[0]
-    n_features = {"dfc": n_edges(n_rois), "dfc_networks": averaging.shape[1] if averaging is not None else 0}.get(
-        name, n_rois)
+    n_features = {
+        "dfc": n_edges(n_rois),
+        "dfc_networks": averaging.shape[1] if averaging is not None else 0,
+    }.get(name, n_rois)
     X = np.empty((n_samples, n_features), dtype=np.float32)
     y = np.empty((n_samples, targets.shape[1]))
     subject_column = np.empty(n_samples, dtype=f"<U{max(len(s) for s in subjects)}")
@@ -319,18 +398,37 @@ def _compute_feature_set(
             s = starts[subject]
             if name == "dfc":
                 sliding_window_connectivity(
-                    series, length, shape=window.shape, starts=s, taper_sigma=window.taper_sigma,
-                    out=X[rows], subject=subject, roi_labels=labels,
+                    series,
+                    length,
+                    shape=window.shape,
+                    starts=s,
+                    taper_sigma=window.taper_sigma,
+                    out=X[rows],
+                    subject=subject,
+                    roi_labels=labels,
                 )
             elif name == "dfc_networks":
-                z = sliding_window_connectivity(series, length, shape=window.shape, starts=s,
-                                                taper_sigma=window.taper_sigma, subject=subject, roi_labels=labels)
+                z = sliding_window_connectivity(
+                    series,
+                    length,
+                    shape=window.shape,
+                    starts=s,
+                    taper_sigma=window.taper_sigma,
+                    subject=subject,
+                    roi_labels=labels,
+                )
                 X[rows] = np.asarray(z @ averaging, dtype=np.float32)
             else:
                 checked = _checked_timeseries(series, f"{subject}: ", labels)
                 X[rows] = window_average(checked, s, length, weights)
-            y[rows] = window_targets(targets, s, length, shape=window.shape,
-                                     taper_sigma=window.taper_sigma, target=window.target)
+            y[rows] = window_targets(
+                targets,
+                s,
+                length,
+                shape=window.shape,
+                taper_sigma=window.taper_sigma,
+                target=window.target,
+            )
             start[rows] = s
             stop[rows] = s + length
         subject_column[rows] = subject
@@ -345,8 +443,10 @@ def _checked_targets(targets: Any) -> tuple[np.ndarray, tuple[str, ...]]:
         values = targets.to_numpy(dtype=np.float64)
     else:
         values = np.asarray(targets, dtype=np.float64)
-        names = EMOTIONS if values.ndim == 2 and values.shape[1] == len(EMOTIONS) else tuple(
-            f"target_{k}" for k in range(values.shape[1] if values.ndim == 2 else 0)
+        names = (
+            EMOTIONS
+            if values.ndim == 2 and values.shape[1] == len(EMOTIONS)
+            else tuple(f"target_{k}" for k in range(values.shape[1] if values.ndim == 2 else 0))
         )
     if values.ndim != 2:
         raise ValueError(f"targets must be a table of volumes x emotions; got shape {values.shape}")
@@ -357,13 +457,18 @@ def _checked_targets(targets: Any) -> tuple[np.ndarray, tuple[str, ...]]:
 
 
 def _input_digest(
-    timeseries: Mapping[str, np.ndarray], targets: np.ndarray, names: tuple[str, ...],
-    labels: np.ndarray, onsets: Mapping[str, float],
+    timeseries: Mapping[str, np.ndarray],
+    targets: np.ndarray,
+    names: tuple[str, ...],
+    labels: np.ndarray,
+    onsets: Mapping[str, float],
 ) -> str:
     digest = hashlib.sha256()
     for subject, series in timeseries.items():
         array = np.ascontiguousarray(series)
-        digest.update(f"{subject}|{array.dtype}|{array.shape}|{float(onsets.get(subject, 0.0))!r}".encode())
+        digest.update(
+            f"{subject}|{array.dtype}|{array.shape}|{float(onsets.get(subject, 0.0))!r}".encode()
+        )
         digest.update(array.tobytes())
     digest.update(np.ascontiguousarray(targets).tobytes())
     digest.update("|".join(names).encode())

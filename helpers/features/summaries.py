@@ -38,12 +38,17 @@ def edge_target_correlations(
             block -= block.mean(axis=0)
             x_norm = np.sqrt((block**2).sum(axis=0))
             x_norm[x_norm == 0] = np.inf
-            total[first : first + block.shape[1]] += (block.T @ yc) / x_norm[:, None] / y_norm[None, :]
+            total[first : first + block.shape[1]] += (
+                (block.T @ yc) / x_norm[:, None] / y_norm[None, :]
+            )
     return total / len(unique)
 
 
 def network_pair_summary(
-    edge_values: np.ndarray, edges: np.ndarray, networks: Sequence[str], columns: Sequence[str] | None = None
+    edge_values: np.ndarray,
+    edges: np.ndarray,
+    networks: Sequence[str],
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Average edge values (n_edges, K) within each pair of networks.
 
@@ -62,13 +67,22 @@ def network_pair_summary(
     pair = low * len(names) + high
     counts = np.bincount(pair, minlength=len(names) ** 2)
     present = np.flatnonzero(counts)
-    sums = np.stack([np.bincount(pair, weights=values[:, k], minlength=len(names) ** 2) for k in range(values.shape[1])], axis=1)
-    columns = list(columns) if columns is not None else [f"value_{k}" for k in range(values.shape[1])]
+    sums = np.stack(
+        [
+            np.bincount(pair, weights=values[:, k], minlength=len(names) ** 2)
+            for k in range(values.shape[1])
+        ],
+        axis=1,
+    )
+    columns = (
+        list(columns) if columns is not None else [f"value_{k}" for k in range(values.shape[1])]
+    )
     if len(columns) != values.shape[1]:
         raise ValueError(f"{len(columns)} column names for {values.shape[1]} value columns")
     frame = pd.DataFrame(sums[present] / counts[present, None], columns=columns)
     frame.index = pd.MultiIndex.from_arrays(
-        [names[present // len(names)], names[present % len(names)]], names=["network_a", "network_b"]
+        [names[present // len(names)], names[present % len(names)]],
+        names=["network_a", "network_b"],
     )
     frame["n_edges"] = counts[present]
     return frame

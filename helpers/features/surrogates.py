@@ -18,7 +18,9 @@ from helpers.features.windows import DEFAULT_TAPER_SIGMA, effective_length, wind
 
 
 def phase_randomize(
-    timeseries: np.ndarray, seed: int | np.random.Generator | None = None, n_draws: int | None = None
+    timeseries: np.ndarray,
+    seed: int | np.random.Generator | None = None,
+    n_draws: int | None = None,
 ) -> np.ndarray:
     """Surrogate signals with the same power spectra and the same cross-correlations.
 
@@ -38,17 +40,26 @@ def phase_randomize(
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     n_volumes = data.shape[0]
     spectrum = np.fft.rfft(np.asarray(data, dtype=np.float64), axis=0)
-    phases = rng.uniform(0.0, 2.0 * np.pi, size=(1 if n_draws is None else n_draws, spectrum.shape[0]))
+    phases = rng.uniform(
+        0.0, 2.0 * np.pi, size=(1 if n_draws is None else n_draws, spectrum.shape[0])
+    )
     phases[:, 0] = 0.0
     if n_volumes % 2 == 0:
         phases[:, -1] = 0.0
     rotated = spectrum[None, :, :] * np.exp(1j * phases)[:, :, None]
     surrogate = np.fft.irfft(rotated, n=n_volumes, axis=1)
-    surrogate = surrogate.astype(data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64)
+    surrogate = surrogate.astype(
+        data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64
+    )
     return surrogate[0] if n_draws is None else surrogate
 
 
-def dfc_temporal_std(timeseries: np.ndarray, length: int, shape: str = "rectangular", taper_sigma: float = DEFAULT_TAPER_SIGMA) -> float:
+def dfc_temporal_std(
+    timeseries: np.ndarray,
+    length: int,
+    shape: str = "rectangular",
+    taper_sigma: float = DEFAULT_TAPER_SIGMA,
+) -> float:
     """Mean over edges of the standard deviation over windows of Fisher z (step 1)."""
     z = sliding_window_connectivity(timeseries, length, 1, shape, True, taper_sigma=taper_sigma)
     return float(z.std(axis=0, dtype=np.float64).mean()) if len(z) > 1 else 0.0
@@ -93,18 +104,27 @@ def spurious_fluctuation(
     rows = []
     for length in lengths:
         real = np.mean([dfc_temporal_std(s, length, shape, taper_sigma) for s in series])
-        null = np.array([
-            np.mean([dfc_temporal_std(surrogates[i][k], length, shape, taper_sigma) for i in range(len(series))])
-            for k in range(n_surrogates)
-        ])
-        rows.append({
-            "length": int(length),
-            "effective_length": effective_length(window_weights(length, shape, taper_sigma)),
-            "real_std": float(real),
-            "null_std": float(null.mean()),
-            "null_low": float(np.percentile(null, 2.5)),
-            "null_high": float(np.percentile(null, 97.5)),
-            "ratio": float(real / null.mean()) if null.mean() > 0 else math.nan,
-            "p_value": float((1 + np.sum(null >= real)) / (1 + n_surrogates)),
-        })
+        null = np.array(
+            [
+                np.mean(
+                    [
+                        dfc_temporal_std(surrogates[i][k], length, shape, taper_sigma)
+                        for i in range(len(series))
+                    ]
+                )
+                for k in range(n_surrogates)
+            ]
+        )
+        rows.append(
+            {
+                "length": int(length),
+                "effective_length": effective_length(window_weights(length, shape, taper_sigma)),
+                "real_std": float(real),
+                "null_std": float(null.mean()),
+                "null_low": float(np.percentile(null, 2.5)),
+                "null_high": float(np.percentile(null, 97.5)),
+                "ratio": float(real / null.mean()) if null.mean() > 0 else math.nan,
+                "p_value": float((1 + np.sum(null >= real)) / (1 + n_surrogates)),
+            }
+        )
     return pd.DataFrame(rows)

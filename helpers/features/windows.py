@@ -17,12 +17,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 from helpers.data.fetch import fetch
 from helpers.study import TR_SECONDS
 
-
 DEFAULT_TAPER_SIGMA = 3.0
 """Gaussian width (TR) of the tapered window, as in Allen et al. (2014)."""
 
 
-def window_weights(length: int, shape: str = "rectangular", sigma: float = DEFAULT_TAPER_SIGMA) -> np.ndarray:
+def window_weights(
+    length: int, shape: str = "rectangular", sigma: float = DEFAULT_TAPER_SIGMA
+) -> np.ndarray:
     """Weights of the volumes inside one window, float64 summing to 1.
 
     ``"rectangular"`` weighs every volume equally. ``"tapered"`` is a rectangle of ``length`` volumes

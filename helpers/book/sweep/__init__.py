@@ -28,9 +28,10 @@ command resumes: a combination whose ``done.json`` matches its parameters and ch
 skipped. ``gather`` turns the finished combinations' result records into one tidy CSV, one row per
 record, with the swept values as columns.
 
-The sensitivity chapter uses :func:`helpers.decoding.sensitivity.sensitivity_scores`, a cheaper "direct" mode that computes DFC-
-minus-ROI scores per combination in-process from the feature and regression helpers, reusing the
-cached ROI time series and one kernel per feature set for every model and scheme.
+The sensitivity chapter uses :func:`helpers.decoding.sensitivity.sensitivity_scores`, a cheaper
+"direct" mode that computes DFC-minus-ROI scores per combination in-process from the feature and
+regression helpers, reusing the cached ROI time series and one kernel per feature set for every
+model and scheme.
 """
 
 from helpers.book.sweep.combination import (
@@ -45,6 +46,17 @@ from helpers.book.sweep.runner import SweepReport, open_executor, run_sweep
 from helpers.book.sweep.spec import Combination, SweepSpec, load_sweep
 
 __all__ = [
-    "DONE_FILE", "ERROR_FILE", "TABLE_FILE", "Combination", "SweepReport", "SweepSpec", "execute_combination",
-    "gather", "is_complete", "load_sweep", "open_executor", "run_combination", "run_sweep",
+    "DONE_FILE",
+    "ERROR_FILE",
+    "TABLE_FILE",
+    "Combination",
+    "SweepReport",
+    "SweepSpec",
+    "execute_combination",
+    "gather",
+    "is_complete",
+    "load_sweep",
+    "open_executor",
+    "run_combination",
+    "run_sweep",
 ]

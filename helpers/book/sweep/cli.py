@@ -16,16 +16,31 @@ from helpers.parameter_grid import SweepError, _canonical
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m helpers.book sweep {run,gather,list,run-one} ...``; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.book sweep",
-                                     description="Run chapters over a grid of parameter sets.")
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.book sweep",
+        description="Run chapters over a grid of parameter sets.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="run (or resume) a sweep and gather its table")
     run_parser.add_argument("sweep_file")
-    run_parser.add_argument("--out", required=True, help="output folder (one sub-folder per combination)")
-    run_parser.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
-    run_parser.add_argument("--max-workers", type=int, default=None, help="local parallel runs (default: sweep.max_workers)")
-    run_parser.add_argument("--notebooks", default=None, help="folder of the chapter sources (default: notebooks/)")
-    list_parser = sub.add_parser("list", help="print the combinations of a sweep file without running them")
+    run_parser.add_argument(
+        "--out", required=True, help="output folder (one sub-folder per combination)"
+    )
+    run_parser.add_argument(
+        "--scheduler", default=None, help="Dask scheduler address, e.g. tcp://10.0.0.5:8786"
+    )
+    run_parser.add_argument(
+        "--max-workers",
+        type=int,
+        default=None,
+        help="local parallel runs (default: sweep.max_workers)",
+    )
+    run_parser.add_argument(
+        "--notebooks", default=None, help="folder of the chapter sources (default: notebooks/)"
+    )
+    list_parser = sub.add_parser(
+        "list", help="print the combinations of a sweep file without running them"
+    )
     list_parser.add_argument("sweep_file")
     list_parser.add_argument("--notebooks", default=None)
     gather_parser = sub.add_parser("gather", help="(re)build the tidy table of a sweep folder")
@@ -57,5 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume (finished combinations are kept)", file=sys.stderr)
+        print(
+            "interrupted; run the same command again to resume (finished combinations are kept)",
+            file=sys.stderr,
+        )
         return 130

@@ -30,25 +30,34 @@ LOG_FILE = "log.txt"
 BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def write_task(folder: Path, spec: SweepSpec, combination: Combination, sources_digest: str,
-               cwd: Path, blas_threads: int | None) -> None:
+def write_task(
+    folder: Path,
+    spec: SweepSpec,
+    combination: Combination,
+    sources_digest: str,
+    cwd: Path,
+    blas_threads: int | None,
+) -> None:
     """Prepare a combination's folder: stale markers and results removed, ``task.json`` written."""
     folder.mkdir(parents=True, exist_ok=True)
     for stale in (ERROR_FILE, DONE_FILE):
         (folder / stale).unlink(missing_ok=True)
     shutil.rmtree(folder / "results", ignore_errors=True)
     atomic_write_json(folder / "overrides.json", combination.overrides)
-    atomic_write_json(folder / TASK_FILE, {
-        "id": combination.id,
-        "values": combination.values,
-        "overrides": combination.overrides,
-        "params_file": str(spec.base),
-        "params_digest": combination.params_digest,
-        "chapters": [str(p) for p in spec.chapter_sources()],
-        "sources_digest": sources_digest,
-        "cwd": str(cwd),
-        "blas_threads": blas_threads,
-    })
+    atomic_write_json(
+        folder / TASK_FILE,
+        {
+            "id": combination.id,
+            "values": combination.values,
+            "overrides": combination.overrides,
+            "params_file": str(spec.base),
+            "params_digest": combination.params_digest,
+            "chapters": [str(p) for p in spec.chapter_sources()],
+            "sources_digest": sources_digest,
+            "cwd": str(cwd),
+            "blas_threads": blas_threads,
+        },
+    )
 
 
 def is_complete(folder: Path, combination: Combination, sources_digest: str) -> bool:
@@ -60,7 +69,10 @@ def is_complete(folder: Path, combination: Combination, sources_digest: str) -> 
         done = json.loads(marker.read_text())
     except json.JSONDecodeError:
         return False
-    return done.get("params_digest") == combination.params_digest and done.get("sources_digest") == sources_digest
+    return (
+        done.get("params_digest") == combination.params_digest
+        and done.get("sources_digest") == sources_digest
+    )
 
 
 def execute_combination(folder: str | Path) -> int:
@@ -79,23 +91,39 @@ def execute_combination(folder: str | Path) -> int:
     for source in map(Path, task["chapters"]):
         began = time.perf_counter()
         try:
-            execute_chapter(source, Path(task["params_file"]), task["overrides"], output_dir=folder / "notebooks",
-                            cwd=Path(task["cwd"]))
+            execute_chapter(
+                source,
+                Path(task["params_file"]),
+                task["overrides"],
+                output_dir=folder / "notebooks",
+                cwd=Path(task["cwd"]),
+            )
         except Exception as exc:  # noqa: BLE001 - any failure of a chapter is recorded, not raised
             message = str(exc) if isinstance(exc, ChapterFailed) else f"{type(exc).__name__}: {exc}"
-            atomic_write_json(folder / ERROR_FILE, {
-                "id": task["id"], "chapter": source.stem, "message": message,
-                "traceback": "" if isinstance(exc, ChapterFailed) else traceback.format_exc(),
-            })
+            atomic_write_json(
+                folder / ERROR_FILE,
+                {
+                    "id": task["id"],
+                    "chapter": source.stem,
+                    "message": message,
+                    "traceback": "" if isinstance(exc, ChapterFailed) else traceback.format_exc(),
+                },
+            )
             print(f"[sweep] {task['id']}: {message}", file=sys.stderr, flush=True)
             return 1
         seconds[source.stem] = round(time.perf_counter() - began, 2)
-    atomic_write_json(folder / DONE_FILE, {
-        "id": task["id"], "values": task["values"], "params_digest": task["params_digest"],
-        "sources_digest": task["sources_digest"], "seconds": seconds,
-        "total_seconds": round(time.perf_counter() - started, 2),
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    })
+    atomic_write_json(
+        folder / DONE_FILE,
+        {
+            "id": task["id"],
+            "values": task["values"],
+            "params_digest": task["params_digest"],
+            "sources_digest": task["sources_digest"],
+            "seconds": seconds,
+            "total_seconds": round(time.perf_counter() - started, 2),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        },
+    )
     return 0
 
 
@@ -113,15 +141,26 @@ def run_combination(folder: str) -> dict[str, Any]:
             env[name] = str(task["blas_threads"])
     began = time.perf_counter()
     with open(path / LOG_FILE, "w") as log:
-        process = subprocess.run([sys.executable, "-m", "helpers.book.sweep", "run-one", str(path)],
-                                 cwd=task["cwd"], env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
-    outcome: dict[str, Any] = {"id": task["id"], "seconds": round(time.perf_counter() - began, 2),
-                               "host": os.uname().nodename}
+        process = subprocess.run(
+            [sys.executable, "-m", "helpers.book.sweep", "run-one", str(path)],
+            cwd=task["cwd"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    outcome: dict[str, Any] = {
+        "id": task["id"],
+        "seconds": round(time.perf_counter() - began, 2),
+        "host": os.uname().nodename,
+    }
     if (path / DONE_FILE).is_file() and process.returncode == 0:
         return dict(outcome, status="done")
     if (path / ERROR_FILE).is_file():
         error = json.loads((path / ERROR_FILE).read_text())
-        return dict(outcome, status="failed", chapter=error.get("chapter"), message=error.get("message"))
+        return dict(
+            outcome, status="failed", chapter=error.get("chapter"), message=error.get("message")
+        )
     tail = (path / LOG_FILE).read_text()[-1500:]
     message = f"the run-one process exited with code {process.returncode}; end of {path / LOG_FILE}:\n{tail}"
     atomic_write_json(path / ERROR_FILE, {"id": task["id"], "chapter": None, "message": message})

@@ -22,12 +22,20 @@ def _swept_columns(values: Mapping[str, Any], record_fields: set[str]) -> dict[s
     columns = {}
     for key, value in values.items():
         name = f"swept_{key}" if key in record_fields else key
-        columns[name] = value if isinstance(value, (int, float, str, bool)) or value is None else _value_text(value)
+        columns[name] = (
+            value
+            if isinstance(value, (int, float, str, bool)) or value is None
+            else _value_text(value)
+        )
     return columns
 
 
-def gather(out_dir: str | Path, chapter: str | None = None, records: str | None = None,
-           output: str | Path | None = None) -> pd.DataFrame:
+def gather(
+    out_dir: str | Path,
+    chapter: str | None = None,
+    records: str | None = None,
+    output: str | Path | None = None,
+) -> pd.DataFrame:
     """One tidy table of every finished combination's result records, written as CSV.
 
     Each row is one record of ``<combination>/results/<chapter>.json`` under key ``records``
@@ -39,7 +47,9 @@ def gather(out_dir: str | Path, chapter: str | None = None, records: str | None 
     out_dir = Path(out_dir)
     manifest_path = out_dir / "sweep.json"
     if not manifest_path.is_file():
-        raise SweepError(f"{out_dir} is not a sweep folder (no sweep.json); run `python -m helpers.book sweep run` first")
+        raise SweepError(
+            f"{out_dir} is not a sweep folder (no sweep.json); run `python -m helpers.book sweep run` first"
+        )
     manifest = json.loads(manifest_path.read_text())
     chapter = chapter or manifest["gather"]["chapter"]
     records = records or manifest["gather"]["records"]
@@ -56,8 +66,10 @@ def gather(out_dir: str | Path, chapter: str | None = None, records: str | None 
         payload = json.loads(path.read_text())
         items = payload.get(records)
         if items is None:
-            raise SweepError(f"{path} has no {records!r} entry (it has: {', '.join(payload)}); pick one with "
-                             "--records")
+            raise SweepError(
+                f"{path} has no {records!r} entry (it has: {', '.join(payload)}); pick one with "
+                "--records"
+            )
         if isinstance(items, dict):
             items = [items]
         for item in items:
@@ -66,8 +78,11 @@ def gather(out_dir: str | Path, chapter: str | None = None, records: str | None 
             row.update(item)
             rows.append(row)
     if missing:
-        print(f"[sweep] no {chapter}.json in finished combination(s) {', '.join(missing)}: did the chapter "
-              "call save_results?", file=sys.stderr)
+        print(
+            f"[sweep] no {chapter}.json in finished combination(s) {', '.join(missing)}: did the chapter "
+            "call save_results?",
+            file=sys.stderr,
+        )
     table = pd.DataFrame(rows)
     target = Path(output) if output is not None else out_dir / TABLE_FILE
     atomic_write_text(target, table.to_csv(index=False))

@@ -32,13 +32,19 @@ def open_executor(max_workers: int = 2, scheduler: str | None = None) -> Iterato
     if scheduler:
         try:  # deferred: dask.distributed is an extra, and heavy; only a cluster run needs it
             from dask.distributed import Client
-        except ImportError as exc:  # pragma: no cover - installed with the test and distributed extras
-            raise SweepError("a scheduler address needs dask.distributed; pip install 'dask[distributed]'") from exc
+        except (
+            ImportError
+        ) as exc:  # pragma: no cover - installed with the test and distributed extras
+            raise SweepError(
+                "a scheduler address needs dask.distributed; pip install 'dask[distributed]'"
+            ) from exc
         try:
             client = Client(scheduler, timeout=30)
         except (OSError, TimeoutError) as exc:
-            raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}; check the address "
-                             "(tcp://host:8786) and that the scheduler is running") from None
+            raise SweepError(
+                f"cannot reach the Dask scheduler at {scheduler}: {exc}; check the address "
+                "(tcp://host:8786) and that the scheduler is running"
+            ) from None
         try:
             with client.get_executor(pure=False) as executor:
                 yield executor
@@ -65,8 +71,12 @@ class SweepReport:
         return not self.failed
 
     def summary(self) -> str:
-        lines = [(f"sweep in {self.out_dir}: {len(self.done)} run, {len(self.skipped)} already complete, "
-                  f"{len(self.failed)} failed ({self.seconds:.1f} s)")]
+        lines = [
+            (
+                f"sweep in {self.out_dir}: {len(self.done)} run, {len(self.skipped)} already complete, "
+                f"{len(self.failed)} failed ({self.seconds:.1f} s)"
+            )
+        ]
         for cid, message in self.failed.items():
             lines.append(f"  FAILED {cid}: {message}")
         if self.table is not None:
@@ -74,9 +84,16 @@ class SweepReport:
         return "\n".join(lines)
 
 
-def run_sweep(spec: SweepSpec, out_dir: str | Path, *, max_workers: int | None = None,
-              scheduler: str | None = None, executor: cf.Executor | None = None, cwd: Path = ROOT,
-              progress: bool = True) -> SweepReport:
+def run_sweep(
+    spec: SweepSpec,
+    out_dir: str | Path,
+    *,
+    max_workers: int | None = None,
+    scheduler: str | None = None,
+    executor: cf.Executor | None = None,
+    cwd: Path = ROOT,
+    progress: bool = True,
+) -> SweepReport:
     """Run every incomplete combination of ``spec`` into ``out_dir``, then gather the table.
 
     ``max_workers`` and ``scheduler`` default to the base parameters' ``sweep`` section. Pass an
@@ -91,12 +108,21 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, max_workers: int | None =
     scheduler = scheduler if scheduler is not None else base_params.sweep.scheduler
     plan = spec.plan()
     sources_digest = spec.sources_digest()
-    atomic_write_json(out_dir / "sweep.json", {
-        "sweep_file": str(spec.path), "base": str(spec.base), "chapters": spec.chapters,
-        "grid": spec.grid, "overrides": spec.overrides, "description": spec.description,
-        "gather": {"chapter": spec.gather_chapter, "records": spec.gather_records},
-        "combinations": [{"id": c.id, "values": c.values, "params_digest": c.params_digest} for c in plan],
-    })
+    atomic_write_json(
+        out_dir / "sweep.json",
+        {
+            "sweep_file": str(spec.path),
+            "base": str(spec.base),
+            "chapters": spec.chapters,
+            "grid": spec.grid,
+            "overrides": spec.overrides,
+            "description": spec.description,
+            "gather": {"chapter": spec.gather_chapter, "records": spec.gather_records},
+            "combinations": [
+                {"id": c.id, "values": c.values, "params_digest": c.params_digest} for c in plan
+            ],
+        },
+    )
     report = SweepReport(out_dir)
     todo = []
     for combination in plan:
@@ -110,16 +136,23 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, max_workers: int | None =
         blas_threads = None  # the user chose already
     for combination in todo:
         write_task(out_dir / combination.id, spec, combination, sources_digest, cwd, blas_threads)
-    where = f"Dask scheduler {scheduler}" if scheduler else ("the given executor" if executor else
-                                                           f"{max_workers} local worker(s)")
+    where = (
+        f"Dask scheduler {scheduler}"
+        if scheduler
+        else ("the given executor" if executor else f"{max_workers} local worker(s)")
+    )
     if progress:
-        print(f"[sweep] {len(plan)} combination(s): {len(report.skipped)} complete, {len(todo)} to run on {where}",
-              flush=True)
+        print(
+            f"[sweep] {len(plan)} combination(s): {len(report.skipped)} complete, {len(todo)} to run on {where}",
+            flush=True,
+        )
 
     def submit_all(pool: cf.Executor) -> None:
         futures = {pool.submit(run_combination, str(out_dir / c.id)): c for c in todo}
         try:
-            for future in tqdm(cf.as_completed(futures), total=len(futures), desc="sweep", disable=not progress):
+            for future in tqdm(
+                cf.as_completed(futures), total=len(futures), desc="sweep", disable=not progress
+            ):
                 combination = futures[future]
                 try:
                     outcome = future.result()
@@ -129,8 +162,9 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path, *, max_workers: int | None =
                     report.done.append(combination.id)
                 else:
                     chapter = outcome.get("chapter")
-                    report.failed[combination.id] = (f"{chapter}: " if chapter and chapter not in
-                                                     str(outcome["message"]) else "") + str(outcome["message"])
+                    report.failed[combination.id] = (
+                        f"{chapter}: " if chapter and chapter not in str(outcome["message"]) else ""
+                    ) + str(outcome["message"])
         except KeyboardInterrupt:
             for future in futures:
                 future.cancel()

@@ -21,7 +21,16 @@ from helpers.parameter_grid import (
     expand_grid,
 )
 
-SWEEP_KEYS = ("base", "chapters", "grid", "combinations", "overrides", "gather", "notebooks", "description")
+SWEEP_KEYS = (
+    "base",
+    "chapters",
+    "grid",
+    "combinations",
+    "overrides",
+    "gather",
+    "notebooks",
+    "description",
+)
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,10 @@ class SweepSpec:
         for name in self.chapters:
             match = [p for stem, p in available.items() if stem == name or stem[:2] == name]
             if len(match) != 1:
-                raise SweepError(f"{self.path}: chapter {name!r} is not one of the sources in {self.notebook_dir} "
-                                 f"({', '.join(available) or 'none'})")
+                raise SweepError(
+                    f"{self.path}: chapter {name!r} is not one of the sources in {self.notebook_dir} "
+                    f"({', '.join(available) or 'none'})"
+                )
             sources.append(match[0])
         return sources
 
@@ -69,8 +80,10 @@ class SweepSpec:
             try:
                 params = load_params(self.base, overrides)
             except ParameterError as exc:
-                raise SweepError(f"{self.path}: combination {_canonical(values)} is not a valid parameter set: "
-                                 f"{exc}") from None
+                raise SweepError(
+                    f"{self.path}: combination {_canonical(values)} is not a valid parameter set: "
+                    f"{exc}"
+                ) from None
             plan.append(Combination(combination_id(values), values, overrides, params.digest()))
         ids = [c.id for c in plan]
         if len(set(ids)) != len(ids):  # pragma: no cover - needs a sha256 prefix collision
@@ -98,7 +111,9 @@ def load_sweep(path: str | Path, notebook_dir: str | Path | None = None) -> Swee
         raise SweepError(f"{path}: name the base parameter file, e.g. 'base: ../default.yml'")
     base = (path.parent / str(raw["base"])).resolve()
     if not base.is_file():
-        raise SweepError(f"{path}: base parameter file {raw['base']!r} not found (looked at {base})")
+        raise SweepError(
+            f"{path}: base parameter file {raw['base']!r} not found (looked at {base})"
+        )
     chapters = raw.get("chapters") or []
     if isinstance(chapters, str):
         chapters = [chapters]
@@ -109,21 +124,33 @@ def load_sweep(path: str | Path, notebook_dir: str | Path | None = None) -> Swee
         raise SweepError(f"{path}: 'grid' must map dotted parameter keys to lists of values")
     combinations = raw.get("combinations") or []
     if not isinstance(combinations, list):
-        raise SweepError(f"{path}: 'combinations' must be a list of mappings of dotted keys to values")
+        raise SweepError(
+            f"{path}: 'combinations' must be a list of mappings of dotted keys to values"
+        )
     overrides = raw.get("overrides") or {}
     if not isinstance(overrides, dict):
         raise SweepError(f"{path}: 'overrides' must be a mapping of (dotted) keys to values")
     gather = raw.get("gather") or {}
     if not isinstance(gather, dict) or set(gather) - {"chapter", "records"}:
-        raise SweepError(f"{path}: 'gather' takes 'chapter' and 'records', e.g. "
-                         "{chapter: 04_regression, records: scores}")
-    folder = Path(notebook_dir) if notebook_dir is not None else (
-        (path.parent / raw["notebooks"]).resolve() if raw.get("notebooks") else NOTEBOOK_DIR)
+        raise SweepError(
+            f"{path}: 'gather' takes 'chapter' and 'records', e.g. "
+            "{chapter: 04_regression, records: scores}"
+        )
+    folder = (
+        Path(notebook_dir)
+        if notebook_dir is not None
+        else ((path.parent / raw["notebooks"]).resolve() if raw.get("notebooks") else NOTEBOOK_DIR)
+    )
     spec = SweepSpec(
-        path=path, base=base, chapters=list(chapters), grid={str(k): v for k, v in grid.items()},
+        path=path,
+        base=base,
+        chapters=list(chapters),
+        grid={str(k): v for k, v in grid.items()},
         combinations=[dict(c) if isinstance(c, dict) else c for c in combinations],
-        overrides=expand_dotted(overrides), gather_chapter=str(gather.get("chapter", chapters[-1])),
-        gather_records=str(gather.get("records", "scores")), notebook_dir=folder,
+        overrides=expand_dotted(overrides),
+        gather_chapter=str(gather.get("chapter", chapters[-1])),
+        gather_records=str(gather.get("records", "scores")),
+        notebook_dir=folder,
         description=str(raw.get("description", "")),
     )
     spec.chapter_sources()
