@@ -211,6 +211,32 @@ class ExplainParams(_Section):
     feature_scaling: Literal["standard", "center", "cv"] = "center"
 
 
+class CalibrationParams(_Section):
+    """Many small simulated datasets, at the ROI level, to measure the book's own tests.
+
+    Each dataset is simulated with ``simulation.seed`` = ``first_seed`` + k on a cheaper design than
+    the main run (``atlas``, ``subjects``, ``window_step``, rotation folds) so a dataset costs
+    seconds. ``datasets`` null and ``datasets`` planted datasets run in the book; the command line
+    (``python -m helpers.book calibrate``) runs as many as asked. ``snr_grid`` is the sensitivity
+    chapter's power curve (connectivity coding).
+    """
+
+    datasets: int = Field(6, ge=1, le=10_000)
+    first_seed: int = 1000
+    atlas: Literal["seitzman300", "schaefer400", "dosenbach160"] = "dosenbach160"
+    subjects: int = Field(6, ge=2, le=26)
+    window_step: int = Field(4, ge=1, le=24)
+    n_permutations: int = Field(200, ge=20, le=100_000)
+    models: list[str] = ["ridge", "cpm"]
+    snr: float = Field(3.0, ge=0.0, le=100.0)
+    snr_grid: list[float] = [0.0, 0.5, 1.0, 2.0, 3.0, 4.0]
+
+    @field_validator("models")
+    @classmethod
+    def _calibration_models_known(cls, value: list[str]) -> list[str]:
+        return check_model_names(value)
+
+
 class SweepParams(_Section):
     """Defaults for sensitivity sweeps.
 
@@ -271,6 +297,7 @@ class Params(_Section):
     null_method: Literal["circular_shift", "phase_randomization"] = "circular_shift"
     explain: ExplainParams = ExplainParams()
     sweep: SweepParams = SweepParams()
+    calibration: CalibrationParams = CalibrationParams()
 
     @field_validator("subjects", mode="before")
     @classmethod

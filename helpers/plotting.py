@@ -150,3 +150,21 @@ def step_series(frame, onsets, offsets, emotion: str) -> tuple[np.ndarray, np.nd
     times = np.append(onsets, offsets[-1])
     values = frame[emotion].to_numpy()
     return times, np.append(values, values[-1])
+
+
+def plot_calibration(summary, alpha: float = 0.05):
+    """False-positive rate of each test on null data (with its interval) beside its power."""
+    order = summary.sort_values("test")
+    y = np.arange(len(order))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.35 * len(order) + 1.5), sharey=True)
+    rate = order["false_positive_rate"].to_numpy()
+    errors = [rate - order["ci_low"].to_numpy(), order["ci_high"].to_numpy() - rate]
+    left.errorbar(rate, y, xerr=errors, fmt="o", color="k", capsize=3)
+    left.axvline(alpha, color="tab:red", lw=1)
+    left.set_yticks(y, order["test"], fontsize=8)
+    left.set_xlabel(f"false-positive rate at alpha {alpha} (null datasets)")
+    right.barh(y, order["power"], color="tab:blue")
+    right.set_xlim(0, 1)
+    right.set_xlabel("power (planted datasets)")
+    fig.tight_layout()
+    return fig

@@ -1,10 +1,11 @@
-"""``python -m helpers.book {run,html,prepare,sweep}`` (also installed as ``alice-book``).
+"""``python -m helpers.book {run,html,prepare,sweep,calibrate}`` (also installed as ``alice-book``).
 
 ``run --params FILE [--only 02 03] [--set JSON]`` executes chapters and records them in the run
 manifest; ``html [--strict]`` builds the book (``--strict`` refuses unfinished chapters and treats
 warnings as errors); ``prepare`` writes unexecuted chapter notebooks with their parameters (for
-Binder and Colab); ``sweep ...`` runs chapters over parameter grids (see
-:mod:`helpers.book.sweep`). Every expected failure ends with one ``error:`` line and exit code 1.
+Binder and Colab); ``sweep ...`` runs chapters over parameter grids (see :mod:`helpers.book.sweep`);
+``calibrate`` measures the book's tests on simulated datasets. Every expected failure ends with one
+``error:`` line and exit code 1.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import subprocess
 import sys
 
+from helpers.book.calibrate import main as calibrate_main
 from helpers.book.chapters import EXECUTED_DIR, ROOT, BookError
 from helpers.book.html import build_html
 from helpers.book.runner import ChapterFailed, prepare_chapters, run
@@ -30,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
         "sweep",
         help="parameter sweeps: sweep run FILE --out DIR [--scheduler ADDR] "
         "[--max-workers N] | sweep gather DIR | sweep list FILE",
+    )
+    sub.add_parser(
+        "calibrate",
+        help="false-positive rate and power of the book's tests: calibrate --datasets N --out FILE "
+        "[--workers N] [--scheduler ADDR]",
     )
     run_parser = sub.add_parser("run", help="execute chapters with a parameter file")
     run_parser.add_argument("--params", default="params/default.yml")
@@ -61,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["sweep"]:
         return sweep_main(arguments[1:])
+    if arguments[:1] == ["calibrate"]:
+        return calibrate_main(arguments[1:])
     args = _parser().parse_args(arguments)
     try:
         if args.command == "run":

@@ -1,0 +1,57 @@
+"""The calibration machinery: intervals with known answers, and the command line on one dataset."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from helpers.book.cli import main
+from helpers.calibration import binomial_interval, summarise
+
+
+def test_clopper_pearson_interval_known_values() -> None:
+    low, high = binomial_interval(0, 20)
+    assert low == 0.0 and high == pytest.approx(0.1684, abs=1e-4)
+    low, high = binomial_interval(5, 100)
+    assert low == pytest.approx(0.0164, abs=1e-4) and high == pytest.approx(0.1128, abs=1e-4)
+
+
+def test_summary_separates_null_from_planted_datasets() -> None:
+    records = pd.DataFrame(
+        {
+            "test": ["t"] * 6,
+            "effect": ["none"] * 4 + ["connectivity"] * 2,
+            "seed": [1, 2, 3, 4, 1, 2],
+            "unit": ["mean"] * 6,
+            "p_value": [0.01, 0.5, 0.7, 0.9, 0.001, 0.2],
+        }
+    )
+    [row] = summarise(records).to_dict("records")
+    assert row["n_datasets"] == 4 and row["false_positive_rate"] == 0.25 and row["power"] == 0.5
+    assert row["ci_low"] < 0.25 < row["ci_high"]
+
+
+def test_calibrate_command_writes_the_summary(tmp_path, mirror) -> None:
+    out = tmp_path / "calibration.json"
+    assert (
+        main(
+            [
+                "calibrate",
+                "--params",
+                str(ROOT / "params" / "quick.yml"),
+                "--datasets",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    written = json.loads(out.read_text())
+    tests = {row["test"]: row for row in written["tests"]}
+    assert "DFC vs ROI joint test (cpm)" in tests and "per-emotion p (ridge on dfc)" in tests
+    assert {row["effect"] for row in written["p_values"]} == {"none", "connectivity"}
+    assert all(0 < row["p_value"] <= 1 for row in written["p_values"])
