@@ -254,7 +254,7 @@ class SweepParams(_Section):
     grid: dict[str, list[Any]] = {"window.length": [6, 12, 24, 48]}
     combinations: list[dict[str, Any]] = [{"window.length": 12, "window.shape": "tapered"}]
     fixed: dict[str, Any] = {"window.step": 4, "cv_options.pairing": "rotation"}
-    models: list[str] = ["ridge", "kernel_ridge_rbf"]
+    models: list[str] = ["cpm", "ridge"]
     cv: list[Literal["random", "loso", "loso_blocked"]] = ["loso_blocked", "loso", "random"]
     roi_features: Literal["roi", "roi_window"] = "roi_window"
 

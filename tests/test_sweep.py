@@ -14,7 +14,8 @@ import pytest
 
 from helpers.book.sweep import DONE_FILE, ERROR_FILE, gather, load_sweep, run_sweep
 from helpers.config import load_params
-from helpers.decoding.sensitivity import sensitivity_scores, verdict
+from helpers.decoding.sensitivity import sensitivity_scores
+from helpers.decoding.stats import verdict
 from helpers.parameter_grid import SweepError, combination_id, expand_dotted, expand_grid
 from helpers.study import EMOTIONS, N_VOLUMES
 
@@ -277,17 +278,20 @@ def test_sensitivity_scores_recover_the_planted_coding(monkeypatch, effect, expe
         {"window.length": [16, 200]},
         combinations=[{"window.length": 16, "window.shape": "tapered"}],
         fixed={"window.step": 6},
-        models=["ridge"],
-        cvs=["loso"],
+        models=["cpm"],
+        cvs=["loso_blocked", "loso"],
+        n_permutations=100,
         progress=False,
     )
-    assert len(table) == 3 and len(calls) == 1  # ROI signals are loaded once for the whole grid
+    assert len(table) == 6 and len(calls) == 1  # ROI signals are loaded once for the whole grid
+    assert set(table.query("cv == 'loso'")["verdict"]) <= {"lesson (leaky split)", "not testable"}
+    table = table.query("cv == 'loso_blocked'")
     assert list(table["window.shape"]) == ["rectangular", "rectangular", "tapered"]
     assert {"r_dfc", "r_roi", "delta_r", "ci_low", "ci_high", "p_value", "verdict"} <= set(
         table.columns
     )
     for _, row in table[table["window.length"] == 16].iterrows():
-        assert row["verdict"] == expected, row.to_dict()
+        assert row["verdict"] == expected and row["p_value"] < 0.05, row.to_dict()
         assert row["ci_low"] <= row["delta_r"] <= row["ci_high"]
         assert row["delta_r"] == pytest.approx(row["r_dfc"] - row["r_roi"])
         assert row["n_subjects"] == 6
@@ -313,7 +317,12 @@ def test_sensitivity_scores_mark_untestable_combinations_and_reject_looped_keys(
         sensitivity_scores(params, {"models": [["ridge"]]}, progress=False)
 
 
-def test_verdict_reads_the_interval():
-    assert verdict(0.01, 0.2) == "DFC > ROI"
-    assert verdict(-0.2, -0.01) == "ROI > DFC"
-    assert verdict(-0.1, 0.1) == "no difference"
+def test_one_verdict_rule_that_can_abstain():
+    labels = {"positive": "DFC > ROI", "negative": "ROI > DFC", "neither": "no difference"}
+    assert verdict(0.1, 0.01, **labels) == "DFC > ROI"
+    assert verdict(-0.1, 0.01, **labels) == "ROI > DFC"
+    assert verdict(0.1, 0.2, **labels) == "no difference"  # not significant
+    assert (
+        verdict(0.1, 0.01, ci_low=-0.01, ci_high=0.2, **labels) == "no difference"
+    )  # interval covers 0
+    assert verdict(0.1, None, **labels) == "no difference"  # no test, no verdict

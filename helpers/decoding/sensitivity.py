@@ -13,7 +13,7 @@ from scipy import stats as scipy_stats
 from helpers.config import ParameterError, Params, deep_merge, params_from_dict
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.kernels import FoldKernels, linear_gram
-from helpers.decoding.stats import paired_subject_test
+from helpers.decoding.stats import joint_permutation_test, verdict
 from helpers.features import build_feature_sets
 from helpers.parameter_grid import SweepError, _value_text, expand_dotted, expand_grid
 from helpers.pipeline import roi_timeseries, run_targets
@@ -42,13 +42,8 @@ def _resolved_value(params: Mapping[str, Any], dotted: str) -> Any:
     return node if isinstance(node, (int, float, str, bool)) or node is None else _value_text(node)
 
 
-def verdict(ci_low: float, ci_high: float) -> str:
-    """``"DFC > ROI"`` / ``"ROI > DFC"`` when the interval excludes 0, else ``"no difference"``."""
-    if ci_low > 0:
-        return "DFC > ROI"
-    if ci_high < 0:
-        return "ROI > DFC"
-    return "no difference"
+LESSON_SPLITS = ("random", "loso")
+"""Splits that leak on a story every subject heard: their scores are shown as lessons, never as verdicts."""
 
 
 def sensitivity_scores(
@@ -61,6 +56,7 @@ def sensitivity_scores(
     cvs: Sequence[str] = ("loso_blocked",),
     roi_features: str = "roi_window",
     feature_scaling: str = "center",
+    n_permutations: int = 200,
     progress: bool = True,
 ) -> pd.DataFrame:
     """DFC-minus-ROI decoding scores for every combination of ``grid``, computed in this process.
@@ -71,8 +67,10 @@ def sensitivity_scores(
     (extracted once per atlas and preprocessing, and kept in memory across combinations), the DFC
     and ROI feature sets are built, and each feature set's linear kernel is computed once and
     shared by every model and cross-validation scheme. Each (model, cv) pair is cross-validated on
-    both feature sets with the same folds; the per-held-out-subject mean r over emotions gives the
-    paired differences behind the uncertainty.
+    both feature sets with the same folds and the same ``n_permutations`` null target draws; the
+    joint permutation test of the difference in mean r decides the verdict (held-out subjects are
+    not independent units, so their spread is description only). Under the leaky ``random`` and
+    ``loso`` splits the verdict is ``"lesson (leaky split)"``: their deltas show the leak.
 
     Returns one row per (combination, model, cv): the value of every swept key (also where a
     combination left it at its base value), ``r_dfc`` and ``r_roi`` (mean over held-out subjects of
@@ -80,8 +78,8 @@ def sensitivity_scores(
     ``pooled_r_roi`` (mean over emotions of r over all held-out samples pooled, as in the regression
     chapter's table; under blocked folds pooling mixes blocks whose training means differ),
     ``delta_r`` (mean over held-out subjects of DFC minus ROI mean r),
-    ``delta_se``, ``ci_low``/``ci_high`` (95% t interval across subjects), ``p_value`` (two-sided
-    sign-flip test across subjects), ``n_subjects``, ``verdict``, ``n_samples``, ``error`` and
+    ``delta_se``, ``ci_low``/``ci_high`` (95% t interval across subjects, description), ``p_value``
+    (joint permutation test), ``n_subjects``, ``verdict``, ``n_samples``, ``error`` and
     ``seconds``. A (model, cv) that cannot be run for a combination (for instance blocked folds whose
     purge gap leaves no training windows with very long windows) gets ``verdict = "not testable"`` and
     the reason in ``error`` instead of stopping the whole grid.
@@ -122,7 +120,10 @@ def sensitivity_scores(
         grams = {name: linear_gram(fs.X) for name, fs in feature_sets.items()}
         for cv in cvs:
             options = CVOptions.from_params(
-                params, cv=cv, n_permutations=0, feature_scaling=feature_scaling
+                params,
+                cv=cv,
+                n_permutations=0 if cv in LESSON_SPLITS else n_permutations,
+                feature_scaling=feature_scaling,
             )
             kernels: dict[str, FoldKernels] = {}
             for model in models:
@@ -153,21 +154,22 @@ def sensitivity_scores(
                     began = time.perf_counter()
                     continue
                 dfc, roi_result = results["dfc"], results[roi_features]
+                joint = (
+                    joint_permutation_test(
+                        dfc.within_fold_r(),
+                        roi_result.within_fold_r(),
+                        dfc.null_r,
+                        roi_result.null_r,
+                    )
+                    if dfc.null_r is not None and roi_result.null_r is not None
+                    else {"delta_r": float("nan"), "p_value": float("nan")}
+                )
                 per_subject = pd.concat(
                     {"dfc": dfc.subject_mean_r(), "roi": roi_result.subject_mean_r()}, axis=1
                 )
                 differences = (per_subject["dfc"] - per_subject["roi"]).to_numpy(dtype=float)
                 se, low, high = _confidence_interval(differences)
                 n_pairs = int(np.sum(~np.isnan(differences)))
-                test = (
-                    paired_subject_test(
-                        per_subject["dfc"].to_numpy(float),
-                        per_subject["roi"].to_numpy(float),
-                        seed=params.seed,
-                    )
-                    if n_pairs >= 2
-                    else {}
-                )
                 pooled = {
                     name: float(res.scores().query("emotion == 'mean'")["r_pooled"].iloc[0])
                     for name, res in results.items()
@@ -183,9 +185,19 @@ def sensitivity_scores(
                         delta_se=se,
                         ci_low=low,
                         ci_high=high,
-                        p_value=test.get("p_value", float("nan")),
+                        p_value=joint["p_value"],
                         n_subjects=n_pairs,
-                        verdict=verdict(low, high) if not np.isnan(low) else "no difference",
+                        verdict=(
+                            "lesson (leaky split)"
+                            if cv in LESSON_SPLITS
+                            else verdict(
+                                joint["delta_r"],
+                                joint["p_value"],
+                                positive="DFC > ROI",
+                                negative="ROI > DFC",
+                                neither="no difference",
+                            )
+                        ),
                         error="",
                         seconds=round(time.perf_counter() - began, 2),
                     )

@@ -102,3 +102,31 @@ def joint_permutation_test(
         "n_draws": int(len(null_delta)),
         "null_sd": float(np.std(null_delta)),
     }
+
+
+def verdict(
+    effect: float,
+    p_value: float | None,
+    *,
+    positive: str,
+    negative: str,
+    neither: str = "inconclusive",
+    ci_low: float | None = None,
+    ci_high: float | None = None,
+    alpha: float = 0.05,
+) -> str:
+    """Which way an effect points, or ``neither`` when the data cannot say.
+
+    The one rule behind every verdict of the book: ``positive`` (``negative``) when the two-sided
+    test rejects at ``alpha`` and the effect is above (below) zero and, when an interval is given,
+    the interval excludes zero; otherwise ``neither``. A test that cannot reach ``alpha`` (too few
+    null draws), a missing p-value or an interval covering zero all give ``neither``: absence of
+    evidence is never read as support.
+    """
+    if p_value is None or not np.isfinite(p_value) or not np.isfinite(effect) or p_value >= alpha:
+        return neither
+    if ci_low is not None and ci_high is not None and ci_low <= 0 <= ci_high:
+        return neither
+    if effect > 0:
+        return positive
+    return negative if effect < 0 else neither
