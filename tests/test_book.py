@@ -335,7 +335,7 @@ def test_findings_show_the_numbers_of_the_results_files(tmp_path):
     honest = rows["{doc}`Decoding, held-out listeners and story <chapters/04_regression>`"]
     assert "`loso_blocked`" in honest and "R² 0.07" in honest and "1 of 8 emotions" in honest
     assert (
-        "Δr (DFC − ROI) = +0.046, paired p = 0.0123"
+        "Δr (DFC − ROI) = +0.046, joint permutation p = 0.0123"
         in rows["{doc}`DFC against ROI <chapters/04_regression>`"]
     )
     assert "`recovery_auroc`" in rows["{doc}`Explanations <chapters/05_explanations>`"]

@@ -8,6 +8,7 @@ import pytest
 
 from helpers.config import SimulationParams
 from helpers.decoding.splits import LeaveOneSubjectOut
+from helpers.decoding.stats import verdict
 from helpers.explain.interpretation import (
     candidate_edge_masks,
     constructionist_table,
@@ -18,7 +19,6 @@ from helpers.explain.interpretation import (
     overlap_indices,
     planted_edge_masks,
     recovery_auroc,
-    verdict,
 )
 from helpers.explain.patterns import training_patterns
 from helpers.features import FeatureSet, sliding_window_connectivity, window_average, window_starts
@@ -140,9 +140,11 @@ def test_p_values_verdicts_and_table():
     null = np.arange(99, dtype=float)
     assert empirical_p(200.0, null) == pytest.approx(1 / 100)
     assert empirical_p(-1.0, null, tail="less") == pytest.approx(1 / 100)
-    assert verdict(0.01, 0.9) == "constructionist"
-    assert verdict(0.9, 0.01) == "locationist"
-    assert verdict(0.3, 0.4) == "neither"
+    accounts = {"positive": "constructionist", "negative": "locationist"}
+    assert verdict(0.2, 0.01, **accounts) == "constructionist"
+    assert verdict(-0.2, 0.01, **accounts) == "locationist"
+    assert verdict(0.2, 0.4, **accounts) == "inconclusive"
+    assert verdict(0.2, 1 / 6, **accounts) == "inconclusive"  # 5 null draws cannot reach 0.05
     table = constructionist_table(
         {"overlap": {"observed": "J = 0.3", "p_value": 0.02, "favours": "constructionist"}}
     )

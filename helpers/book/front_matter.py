@@ -174,7 +174,7 @@ def _dfc_vs_roi(results: dict[str, Any]) -> str:
             raise MissingResult("`dfc_vs_roi`")
         comparison = comparison[0]
     return (
-        f"Δr (DFC − ROI) = {comparison['delta_r']:+.3f}, paired p = {comparison['p_value']:.3g} "
+        f"Δr (DFC − ROI) = {comparison['delta_r']:+.3f}, joint permutation p = {comparison['p_value']:.3g} "
         f"({comparison.get('model', '?')}, `{comparison.get('cv', '?')}`)"
     )
 
@@ -202,7 +202,11 @@ def _interpretation(results: dict[str, Any]) -> str:
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return "; ".join(
         f"{n} of {len(favours)} indices favour "
-        + ("neither account" if account == "neither" else f"the {account} account")
+        + (
+            "neither account (inconclusive)"
+            if account in ("neither", "inconclusive")
+            else f"the {account} account"
+        )
         for account, n in ranked
     )
 

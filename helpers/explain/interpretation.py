@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from helpers.decoding.stats import paired_subject_test
 from helpers.explain.graphs import top_edge_indices
 from helpers.simulate import plant_ground_truth, planted_edge_mask
 
@@ -220,30 +219,6 @@ def overlap_indices(importance: np.ndarray, fraction: float) -> dict[str, float]
 
 
 # ----------------------------------------------------------------------------- regions vs edges
-def region_vs_edge(roi_result: Any, dfc_result: Any, seed: int = 0) -> dict[str, float]:
-    """Paired comparison over held-out subjects of the edge (DFC) model against the region model.
-
-    Uses each subject's mean over emotions of held-out r; ``delta_r > 0`` favours edges. The p-value
-    is the regression module's two-sided sign-flip test.
-    """
-
-    dfc = dfc_result.subject_mean_r()
-    roi = roi_result.subject_mean_r()
-    common = [s for s in dfc.index if s in roi.index]
-    if len(common) < 2:
-        raise ValueError(
-            "region and edge models share fewer than 2 held-out subjects; use the same splitter"
-        )
-    test = paired_subject_test(dfc[common].to_numpy(), roi[common].to_numpy(), seed=seed)
-    return {
-        "delta_r": test["delta_r"],
-        "p_value": test["p_value"],
-        "n_subjects": test["n_subjects"],
-        "r_dfc": float(dfc_result.scores()["r"].iloc[-1]),
-        "r_roi": float(roi_result.scores()["r"].iloc[-1]),
-    }
-
-
 # ---------------------------------------------------------------------------------- lesions
 def random_roi_sets(
     n_rois: int, size: int, n_sets: int, seed: int = 0, exclude: Sequence[int] = ()
@@ -306,7 +281,8 @@ def constructionist_table(indices: Mapping[str, Mapping[str, Any]]) -> pd.DataFr
     """The side-by-side table: what each account predicts, what the data show, and which it favours.
 
     ``indices`` maps an index name of :data:`PREDICTIONS` to ``{"observed": text, "p_value": p,
-    "favours": "locationist" | "constructionist" | "neither"}``.
+    "favours": "locationist" | "constructionist" | "inconclusive"}`` (see
+    :func:`helpers.decoding.stats.verdict`).
     """
     rows = []
     for name, result in indices.items():
@@ -326,15 +302,6 @@ def constructionist_table(indices: Mapping[str, Mapping[str, Any]]) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def verdict(p_for_constructionist: float, p_for_locationist: float, alpha: float = 0.05) -> str:
-    """Which account an index favours, from one-sided p-values for each direction."""
-    if p_for_constructionist < alpha <= p_for_locationist:
-        return "constructionist"
-    if p_for_locationist < alpha <= p_for_constructionist:
-        return "locationist"
-    return "neither"
-
-
 __all__ = [
     "planted_edge_masks",
     "candidate_edge_masks",
@@ -346,10 +313,8 @@ __all__ = [
     "network_entropy",
     "network_entropy_label_null",
     "overlap_indices",
-    "region_vs_edge",
     "random_roi_sets",
     "lesion_summary",
     "PREDICTIONS",
     "constructionist_table",
-    "verdict",
 ]
