@@ -221,7 +221,7 @@ class CalibrationParams(_Section):
     chapter's power curve (connectivity coding).
     """
 
-    datasets: int = Field(6, ge=1, le=10_000)
+    datasets: int = Field(5, ge=1, le=10_000)
     first_seed: int = 1000
     atlas: Literal["seitzman300", "schaefer400", "dosenbach160"] = "dosenbach160"
     subjects: int = Field(6, ge=2, le=26)
@@ -251,7 +251,7 @@ class SweepParams(_Section):
 
     max_workers: int = Field(2, ge=1, le=256)
     scheduler: str | None = None
-    grid: dict[str, list[Any]] = {"window.length": [6, 12, 24, 48]}
+    grid: dict[str, list[Any]] = {"window.length": [6, 12, 24]}
     combinations: list[dict[str, Any]] = [{"window.length": 12, "window.shape": "tapered"}]
     fixed: dict[str, Any] = {"window.step": 4, "cv_options.pairing": "rotation"}
     models: list[str] = ["cpm", "ridge"]

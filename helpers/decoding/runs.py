@@ -132,9 +132,12 @@ class RegressionRun:
             )
         return pd.DataFrame(rows)
 
-    def compare(self, model: str, a: str, b: str, cv: str) -> dict[str, Any]:
+    def compare(
+        self, model: str, a: str, b: str, cv: str, n_permutations: int | None = None
+    ) -> dict[str, Any]:
         """Joint permutation test of feature set ``a`` against ``b`` for one model (same null draws)."""
-        first, second = self.evaluate(model, a, cv), self.evaluate(model, b, cv)
+        first = self.evaluate(model, a, cv, n_permutations)
+        second = self.evaluate(model, b, cv, n_permutations)
         if first.null_r is None or second.null_r is None:
             return {
                 "model": model,
