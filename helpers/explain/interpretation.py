@@ -97,6 +97,14 @@ def empirical_p(
 
 
 # ---------------------------------------------------------------------------- spread over networks
+def two_sided_p(observed: float, null: np.ndarray) -> float:
+    """Two-sided empirical p-value: twice the smaller tail, capped at 1."""
+    null = np.asarray(null, dtype=float)
+    return float(
+        min(1.0, 2 * min(empirical_p(observed, null), empirical_p(observed, null, tail="less")))
+    )
+
+
 def node_strength(importance: np.ndarray, edges: np.ndarray | None, n_rois: int) -> np.ndarray:
     """Sum of ``|importance|`` over each ROI's edges: (n_rois, n_targets). ROI features: ``|importance|``."""
     values = np.abs(np.asarray(importance, dtype=float))
@@ -307,6 +315,7 @@ __all__ = [
     "candidate_edge_masks",
     "recovery_auroc",
     "empirical_p",
+    "two_sided_p",
     "node_strength",
     "keep_top_edges",
     "network_shares",
