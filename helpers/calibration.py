@@ -31,21 +31,29 @@ from helpers.simulate import SIMULATED_STIMULUS_ONSET_S, simulate_roi_level
 ALPHA = 0.05
 
 
-def design_params(params: Params, effect: str, seed: int, snr: float | None = None) -> Params:
+def design_params(
+    params: Params,
+    effect: str,
+    seed: int,
+    snr: float | None = None,
+    models: Sequence[str] | None = None,
+    features: Sequence[str] = ("roi_window", "dfc"),
+    n_permutations: int | None = None,
+) -> Params:
     """The calibration design of ``params`` for one simulated dataset."""
     design = params.calibration
     raw = params.model_dump(mode="json")
     raw.update(
         atlas=design.atlas,
         subjects=design.subjects,
-        models=list(design.models),
-        features=["roi_window", "dfc"],
+        models=list(models or design.models),
+        features=list(features),
         cv="loso_blocked",
-        n_permutations=design.n_permutations,
+        n_permutations=design.n_permutations if n_permutations is None else n_permutations,
         dataset="simulated",
     )
     raw["window"] = dict(raw["window"], step=design.window_step)
-    raw["cv_options"] = dict(raw["cv_options"], pairing="rotation")
+    raw["cv_options"] = dict(raw["cv_options"], pairing=design.pairing)
     raw["simulation"] = dict(
         raw["simulation"],
         effect=effect,
@@ -163,16 +171,31 @@ def summarise(records: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def power_curve(params: Params, snrs: Sequence[float], seed: int) -> pd.DataFrame:
+def power_curve(
+    params: Params,
+    snrs: Sequence[float],
+    seed: int,
+    models: Sequence[str] = ("cpm", "ridge"),
+    n_permutations: int = 100,
+) -> pd.DataFrame:
     """Honest r and the share of emotions detected (FDR 0.05) against the simulated SNR.
 
-    One connectivity-coded dataset per SNR (the same seed, so only the strength changes): the
-    oracle, every model of the calibration design on DFC, and the share of emotions whose FDR-adjusted
-    p-value is below 0.05.
+    One connectivity-coded dataset per SNR (the same seed, so only the strength changes), in the
+    calibration design on DFC only: the oracle, each of ``models``, and the share of emotions whose
+    FDR-adjusted p-value is below 0.05 (``n_permutations`` draws: p can reach 0.01).
     """
     rows = []
     for snr in snrs:
-        run = simulated_run(design_params(params, "connectivity", seed, snr=snr))
+        design = design_params(
+            params,
+            "connectivity",
+            seed,
+            snr=snr,
+            models=models,
+            features=("dfc",),
+            n_permutations=n_permutations,
+        )
+        run = simulated_run(design)
         for (model, features, _), result in run.results.items():
             if features not in ("dfc", "planted"):
                 continue

@@ -52,6 +52,6 @@ def test_calibrate_command_writes_the_summary(tmp_path, mirror) -> None:
     )
     written = json.loads(out.read_text())
     tests = {row["test"]: row for row in written["tests"]}
-    assert "DFC vs ROI joint test (cpm)" in tests and "per-emotion p (ridge on dfc)" in tests
+    assert "DFC vs ROI joint test (ridge)" in tests and "per-emotion p (ridge on dfc)" in tests
     assert {row["effect"] for row in written["p_values"]} == {"none", "connectivity"}
     assert all(0 < row["p_value"] <= 1 for row in written["p_values"])
