@@ -4,7 +4,8 @@
 * :mod:`~helpers.features.edges`: how ROI pairs are indexed;
 * :mod:`~helpers.features.connectivity`: sliding-window correlations (:class:`SlidingWindowConnectivity`);
 * :mod:`~helpers.features.networks`: mean connectivity within and between networks (``dfc_networks``);
-* :mod:`~helpers.features.sets`: feature sets stacked over subjects, cached (:func:`build_feature_sets`);
+* :mod:`~helpers.features.feature_set`: :class:`FeatureSet`, samples with their targets and windows;
+* :mod:`~helpers.features.sets`: feature sets built and cached for a run (:func:`build_feature_sets`);
 * :mod:`~helpers.features.summaries`: feature-target correlations and network summaries;
 * :mod:`~helpers.features.surrogates`: how much DFC fluctuates in data with no dynamics.
 """
@@ -17,8 +18,9 @@ from helpers.features.connectivity import (
     sliding_window_connectivity,
 )
 from helpers.features.edges import edge_pairs, edge_position, n_edges
+from helpers.features.feature_set import FeatureSet
 from helpers.features.networks import network_averaging, network_connectivity, network_pairs
-from helpers.features.sets import FEATURES_VERSION, FeatureSet, build_feature_sets
+from helpers.features.sets import FEATURES_VERSION, build_feature_sets
 from helpers.features.summaries import (
     edge_target_correlations,
     network_pair_matrix,
