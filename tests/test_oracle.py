@@ -50,3 +50,19 @@ def test_oracle_needs_the_feature_sets_it_summarises(mirror) -> None:
     truth = {"effect": "connectivity", "emotions": {}, "would_plant": {}}
     with pytest.raises(ValueError, match="dfc"):
         planted_summary(truth, {}, EMOTIONS)
+
+
+def test_a_run_without_the_planted_features_has_no_oracle_and_says_why(mirror) -> None:
+    from helpers.decoding.runs import RegressionRun
+
+    params = load_params(
+        ROOT / "params" / "quick.yml", {"features": ["roi_window"], "window": {"step": 4}}
+    )
+    targets = emotion_targets(params, stimulus_onset=SIMULATED_STIMULUS_ONSET_S)
+    data = simulate_roi_level(
+        targets.to_numpy(), load_atlas(params.atlas), params.simulation, params.subject_ids()
+    )
+    run = RegressionRun(
+        params, build_feature_sets(params, data, targets, use_cache=False), data.truth
+    )
+    assert run.oracle("loso_blocked") is None and "dfc" in run.oracle_missing

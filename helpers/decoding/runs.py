@@ -40,6 +40,9 @@ class RegressionRun:
         self.truth = truth
         self.max_refit_permutations = max_refit_permutations
         self.results: dict[Key, CVResult] = {}
+        self.oracle_missing = (
+            ""  # why there is no oracle, when the truth exists but its features do not
+        )
         self._grams: dict[str, np.ndarray] = {}
         self._kernels: dict[tuple[str, str], FoldKernels] = {}
 
@@ -85,7 +88,11 @@ class RegressionRun:
         key = (ORACLE, "planted", cv)
         if key not in self.results:
             emotions = next(iter(self.sets.values())).target_names
-            planted = planted_summary(self.truth, self.sets, emotions)
+            try:
+                planted = planted_summary(self.truth, self.sets, emotions)
+            except ValueError as missing:  # the run's features do not include what was planted
+                self.oracle_missing = str(missing)
+                return None
             self.results[key] = cross_validate_model(planted, ORACLE, self.options(cv))
         return self.results[key]
 
