@@ -1,11 +1,22 @@
-"""Figures shared by several chapters (network colours, network-ordered matrices)."""
+"""The book's figures: one named function per picture, drawn in one shared theme.
+
+Chapters call these functions and narrate what they show; each chapter's figures sit in its own
+section below, after the ones several chapters share.
+"""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
 
 from helpers.data.atlases import Atlas
+
+
+def use_book_theme() -> None:
+    """One look for every figure of the book: seaborn's white grid, colour-blind palette."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    plt.rcParams.update({"figure.dpi": 100, "savefig.bbox": "tight", "axes.titlesize": "medium"})
 
 
 def network_colors(atlas: Atlas) -> dict[str, tuple[float, float, float, float]]:
@@ -168,3 +179,35 @@ def plot_calibration(summary, alpha: float = 0.05):
     right.set_xlabel("power (planted datasets)")
     fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------ chapter 01: annotation
+# Figures of the LLM annotation chapter: trajectories, co-occurrence, agreement.
+
+
+# --------------------------------------------------------------- chapter 02: preprocessing
+# Figures of the preprocessing chapter: masker, carpet plots, quality measures.
+
+
+# -------------------------------------------------------------------- chapter 03: features
+# Figures of the features chapter: windows, DFC matrices, feature counts.
+
+
+# ------------------------------------------------------------------ chapter 04: regression
+# Figures of the regression chapter beyond the shared ones above.
+
+
+# ---------------------------------------------------------------- chapter 05: explanations
+# Figures of the explanations chapter: weights against patterns, importance maps.
+
+
+# -------------------------------------------------------------- chapter 06: interpretation
+# Figures of the interpretation chapter: network shares, lesions, verdicts.
+
+
+# ----------------------------------------------------------------- chapter 07: sensitivity
+# Figures of the sensitivity chapter: grids, power curves.
+
+
+# ----------------------------------------------------------------- chapter 08: calibration
+# Figures of the calibration chapter beyond plot_calibration above.
