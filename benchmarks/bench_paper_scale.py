@@ -7,14 +7,21 @@ driven by smooth synthetic emotion trajectories with connectivity coding. Stages
 1. ``simulate``: the ROI signals;
 2. ``features``: DFC (12-TR windows every volume: 26 x 361 windows x 79,800 edges, 3.0 GB float32)
    and the window-averaged ROI amplitudes;
-3. ``gram``: the linear kernel between the samples used for regression, computed once and shared by
+3. ``cpm+null (full design)``: connectome-based predictive modelling on DFC over the full design -
+   every window (step 1), every subject group tested in every story block - nested (the edge count
+   chosen on inner folds of the same kind), with ``--permutations`` circular-shift null draws pushed
+   through the same selection and tuning. Each fold's edge selection for all null draws is one
+   product of the per-window feature sums with the table of distinct null targets; the strengths of
+   every column are one sparse product with a feature-major copy of the DFC matrix shared by all
+   folds. This is the stage the paper-scale targets are about (``--selection-models``);
+4. ``gram``: the linear kernel between the samples used for regression, computed once and shared by
    every model, fold, hyperparameter and permutation (``feature_scaling="center"``);
-4. ``ridge``, ``svr_rbf``: nested cross-validation with ``loso_blocked`` on DFC;
-5. ``kernel_ridge_rbf+null``: RBF kernel ridge with 1,000 circular-shift null targets pushed through
+5. ``ridge``, ``svr_rbf``: nested cross-validation with ``loso_blocked`` on DFC;
+6. ``kernel_ridge_rbf+null``: RBF kernel ridge with 1,000 circular-shift null targets pushed through
    the same folds and tuning by reusing each fold's hat matrix (observed and null in one pass);
-6. ``ridge ROI``: ridge on the window-averaged ROI amplitudes, the other side of the contrast.
+7. ``ridge ROI``: ridge on the window-averaged ROI amplitudes, the other side of the contrast.
 
-Kernel models cost grows with the cube of the number of training samples, so by default the models
+Kernel models' cost grows with the cube of the number of training samples, so by default the models
 see every ``--regression-step``-th window of the step-1 feature matrix and each subject is tested on
 one story block (``--pairing rotation``); ``--regression-step 1 --pairing all`` is the full design
 (see the printed estimate of what it would cost). Time is wall-clock; memory is the peak resident
@@ -164,6 +171,23 @@ def main(argv: list[str] | None = None) -> int:
         default=["ridge", "svr_rbf"],
         help="models cross-validated without nulls (kernel ridge always runs, with the nulls)",
     )
+    parser.add_argument(
+        "--selection-models",
+        nargs="*",
+        default=["cpm"],
+        help="selection models run on the full design with every null draw (cpm, ridge_screened)",
+    )
+    parser.add_argument(
+        "--subjects-per-fold",
+        type=int,
+        default=6,
+        help="subjects held out together in the full design (26 subjects: 5 groups x 5 blocks)",
+    )
+    parser.add_argument(
+        "--skip-kernel-models",
+        action="store_true",
+        help="run only the simulation, the features and the selection models",
+    )
     parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--snr", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -216,6 +240,56 @@ def main(argv: list[str] | None = None) -> int:
                 amplitude[rows] = window_average(series, starts, args.length)
             row["note"] += f"; DFC matrix {dfc.nbytes / 2**30:.2f} GB"
         targets = window_average(drive, starts, args.length)
+        window = {"length": args.length}
+
+        if args.selection_models:
+            full = WindowMeta(
+                np.repeat(subjects, n_windows),
+                np.tile(starts, args.subjects),
+                np.tile(starts + args.length, args.subjects),
+            )
+            full_splitter = LeaveOneSubjectOutBlocked(
+                full,
+                n_blocks=args.n_blocks,
+                window_length=args.length,
+                pairing="all",
+                subjects_per_fold=args.subjects_per_fold,
+                seed=args.seed,
+            )
+            full_set = FeatureSet.from_arrays(
+                dfc,
+                np.tile(targets, (args.subjects, 1)),
+                full.subject,
+                full.start,
+                full.stop,
+                name="dfc",
+                tr_targets=drive,
+                window=window,
+            )
+            print(
+                f"full design: {len(full)} samples, {full_splitter.get_n_splits()} outer folds "
+                f"({args.subjects_per_fold} subjects x 1 of {args.n_blocks} blocks each), "
+                "3 inner folds each",
+                flush=True,
+            )
+            full_options = CVOptions(
+                splitter=full_splitter,
+                feature_scaling="center",
+                hrf_span_s=16.0,
+                seed=args.seed,
+                n_permutations=args.permutations,
+                progress=True,
+            )
+            for model in args.selection_models:
+                with timer.stage(
+                    f"{model}+null (full design)", f"DFC, {args.permutations} null draws"
+                ) as row:
+                    selected = cross_validate_model(full_set, model, full_options)
+                    row["note"] += f"; {_cv_summary(selected)}"
+            del full_set
+        if args.skip_kernel_models:
+            del dfc
+            return _report(timer, began, args, kernel_models_run=False)
 
         keep_windows = np.arange(0, n_windows, args.regression_step)
         rows = (np.arange(args.subjects)[:, None] * n_windows + keep_windows[None, :]).ravel()
@@ -251,7 +325,6 @@ def main(argv: list[str] | None = None) -> int:
             splitter=splitter, feature_scaling="center", hrf_span_s=16.0, seed=args.seed
         )
         fold_list = list(splitter.split())
-        window = {"length": args.length}
 
         def kernel_only(name: str, gram: np.ndarray) -> tuple[Any, Any]:
             """A feature set whose kernels come from a precomputed Gram (its columns are not needed)."""
@@ -290,6 +363,13 @@ def main(argv: list[str] | None = None) -> int:
         ) as row:
             roi_result = cross_validate_model(roi_set, "ridge", options, kernels=roi_kernels)
             row["note"] += f"; {_cv_summary(roi_result)}"
+    return _report(timer, began, args, kernel_models_run=True)
+
+
+def _report(
+    timer: StageTimer, began: float, args: argparse.Namespace, kernel_models_run: bool
+) -> int:
+    """The table of stages, the targets, and what the full design would cost the kernel models."""
     total = time.perf_counter() - began
     timer.close()
 
@@ -303,10 +383,13 @@ def main(argv: list[str] | None = None) -> int:
         f"targets: <= {TIME_TARGET_S / 60:.0f} min: {'met' if total <= TIME_TARGET_S else 'MISSED'}; "
         f"<= {MEMORY_TARGET_BYTES / 2**30:.0f} GB: {'met' if max_rss * 2**30 <= MEMORY_TARGET_BYTES else 'MISSED'}"
     )
-    if args.regression_step > 1 or args.pairing != "all":
+    if kernel_models_run and (args.regression_step > 1 or args.pairing != "all"):
         scale = args.regression_step**3 * (args.n_blocks if args.pairing == "rotation" else 1)
         model_seconds = sum(
-            r["seconds"] for r in timer.rows if r["stage"] not in ("simulate", "features", "gram")
+            r["seconds"]
+            for r in timer.rows
+            if r["stage"] not in ("simulate", "features", "gram")
+            and "full design" not in r["stage"]
         )
         gram_seconds = (
             sum(r["seconds"] for r in timer.rows if r["stage"] == "gram") * args.regression_step**2

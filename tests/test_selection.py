@@ -68,11 +68,11 @@ def _plain_loop(features, folds, fit_predict) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("dense_up_to", [0, 10_000], ids=["gathered", "dense"])
+@pytest.mark.parametrize("row_block", [7, 1024], ids=["small row blocks", "one row block"])
 def test_cpm_equals_a_plain_loop_with_corrcoef_and_linear_regression(
-    dense_up_to, monkeypatch
+    row_block, monkeypatch
 ) -> None:
-    monkeypatch.setattr("helpers.decoding.selection._DENSE_STRENGTHS_UP_TO", dense_up_to)
+    monkeypatch.setattr("helpers.decoding.selection._ROW_BLOCK", row_block)
     features = _sparse_code()
     splitter = _splitter(features)
     fast = cross_validate_model(

@@ -20,9 +20,16 @@ from helpers.config import MODELS
 from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels
 from helpers.decoding.metrics import fold_mean_r, r2_columns
-from helpers.decoding.models import KERNEL_MODELS, ORACLE, ModelGrid, is_linear_smoother
+from helpers.decoding.models import (
+    KERNEL_MODELS,
+    ORACLE,
+    SELECTION_MODELS,
+    ModelGrid,
+    is_linear_smoother,
+)
 from helpers.decoding.nulls import null_window_table
 from helpers.decoding.results import CVResult
+from helpers.decoding.selection import FeatureMajor
 from helpers.decoding.splits import WindowMeta, make_splitter, purge_gap_trs
 from helpers.progress import tqdm
 from helpers.study import TR_SECONDS
@@ -193,6 +200,8 @@ def cross_validate_model(
     predictions = np.full(Y.shape, np.nan)
     null_pred = np.full((len(Y), n_null * n_targets), np.nan, dtype=np.float32) if n_null else None
     chosen = []
+    # selection models gather each column's features from one feature-major copy for every fold
+    by_feature = FeatureMajor(X) if model in SELECTION_MODELS else None
     label = f"{model} {features.name} {options.cv}"
     for k, (train, test) in tqdm(
         list(enumerate(folds)), desc=label, disable=not options.progress, leave=False
@@ -213,6 +222,7 @@ def cross_validate_model(
                 None,
                 K_lin,
                 null_windows if joint else None,
+                by_feature,
             )
         predictions[test] = out.predictions
         chosen.append(out.chosen)

@@ -35,7 +35,7 @@ from helpers.decoding.models import (
     check_model_name,
     make_estimator,
 )
-from helpers.decoding.selection import TargetColumns, cpm_fold, screened_ridge_fold
+from helpers.decoding.selection import FeatureMajor, TargetColumns, cpm_fold, screened_ridge_fold
 
 InnerFolds = list[tuple[np.ndarray, np.ndarray]]
 
@@ -249,11 +249,13 @@ def column_fold(
     grid: ModelGrid,
     K_lin: np.ndarray | None,
     null_windows: np.ndarray | None,
+    by_feature: FeatureMajor | None = None,
 ) -> FoldOutput:
     """Selection models and the oracle: real and null target columns fitted in one pass.
 
     Their cost grows little with the number of columns, so every null draw goes through exactly the
-    code, the selection and the tuning of the real targets.
+    code, the selection and the tuning of the real targets. ``by_feature`` is a feature-major copy
+    of ``X`` shared by every fold of a run.
     """
     n_targets = Y.shape[1]
     real = TargetColumns.from_samples(Y, fold.window_of_sample)
@@ -270,7 +272,7 @@ def column_fold(
         distinct = TargetColumns(unique, columns.window_of_sample, columns.shared)
         if name == "cpm":
             predictions, n_edges = cpm_fold(
-                X, distinct, fold.train, fold.test, fold.inner, grid.cpm_edges
+                X, distinct, fold.train, fold.test, fold.inner, grid.cpm_edges, by_feature
             )
             chosen = {"n_edges": [int(k) for k in n_edges[inverse[:n_targets]]]}
         else:
@@ -283,6 +285,7 @@ def column_fold(
                 grid.screening_k,
                 grid.relative_alphas,
                 K_lin,
+                by_feature,
             )
             chosen = {
                 key: [values[i] for i in inverse[:n_targets]] for key, values in settings.items()
@@ -326,6 +329,7 @@ def fit_predict_fold(
     gram: np.ndarray | None = None,
     K_lin: np.ndarray | None = None,
     null_windows: np.ndarray | None = None,
+    by_feature: FeatureMajor | None = None,
 ) -> FoldOutput:
     """Tune on the inner folds, fit on ``fold.train``, predict ``fold.test`` (all targets).
 
@@ -341,11 +345,11 @@ def fit_predict_fold(
     if name in ESTIMATOR_MODELS:
         return estimator_fold(name, X, Y, fold, grid)
     if name == ORACLE or name == "cpm":
-        return column_fold(name, X, Y, fold, grid, None, null_windows)
+        return column_fold(name, X, Y, fold, grid, None, null_windows, by_feature)
     if K_lin is None:
         K_lin = fold_linear_kernel(X, fold.train, fold.test, feature_scaling, gram)
     if name in SELECTION_MODELS:
-        return column_fold(name, X, Y, fold, grid, K_lin, null_windows)
+        return column_fold(name, X, Y, fold, grid, K_lin, null_windows, by_feature)
     if name in SVR_MODELS:
         return svr_fold(name, K_lin, Y, fold, grid)
     return kernel_ridge_fold(name, K_lin, Y, fold, grid, null_windows)

@@ -29,11 +29,11 @@ from helpers.decoding.kernels import KernelSpectrum, centre_kernel
 _CORRELATION_CHUNK = 512
 """Target columns whose correlations with every feature are held at a time."""
 
-_DENSE_STRENGTHS_UP_TO = 4096
-"""Feature sets up to this size get their CPM strengths from one dense matrix product."""
-
 _COLUMN_CHUNK = 64
 """Target columns whose selected features are gathered at a time (bounds scratch memory)."""
+
+_ROW_BLOCK = 1024
+"""Rows read at a time when summing features per window (bounds scratch memory)."""
 
 
 @dataclass
@@ -70,24 +70,33 @@ class TrainingCorrelations:
 
     Features are centred on the rows, so the numerator needs no centring of the targets: it is the
     product of the target table with each window's summed centred features. The per-window sums
-    are computed once; the correlations of a chunk of columns then cost one matrix product.
+    and the feature norms are accumulated over blocks of rows (no copy of the training matrix, which
+    is gigabytes at paper scale); the correlations of a chunk of columns then cost one product.
     """
 
     def __init__(self, X: np.ndarray, rows: np.ndarray, columns: TargetColumns) -> None:
-        Z = np.asarray(X[rows], dtype=np.float32)
-        Z -= Z.mean(axis=0, dtype=np.float64).astype(np.float32)
-        norm = np.sqrt(np.einsum("ij,ij->j", Z, Z, dtype=np.float64))
-        inverse_norm = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0).astype(
-            np.float32
-        )
         windows, local = np.unique(columns.window_of_sample[rows], return_inverse=True)
-        onehot = sparse.csr_matrix(
-            (np.ones(len(rows), np.float32), (local.ravel(), np.arange(len(rows)))),
-            shape=(len(windows), len(rows)),
-        )
+        local = local.ravel()
+        n_features = X.shape[1]
+        sums = np.zeros((len(windows), n_features), dtype=np.float64)
+        squares = np.zeros(n_features, dtype=np.float64)
+        for first in range(0, len(rows), _ROW_BLOCK):
+            block = slice(first, first + _ROW_BLOCK)
+            values = np.asarray(X[rows[block]], dtype=np.float32)
+            onehot = sparse.csr_matrix(
+                (np.ones(len(values), np.float32), (local[block], np.arange(len(values)))),
+                shape=(len(windows), len(values)),
+            )
+            sums += onehot @ values
+            squares += np.einsum("ij,ij->j", values, values, dtype=np.float64)
+        self.counts = np.bincount(local, minlength=len(windows)).astype(np.float64)
+        mean = sums.sum(axis=0) / len(rows)
+        norm = np.sqrt(np.maximum(squares - len(rows) * mean**2, 0.0))
+        inverse_norm = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 1e-12 * len(rows))
         # per-window sums of the centred features, each feature scaled to unit norm over the rows
-        self.window_sums = np.asarray(onehot @ Z) * inverse_norm  # (n_windows_in_rows, n_features)
-        self.counts = np.asarray(onehot.sum(axis=1)).ravel().astype(np.float64)
+        sums -= self.counts[:, None] * mean
+        sums *= inverse_norm
+        self.window_sums = sums.astype(np.float32)  # (n_windows_in_rows, n_features)
         self.windows = windows
         self.columns = columns
 
@@ -133,12 +142,16 @@ def top_features(r: np.ndarray, k_max: int) -> np.ndarray:
     return np.take_along_axis(part, order, axis=1)
 
 
-class RowsByFeature:
-    """The features of some rows, stored feature-major so each column's selected features are
-    gathered as contiguous rows: ``values(index)`` is ``X[rows][:, index]`` moved to (c, k, n)."""
+class FeatureMajor:
+    """A feature-major copy of the features, made once and shared by every fold and inner fold.
 
-    def __init__(self, X: np.ndarray, rows: np.ndarray) -> None:
-        self.transposed = np.ascontiguousarray(np.asarray(X[rows], dtype=np.float32).T)
+    Each column's selected features are then gathered as contiguous rows: ``values(index)`` is
+    ``X[:, index]`` moved to ``(c, k, n_samples)``. At paper scale the copy is gigabytes, so it is
+    made once per cross-validation run rather than once per fit.
+    """
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.transposed = np.ascontiguousarray(np.asarray(X, dtype=np.float32).T)
 
     def values(self, index: np.ndarray) -> np.ndarray:
         return self.transposed[index]
@@ -150,63 +163,61 @@ def inner_loss(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------- CPM
-def cpm_strengths(values: np.ndarray, signs: np.ndarray, n_edges: tuple[int, ...]) -> np.ndarray:
-    """Positive and negative network strengths for each edge count: (len(n_edges), n_rows, c, 2).
+def cpm_strengths(
+    by_feature: FeatureMajor, index: np.ndarray, signs: np.ndarray, n_edges: tuple[int, ...]
+) -> np.ndarray:
+    """Positive and negative network strengths for each edge count: (c, K, 2, n_samples) float32.
 
-    ``values`` (c, k_max, n_rows) are each column's strongest edges on the rows, strongest first,
-    and ``signs`` (c, k_max) the signs of their correlations; the strength of ``k`` edges sums the
-    first ``k`` of them by sign.
+    ``index`` (c, k_max) are each column's strongest edges, strongest first, and ``signs`` the signs
+    of their correlations; the strength of ``k`` edges sums the first ``k`` of them by sign. Each
+    edge is added once, into the block of edge counts it first belongs to, by one sparse product
+    with the feature-major features (no copy of the gathered edges); a cumulative sum over the
+    blocks then gives every edge count.
     """
-    bounds = np.concatenate([[0], np.asarray(n_edges)[:-1]])
-    total = np.cumsum(
-        np.add.reduceat(values, bounds, axis=1).astype(np.float64), axis=1
-    )  # (c, K, n)
-    signed = values * signs[:, :, None].astype(np.float32)
-    net = np.cumsum(np.add.reduceat(signed, bounds, axis=1).astype(np.float64), axis=1)
-    # signs are +-1 (an edge with r exactly 0 is never among the strongest), so positive and
-    # negative strengths are the half sum and half difference of the total and the signed sum
-    return np.stack([(total + net) / 2, (total - net) / 2], axis=-1).transpose(1, 2, 0, 3)
+    n_columns, k_max = index.shape
+    n_counts = len(n_edges)
+    block = np.searchsorted(np.asarray(n_edges), np.arange(k_max), side="right")
+    keep = (signs != 0) & (block < n_counts)[None, :]
+    row = np.arange(n_columns)[:, None] * (2 * n_counts) + block[None, :] * 2 + (signs < 0)
+    n_features, n_samples = by_feature.transposed.shape
+    weights = sparse.csr_matrix(
+        (np.ones(int(keep.sum()), np.float32), (row[keep], index[keep])),
+        shape=(n_columns * 2 * n_counts, n_features),
+    )
+    strengths = np.asarray(weights @ by_feature.transposed).reshape(
+        n_columns, n_counts, 2, n_samples
+    )
+    for k in range(1, n_counts):  # cumulative over edge counts (faster than cumsum on this axis)
+        strengths[:, k] += strengths[:, k - 1]
+    return strengths
 
 
 def fit_lines(S_train: np.ndarray, y_train: np.ndarray, S_eval: np.ndarray) -> np.ndarray:
     """Least squares of each column on its two strengths plus an intercept, for every edge count.
 
-    ``S_train`` (K, n_train, c, 2), ``y_train`` (n_train, c), ``S_eval`` (K, n_eval, c, 2) ->
+    ``S_train`` (c, K, 2, n_train), ``y_train`` (n_train, c), ``S_eval`` (c, K, 2, n_eval) ->
     predictions (K, n_eval, c). A strength that is constant (no edge of that sign) gets no weight.
     """
-    s_mean = S_train.mean(axis=1, keepdims=True)
+    S_train = np.asarray(S_train, dtype=np.float64)
+    s_mean = S_train.mean(axis=-1, keepdims=True)
+    pos, neg = S_train[:, :, 0] - s_mean[:, :, 0], S_train[:, :, 1] - s_mean[:, :, 1]  # (c, K, n)
     y_mean = y_train.mean(axis=0)
-    pos, neg = S_train[..., 0] - s_mean[..., 0], S_train[..., 1] - s_mean[..., 1]  # (K, n, c)
-    yc = y_train - y_mean
-    a, b, d = (pos * pos).sum(axis=1), (pos * neg).sum(axis=1), (neg * neg).sum(axis=1)  # (K, c)
-    u, v = (pos * yc).sum(axis=1), (neg * yc).sum(axis=1)
+    yc = np.ascontiguousarray((y_train - y_mean).T)[:, None, :]  # (c, 1, n)
+    a, b, d = (pos * pos).sum(axis=-1), (pos * neg).sum(axis=-1), (neg * neg).sum(axis=-1)
+    u, v = (pos * yc).sum(axis=-1), (neg * yc).sum(axis=-1)  # (c, K)
     a, d = (
         a + 1e-12 * (a + d) + 1e-300,
         d + 1e-12 * (a + d) + 1e-300,
     )  # a vanishing ridge: no edge, no weight
     det = a * d - b * b
-    w_pos, w_neg = (d * u - b * v) / det, (a * v - b * u) / det
-    return (
-        (S_eval[..., 0] - s_mean[..., 0]) * w_pos[:, None]
-        + (S_eval[..., 1] - s_mean[..., 1]) * w_neg[:, None]
-        + y_mean
-    )
-
-
-def _selection_weights(
-    index: np.ndarray, signs: np.ndarray, n_edges: tuple[int, ...], n_features: int
-) -> np.ndarray:
-    """Dense weights (n_features, c * K * 2): column (c, j, s) sums the first ``n_edges[j]`` edges of
-    sign s of column c, so that ``X @ weights`` gives every strength at once."""
-    n_columns, k_max = index.shape
-    first_count = np.searchsorted(
-        np.asarray(n_edges), np.arange(k_max), side="right"
-    )  # threshold index
-    weights = np.zeros((n_features, n_columns, len(n_edges), 2), dtype=np.float32)
-    column = np.repeat(np.arange(n_columns), k_max)
-    side = (signs.ravel() < 0).astype(int)
-    np.add.at(weights, (index.ravel(), column, np.tile(first_count, n_columns), side), 1.0)
-    return np.cumsum(weights, axis=2).reshape(n_features, -1)
+    w_pos, w_neg = (d * u - b * v) / det, (a * v - b * u) / det  # (c, K)
+    evaluate = np.asarray(S_eval, dtype=np.float64) - s_mean
+    predicted = (
+        evaluate[:, :, 0] * w_pos[..., None]
+        + evaluate[:, :, 1] * w_neg[..., None]
+        + y_mean[:, None, None]
+    )  # (c, K, n_eval)
+    return predicted.transpose(1, 2, 0)
 
 
 def cpm_predict(
@@ -215,36 +226,30 @@ def cpm_predict(
     evaluate: np.ndarray,
     columns: TargetColumns,
     n_edges: tuple[int, ...],
+    by_feature: FeatureMajor | None = None,
 ) -> np.ndarray:
     """CPM fitted on ``train`` for every edge count, predicting ``evaluate``: (K, n_eval, n_columns).
 
-    With few features the strengths of every column come from one product of the features with a
-    selection-weight matrix; with tens of thousands of edges each column's edges are gathered.
+    ``by_feature`` is the feature-major copy of ``X`` the strengths are summed from (made here when
+    the caller does not share one).
     """
     correlations = TrainingCorrelations(X, train, columns)
+    by_feature = by_feature if by_feature is not None else FeatureMajor(X)
     rows = np.concatenate([train, evaluate])
-    dense = X.shape[1] <= _DENSE_STRENGTHS_UP_TO
-    features = np.asarray(X[rows], dtype=np.float32) if dense else RowsByFeature(X, rows)
     out = np.empty((len(n_edges), len(evaluate), columns.n_columns))
     y_train = columns.values(train)
     n_train = len(train)
-    step = _CORRELATION_CHUNK if dense else _COLUMN_CHUNK
     for first in range(0, columns.n_columns, _CORRELATION_CHUNK):
         block = slice(first, min(first + _CORRELATION_CHUNK, columns.n_columns))
         r = correlations(block)
         index = top_features(r, max(n_edges))
         signs = np.sign(np.take_along_axis(r, index, axis=1))
-        for sub in range(0, len(index), step):
-            part = slice(sub, sub + step)
-            if dense:
-                weights = _selection_weights(index[part], signs[part], n_edges, X.shape[1])
-                flat = (features @ weights).astype(np.float64)  # (n_rows, c * K * 2)
-                strengths = flat.reshape(len(rows), -1, len(n_edges), 2).transpose(2, 0, 1, 3)
-            else:
-                strengths = cpm_strengths(features.values(index[part]), signs[part], n_edges)
-            cols = slice(first + sub, first + sub + strengths.shape[2])
+        for sub in range(0, len(index), _COLUMN_CHUNK):
+            part = slice(sub, sub + _COLUMN_CHUNK)
+            strengths = cpm_strengths(by_feature, index[part], signs[part], n_edges)[..., rows]
+            cols = slice(first + sub, first + sub + strengths.shape[0])
             out[:, :, cols] = fit_lines(
-                strengths[:, :n_train], y_train[:, cols], strengths[:, n_train:]
+                strengths[..., :n_train], y_train[:, cols], strengths[..., n_train:]
             )
     return out
 
@@ -256,18 +261,22 @@ def cpm_fold(
     test: np.ndarray,
     inner: list[tuple[np.ndarray, np.ndarray]],
     n_edges: tuple[int, ...],
+    by_feature: FeatureMajor | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nested CPM in one outer fold: the edge count per column from the inner folds, then the fit.
 
     Returns test predictions (n_test, n_columns) and the chosen edge count per column.
+    ``by_feature`` is the feature-major copy of ``X`` shared by all fits (made here if absent).
     """
+    if by_feature is None:
+        by_feature = FeatureMajor(X)
     n_edges = tuple(sorted(set(int(k) for k in n_edges)))
     loss = np.zeros((len(n_edges), columns.n_columns))
     for it, iv in inner:
-        predicted = cpm_predict(X, train[it], train[iv], columns, n_edges)
+        predicted = cpm_predict(X, train[it], train[iv], columns, n_edges, by_feature)
         loss += inner_loss(predicted, columns.values(train[iv]))
     best = np.argmin(loss, axis=0)
-    predicted = cpm_predict(X, train, test, columns, n_edges)
+    predicted = cpm_predict(X, train, test, columns, n_edges, by_feature)
     chosen = np.asarray(n_edges)[best]
     return np.take_along_axis(predicted, best[None, None, :], axis=0)[0], chosen
 
@@ -281,6 +290,7 @@ def screened_ridge_predict(
     ks: tuple[int, ...],
     relative_alphas: tuple[float, ...],
     K_all: np.ndarray | None,
+    by_feature: FeatureMajor | None = None,
 ) -> np.ndarray:
     """Ridge on each column's ``k`` most correlated features (and on all features when ``K_all``).
 
@@ -294,12 +304,14 @@ def screened_ridge_predict(
     y_train = columns.values(train)
     y_mean = y_train.mean(axis=0)
     correlations = TrainingCorrelations(X, train, columns) if ks else None
-    features = RowsByFeature(X, np.concatenate([train, evaluate])) if ks else None
+    rows = np.concatenate([train, evaluate])
+    if ks and by_feature is None:
+        by_feature = FeatureMajor(X)
     n_train = len(train)
     for first in range(0, columns.n_columns if ks else 0, _COLUMN_CHUNK):
         cols = slice(first, min(first + _COLUMN_CHUNK, columns.n_columns))
         index = top_features(correlations(cols), max(ks))
-        values = features.values(index).astype(np.float64)  # (c, k_max, n_rows)
+        values = by_feature.values(index)[:, :, rows].astype(np.float64)  # (c, k_max, n_rows)
         values -= values[:, :, :n_train].mean(axis=2, keepdims=True)
         yc = y_train[:, cols] - y_mean[cols]
         for j, k in enumerate(ks):
@@ -330,6 +342,7 @@ def screened_ridge_fold(
     ks: tuple[int | None, ...],
     relative_alphas: tuple[float, ...],
     K_fold: np.ndarray | None,
+    by_feature: FeatureMajor | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Nested screened ridge in one outer fold: ``k`` (``None`` = all features) and the penalty per column.
 
@@ -341,6 +354,8 @@ def screened_ridge_fold(
     if use_all and K_fold is None:
         raise ValueError("screening with k = all needs the fold's linear kernel")
     labels = list(finite) + (["all"] if use_all else [])
+    if finite and by_feature is None:
+        by_feature = FeatureMajor(X)
     loss = np.zeros((len(labels), len(relative_alphas), columns.n_columns))
     for it, iv in inner:
         K_inner = None
@@ -348,13 +363,13 @@ def screened_ridge_fold(
             rows = np.concatenate([it, iv])
             K_inner = centre_kernel(K_fold[np.ix_(rows, rows)], len(it))
         predicted = screened_ridge_predict(
-            X, train[it], train[iv], columns, finite, relative_alphas, K_inner
+            X, train[it], train[iv], columns, finite, relative_alphas, K_inner, by_feature
         )
         loss += inner_loss(predicted, columns.values(train[iv]))
     flat = loss.reshape(-1, columns.n_columns).argmin(axis=0)
     best_k, best_alpha = np.divmod(flat, len(relative_alphas))
     predicted = screened_ridge_predict(
-        X, train, test, columns, finite, relative_alphas, K_fold if use_all else None
+        X, train, test, columns, finite, relative_alphas, K_fold if use_all else None, by_feature
     )
     test_pred = predicted[best_k, best_alpha, :, np.arange(columns.n_columns)].T
     chosen = {
