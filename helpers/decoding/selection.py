@@ -117,28 +117,35 @@ def training_correlations(X: np.ndarray, rows: np.ndarray, columns: TargetColumn
 def top_features(r: np.ndarray, k_max: int) -> np.ndarray:
     """Indices (n_columns, k_max) of each column's strongest features by |r|, strongest first.
 
-    A full partition of 44,850 values per column is the slow part, so each column is first cut to
-    the features at least as strong as the weakest of its ``k_max`` block maxima: those block maxima
-    are ``k_max`` distinct features, so the ``k_max`` strongest all pass the cut.
+    A full partition of tens of thousands of values per column is the slow part, so the features
+    are cut into ``8 * k_max`` equal blocks and only the ``k_max`` blocks with the largest maxima
+    are searched: a feature among the ``k_max`` strongest has fewer than ``k_max`` stronger
+    features, so fewer than ``k_max`` blocks can have a larger maximum than its own block.
     """
-    strength = np.abs(r)
-    n_columns, n_features = strength.shape
+    n_columns, n_features = r.shape
     k_max = min(k_max, n_features)
-    if n_features <= 8 * k_max:
-        part = np.argpartition(strength, n_features - k_max, axis=1)[:, -k_max:]
+    n_blocks = 8 * k_max
+    size = n_features // n_blocks
+    if size < 2:
+        part = np.argpartition(np.abs(r), n_features - k_max, axis=1)[:, -k_max:]
     else:
-        size = -(-n_features // k_max)
-        padded = np.full((n_columns, size * k_max), -1.0, dtype=strength.dtype)
-        padded[:, :n_features] = strength
-        cut = padded.reshape(n_columns, k_max, size).max(axis=2).min(axis=1)
-        rows, cols = np.nonzero(strength >= cut[:, None])
-        bounds = np.searchsorted(rows, np.arange(n_columns + 1))
-        part = np.empty((n_columns, k_max), dtype=np.int64)
-        for c in range(n_columns):
-            candidates = cols[bounds[c] : bounds[c + 1]]
-            keep = np.argpartition(strength[c, candidates], len(candidates) - k_max)[-k_max:]
-            part[c] = candidates[keep]
-    order = np.argsort(-np.take_along_axis(strength, part, axis=1), axis=1, kind="stable")
+        covered = n_blocks * size
+        main = r[:, :covered].reshape(n_columns, n_blocks, size)
+        # block maxima of |r| without a full-size |r| array (its allocation is the slow part)
+        peaks = np.maximum(main.max(axis=2), -main.min(axis=2))
+        blocks = np.argpartition(peaks, n_blocks - k_max, axis=1)[:, -k_max:]
+        candidates = np.take_along_axis(main, blocks[:, :, None], axis=1).reshape(n_columns, -1)
+        position = (blocks[:, :, None] * size + np.arange(size)).reshape(n_columns, -1)
+        if covered < n_features:  # the last few features, outside every block, are all candidates
+            tail = np.arange(covered, n_features)
+            candidates = np.concatenate([candidates, r[:, covered:]], axis=1)
+            position = np.concatenate(
+                [position, np.broadcast_to(tail, (n_columns, len(tail)))], axis=1
+            )
+        candidates = np.abs(candidates)
+        keep = np.argpartition(candidates, candidates.shape[1] - k_max, axis=1)[:, -k_max:]
+        part = np.take_along_axis(position, keep, axis=1)
+    order = np.argsort(-np.abs(np.take_along_axis(r, part, axis=1)), axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1)
 
 
