@@ -270,7 +270,7 @@ def plot_emotion_trajectories(annotations: dict, emotions):
         facet_kws={"sharey": True},
         linewidth=1,
     )
-    grid.set_titles(row_template="{row_name}", loc="left", fontsize=9)
+    grid.set_titles(row_template="{row_name}", size=9)
     grid.set_axis_labels("time in the audio (s)", "score / max")
     return grid.figure
 
@@ -286,7 +286,7 @@ def plot_target_construction(times, step, target, helper_target, kernel_times, k
     right.plot(times, target, color="C0", lw=2, label="convolved with the HRF (per TR)")
     right.plot(times, helper_target, color="C3", lw=1, ls="--", label="helper (0.1-s grid)")
     right.set_xlabel("time in the audio of each volume (s)")
-    right.legend(fontsize=8, loc="upper right")
+    right.legend(fontsize=8, ncol=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     fig.tight_layout()
     return fig
 
@@ -307,7 +307,7 @@ def plot_targets(targets, times):
         estimator=None,
         facet_kws={"sharey": True},
     )
-    grid.set_titles(row_template="{row_name}", loc="left", fontsize=9)
+    grid.set_titles(row_template="{row_name}", size=9)
     grid.set_axis_labels("time in the audio of each volume (s)", "")
     return grid.figure
 
