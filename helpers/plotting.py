@@ -6,12 +6,16 @@ section below, after the ones several chapters share.
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from helpers.data.atlases import Atlas
+from helpers.features.connectivity import R_CLIP
+from helpers.study import TR_SECONDS
 
 
 def use_book_theme() -> None:
@@ -360,8 +364,274 @@ def plot_shuffle_null(null, observed, critical_r: float):
 # Figures of the preprocessing chapter: masker, carpet plots, quality measures.
 
 
+def plot_atlas_glass_brain(atlas: Atlas):
+    """The atlas's ROI centres on a glass brain, coloured by network, with a legend."""
+    from nilearn import plotting as nilearn_plotting  # deferred: heavy, one figure needs it
+
+    colors = network_colors(atlas)
+    fig = plt.figure(figsize=(11, 3.6))
+    display = nilearn_plotting.plot_glass_brain(
+        None, display_mode="lyrz", figure=fig, title=f"{atlas.name}: {atlas.n_rois} ROIs"
+    )
+    display.add_markers(
+        atlas.coords, marker_color=[colors[n] for n in atlas.networks], marker_size=12
+    )
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=n) for n, c in colors.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=7, frameon=False)
+    return fig
+
+
+def plot_cleaning(raw: np.ndarray, cleaned: np.ndarray, label: str):
+    """One ROI's signal as the masker averages it, the slow part cleaning removed, and the result.
+
+    The removed part is the raw signal minus its mean and minus the cleaned signal rescaled by
+    least squares: what detrending and filtering took away, drawn on the raw scale.
+    """
+    raw = np.asarray(raw, dtype=float)
+    cleaned = np.asarray(cleaned, dtype=float)
+    centred = raw - raw.mean()
+    removed = centred - (centred @ cleaned / (cleaned @ cleaned)) * cleaned
+    volumes = np.arange(len(raw))
+    fig, (ax_raw, ax_clean) = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
+    ax_raw.plot(volumes, raw, lw=0.8, color="grey", label="mean over the ROI's voxels")
+    ax_raw.plot(volumes, raw.mean() + removed, lw=1.5, color="tab:red", label="removed by cleaning")
+    ax_raw.set_ylabel("raw signal")
+    ax_raw.set_title(f"{label}: before and after cleaning")
+    ax_raw.legend(fontsize=8, loc="upper right")
+    ax_clean.plot(volumes, cleaned, lw=0.8, color="k")
+    ax_clean.axhline(0, color="grey", lw=0.5)
+    ax_clean.set_ylabel("cleaned (z)")
+    ax_clean.set_xlabel(f"volume (TR = {TR_SECONDS:g} s)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_carpet(series: np.ndarray, atlas: Atlas, title: str = ""):
+    """Carpet plot (ROIs in network order x volumes) over the volume-to-volume signal change."""
+    series = np.asarray(series, dtype=float)
+    fig, (ax_carpet, ax_change) = plt.subplots(
+        2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [4, 1]}
+    )
+    ax_carpet.imshow(
+        series[:, atlas.network_order()].T,
+        aspect="auto",
+        cmap="gray",
+        vmin=-2.5,
+        vmax=2.5,
+        interpolation="nearest",
+    )
+    ax_carpet.set_ylabel("ROI (network order)")
+    ax_carpet.set_title(title)
+    ax_carpet.grid(False)
+    change = np.sqrt(np.mean(np.diff(series, axis=0) ** 2, axis=1))
+    ax_change.plot(np.arange(1, len(series)), change, lw=0.8)
+    ax_change.set_xlabel(f"volume (TR = {TR_SECONDS:g} s)")
+    ax_change.set_ylabel("signal change")
+    fig.tight_layout()
+    return fig
+
+
+def plot_tsnr(tsnr: dict[str, np.ndarray]):
+    """Each subject's ROI temporal SNR as a box, the subjects side by side."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [(subject, float(v)) for subject, values in tsnr.items() for v in values],
+        columns=["subject", "tSNR"],
+    )
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(tsnr) + 2), 3.2))
+    with warnings.catch_warnings():  # seaborn 0.13 still passes boxplot's deprecated ``vert``
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sns.boxplot(data=frame, x="subject", y="tSNR", color="tab:blue", fliersize=2, ax=ax)
+    ax.set_ylabel("ROI tSNR (raw signal)")
+    ax.set_xlabel("")
+    ax.set_title("Temporal SNR of every ROI, per subject")
+    ax.tick_params(axis="x", rotation=45)
+    fig.tight_layout()
+    return fig
+
+
 # -------------------------------------------------------------------- chapter 03: features
 # Figures of the features chapter: windows, DFC matrices, feature counts.
+
+
+def plot_window_pair(
+    pair: np.ndarray,
+    labels: tuple[str, str],
+    starts: np.ndarray,
+    length: int,
+    r_course: np.ndarray,
+    title: str = "",
+):
+    """Two ROI signals with their strongest and weakest window shaded, over the window r course."""
+    centres = np.asarray(starts) + (length - 1) / 2
+    fig, (ax_signal, ax_r) = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
+    ax_signal.plot(pair[:, 0], lw=0.9, label=labels[0])
+    ax_signal.plot(pair[:, 1], lw=0.9, label=labels[1])
+    shown = [int(np.argmax(r_course)), int(np.argmin(r_course))]
+    for k, color in zip(shown, ["tab:green", "tab:red"]):
+        ax_signal.axvspan(starts[k], starts[k] + length - 1, color=color, alpha=0.2)
+        ax_r.plot(centres[k], r_course[k], "o", color=color, ms=8)
+    ax_signal.set_ylabel("ROI signal (z)")
+    ax_signal.legend(fontsize=8, loc="upper right")
+    ax_signal.set_title(title)
+    ax_r.plot(centres, r_course, color="k", lw=1)
+    ax_r.axhline(0, color="grey", lw=0.5)
+    ax_r.set_ylabel("window correlation r")
+    ax_r.set_xlabel("volume (window centre for r)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_dfc_windows(windows: dict[str, np.ndarray], atlas: Atlas, vmax: float | None = None):
+    """Network-ordered ROI x ROI heatmaps of DFC windows (each a vector of edges), one colour scale."""
+    rows, cols = np.triu_indices(atlas.n_rois, k=1)
+    matrices = {}
+    for title, edges in windows.items():
+        matrix = np.zeros((atlas.n_rois, atlas.n_rois))
+        matrix[rows, cols] = matrix[cols, rows] = edges
+        matrices[title] = matrix
+    if vmax is None:
+        vmax = float(np.percentile(np.abs(np.concatenate(list(windows.values()))), 99))
+    fig, axes = plt.subplots(1, len(windows), figsize=(6.5 * len(windows), 5.5), squeeze=False)
+    for ax, (title, matrix) in zip(axes[0], matrices.items()):
+        plot_network_matrix(matrix, atlas, title=title, ax=ax, vmax=vmax)
+        ax.grid(False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fisher_z(r: np.ndarray):
+    """Window correlations before and after the Fisher transform, each as a density histogram.
+
+    Millions of values are binned with numpy first, so the figure stays fast at any atlas size.
+    """
+    r = np.ravel(np.asarray(r, dtype=float))
+    z = np.arctanh(np.clip(r, -R_CLIP, R_CLIP))
+    fig, (ax_r, ax_z) = plt.subplots(1, 2, figsize=(10, 3.2))
+    for ax, values, color in ((ax_r, r, "tab:grey"), (ax_z, z, "tab:blue")):
+        density, edges = np.histogram(values, bins=80, density=True)
+        ax.stairs(density, edges, fill=True, color=color, alpha=0.7)
+        ax.set_ylabel("density")
+    ax_r.set_xlabel("window correlation r")
+    ax_r.set_title("r: bounded, squeezed near +-1")
+    ax_z.set_xlabel("Fisher z = artanh(r)")
+    ax_z.set_title("z: unbounded, spread stabilised")
+    fig.tight_layout()
+    return fig
+
+
+def plot_feature_counts(counts):
+    """Features per sample against samples, per atlas (a table with atlas, features, samples)."""
+    frame = counts.melt(
+        id_vars="atlas", value_vars=["features", "samples"], var_name="", value_name="count"
+    )
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    sns.barplot(data=frame, x="atlas", y="count", hue="", ax=ax)
+    ax.set_yscale("log")
+    ax.set_ylabel("count (log scale)")
+    ax.set_xlabel("")
+    ax.set_title("DFC features per window against the samples of this run")
+    fig.tight_layout()
+    return fig
+
+
+def plot_window_weights(weights: dict[str, np.ndarray]):
+    """The relative weight of each volume in windows of each shape, with its effective length."""
+    fig, ax = plt.subplots(figsize=(5, 2.5))
+    for shape, w in weights.items():
+        w = np.asarray(w, dtype=float)
+        effective = w.sum() ** 2 / np.sum(w**2)
+        ax.plot(
+            np.arange(len(w)), w / w.max(), "o-", label=f"{shape} (effective {effective:.1f} TR)"
+        )
+    ax.set_xlabel("volume within the window")
+    ax.set_ylabel("relative weight")
+    ax.set_ylim(0, 1.1)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_dfc_beside_emotions(
+    centres: np.ndarray,
+    targets: np.ndarray,
+    emotions,
+    courses: dict[str, np.ndarray],
+):
+    """Window-aligned emotion trajectories above a few edges' DFC time courses."""
+    fig, (ax_emotion, ax_dfc) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    for k, emotion in enumerate(emotions):
+        ax_emotion.plot(centres, targets[:, k], lw=1, label=emotion)
+    ax_emotion.set_ylabel("emotion (window mean)")
+    ax_emotion.legend(ncol=4, fontsize=7, loc="upper left")
+    for label, course in courses.items():
+        ax_dfc.plot(centres, course, lw=1, label=label)
+    ax_dfc.set_ylabel("Fisher z (mean over subjects)")
+    ax_dfc.set_xlabel("volume (window centre)")
+    ax_dfc.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_network_pair_correlations(top_pairs, matrix, emotion: str):
+    """Edge-emotion r averaged by network pair: the strongest pairs, and one emotion's matrix."""
+    fig, (ax_pairs, ax_matrix) = plt.subplots(
+        1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [1, 1.2]}
+    )
+    shown = top_pairs.copy()
+    shown.index = [f"{a} - {b}" for a, b in shown.index]
+    limit = float(np.nanmax(np.abs(shown.to_numpy())))
+    sns.heatmap(
+        shown, cmap="RdBu_r", vmin=-limit, vmax=limit, ax=ax_pairs, cbar_kws={"shrink": 0.6}
+    )
+    ax_pairs.set_title(f"mean edge-emotion r, {len(shown)} strongest network pairs")
+    ax_pairs.tick_params(axis="y", labelsize=7)
+    ax_pairs.tick_params(axis="x", labelsize=8, rotation=45)
+    limit = float(np.nanmax(np.abs(matrix.to_numpy())))
+    sns.heatmap(
+        matrix,
+        cmap="RdBu_r",
+        vmin=-limit,
+        vmax=limit,
+        square=True,
+        ax=ax_matrix,
+        cbar_kws={"shrink": 0.6},
+    )
+    ax_matrix.set_title(f"{emotion}: mean edge-emotion r by network pair")
+    ax_matrix.set_xlabel("")
+    ax_matrix.set_ylabel("")
+    ax_matrix.tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fluctuation_null(fluctuation, window_length: int):
+    """DFC's fluctuation over time in real signals against the phase-randomised null, per length."""
+    fig, (ax, ax_ratio) = plt.subplots(
+        1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1.4, 1]}
+    )
+    lengths = fluctuation["length"]
+    ax.fill_between(
+        lengths,
+        fluctuation["null_low"],
+        fluctuation["null_high"],
+        color="grey",
+        alpha=0.3,
+        label="phase-randomised null (95%)",
+    )
+    ax.plot(lengths, fluctuation["null_std"], color="grey", lw=1)
+    ax.plot(lengths, fluctuation["real_std"], "o-", color="tab:blue", label="real signals")
+    ax.axvline(window_length, color="k", ls=":", lw=1, label=f"window used ({window_length} TR)")
+    ax.set_xlabel("window length (TR)")
+    ax.set_ylabel("std over time of Fisher z\n(mean over edges and subjects)")
+    ax.legend(fontsize=8)
+    ax_ratio.plot(lengths, fluctuation["ratio"], "o-", color="tab:blue")
+    ax_ratio.axhline(1, color="grey", lw=1)
+    ax_ratio.set_xlabel("window length (TR)")
+    ax_ratio.set_ylabel("real / null fluctuation")
+    fig.tight_layout()
+    return fig
 
 
 # ------------------------------------------------------------------ chapter 04: regression

@@ -28,6 +28,19 @@ def sphere_label_image(atlas: Atlas, reference, radius_mm: float | None = None):
     return nib.Nifti1Image((assignment + 1).astype(np.int32), reference.affine)
 
 
+def label_image_on_grid(atlas: Atlas, reference, radius_mm: float | None = None):
+    """The atlas as a label image on ``reference``'s grid (1..P, 0 = background), spheres or parcels.
+
+    Spheres are drawn as in :func:`sphere_label_image`; parcels are resampled nearest-neighbour, as
+    the masker does with ``resampling_target="data"``. Labels on the data's grid let a reader count
+    and average an ROI's voxels by hand.
+    """
+    if atlas.kind == "spheres":
+        return sphere_label_image(atlas, reference, radius_mm)
+    assignment = roi_assignment(atlas, reference.affine, tuple(reference.shape[:3]))
+    return nib.Nifti1Image((assignment + 1).astype(np.int32), reference.affine)
+
+
 def make_masker(atlas: Atlas, prep: PreprocessingParams, reference=None):
     """A nilearn labels masker for ``atlas`` with the cleaning steps of ``prep``.
 
