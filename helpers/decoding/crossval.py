@@ -34,6 +34,9 @@ from helpers.decoding.splits import WindowMeta, make_splitter, purge_gap_trs
 from helpers.progress import tqdm
 from helpers.study import TR_SECONDS
 
+_METRIC_COLUMNS = 1024
+"""Null columns scored at a time (a full float64 copy of every draw is gigabytes at paper scale)."""
+
 
 def _null_metrics(
     y_true_windows: np.ndarray,
@@ -43,11 +46,15 @@ def _null_metrics(
     n_targets: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Within-fold r and pooled R2 per null column, reshaped (n_perm, n_targets)."""
-    truth = y_true_windows[window_of_sample].astype(np.float64)
-    pred = null_pred.astype(np.float64)
-    tested = ~np.isnan(pred[:, 0])
-    r = fold_mean_r(truth, pred, folds)
-    r2 = r2_columns(truth[tested], pred[tested])
+    tested = ~np.isnan(null_pred[:, 0])
+    n_columns = null_pred.shape[1]
+    r, r2 = np.empty(n_columns), np.empty(n_columns)
+    for first in range(0, n_columns, _METRIC_COLUMNS):
+        cols = slice(first, first + _METRIC_COLUMNS)
+        truth = y_true_windows[:, cols][window_of_sample].astype(np.float64)
+        pred = null_pred[:, cols].astype(np.float64)
+        r[cols] = fold_mean_r(truth, pred, folds)
+        r2[cols] = r2_columns(truth[tested], pred[tested])
     return r.reshape(-1, n_targets), r2.reshape(-1, n_targets)
 
 
