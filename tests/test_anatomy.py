@@ -145,21 +145,24 @@ def test_a_coding_exercise_needs_a_gated_solution_that_asserts_its_check() -> No
     plain = exercise("ex-03-one") + exercise("ex-03-two") + exercise("ex-03-three")
     assert any("no coding exercise" in p for p in problems_of(chapter(exercises=plain)))
     untested = exercise("ex-03-one") + exercise("ex-03-two") + coding_exercise(assertion="pass")
-    assert any("never asserts its check" in p for p in problems_of(chapter(exercises=untested)))
+    assert any("no gated solution asserts" in p for p in problems_of(chapter(exercises=untested)))
     unclosed = (
         exercise("ex-03-one")
         + exercise("ex-03-two")
         + coding_exercise().replace("```{solution-end}\n```\n", "")
     )
     assert any("has no {solution-end}" in p for p in problems_of(chapter(exercises=unclosed)))
-    crowded = (
+    written = (
         exercise("ex-03-one")
         + exercise("ex-03-two")
-        + coding_exercise().replace(
-            "\n+++\n\n```{solution-start}", "\nText.\n\n```{solution-start}"
-        )
+        + coding_exercise().replace("answer = x.mean()\nassert check_mean(answer)", "")
     )
-    assert any("shares its markdown cell" in p for p in problems_of(chapter(exercises=crowded)))
+    found = problems_of(chapter(exercises=written.replace("```{code-cell} ipython3\n\n```\n", "")))
+    assert any("has no code cell between" in p for p in found)
+    no_cell = exercise("ex-03-one") + exercise("ex-03-two") + coding_exercise()
+    no_cell = no_cell.replace("answer = ...", "answer = None")
+    found = problems_of(chapter(exercises=no_cell))
+    assert any("leaves no cell for the student" in p for p in found)
 
 
 def test_long_cells_long_lines_and_too_little_prose_are_reported() -> None:
@@ -177,7 +180,7 @@ def test_long_cells_long_lines_and_too_little_prose_are_reported() -> None:
 
 
 def test_glossary_terms_are_case_insensitive_and_unknown_ones_are_named() -> None:
-    ok = chapter(extra_prose=" See {term}`dfc` and {term}`ROI`.")
+    ok = chapter(extra_prose=" See {term}`dfc`, {term}`ROI` and {term}`purge\n  gap`.")
     assert problems_of(ok) == []
     found = problems_of(chapter(extra_prose=" See {term}`Wonderland index`."))
     assert found == [
