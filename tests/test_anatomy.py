@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from helpers.book.anatomy import check_chapter, check_chapters, glossary_terms
+from helpers.book.anatomy import check_chapter, check_chapters, exercise_labels, glossary_terms
+from helpers.book.chapters import toc_chapters
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMS = {"dfc", "purge gap", "roi"}
@@ -112,6 +114,8 @@ def test_learning_objectives_must_be_three_to_five() -> None:
 
 def test_prerequisites_need_a_time_to_run() -> None:
     assert any("Time to run" in p for p in problems_of(chapter(time_to_run=False)))
+    unmeasured = chapter().replace("3 s on", "TIME_QUICK s on")
+    assert any("fewer than two measured times" in p for p in problems_of(unmeasured))
 
 
 def test_summary_numbers_must_be_glued() -> None:
@@ -211,3 +215,56 @@ def test_every_chapter_follows_the_anatomy() -> None:
 def test_a_folder_without_chapters_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no chapter sources"):
         check_chapters(tmp_path, ROOT / "book" / "glossary.md")
+
+
+INSTRUCTORS = ROOT / "book" / "instructors.md"
+LABEL = re.compile(r"`(ex-(\d\d)-[a-z0-9-]+)`")
+
+
+def _plans() -> dict[str, str]:
+    """The instructors' page, split into its ``### Chapter N`` sections (keyed by "NN")."""
+    text = INSTRUCTORS.read_text()
+    parts = re.split(r"^### Chapter (\d+)\b.*$", text, flags=re.MULTILINE)
+    return {f"{int(number):02d}": body for number, body in zip(parts[1::2], parts[2::2])}
+
+
+def test_instructors_page_plans_every_chapter() -> None:
+    plans = _plans()
+    text = INSTRUCTORS.read_text()
+    chapters = toc_chapters(ROOT / "_toc.yml")
+    times = {}
+    for name in chapters:
+        number = name[:2]
+        assert number in plans, f"book/instructors.md has no `### Chapter {int(number)}` plan"
+        labels = {label for label, owner in LABEL.findall(plans[number]) if owner == number}
+        assert len(labels) >= 3, f"the plan of chapter {number} names {sorted(labels)}"
+        assert "| learning objective | exercise |" in plans[number]
+        assert "Before class" in plans[number]
+        row = re.search(rf"^\| {int(number)}\. .*\| (\d+) s \|$", text, flags=re.MULTILINE)
+        assert row, f"the run-time table has no row for chapter {number}"
+        times[number] = int(row[1])
+    whole = re.search(r"^\| whole book \|.*\| (\d+) s \|$", text, flags=re.MULTILINE)
+    assert whole and abs(int(whole[1]) - sum(times.values())) <= len(times), (
+        f"the whole-book time should be the sum of the chapters' {sum(times.values())} s"
+    )
+
+
+def test_instructors_page_names_only_existing_exercises() -> None:
+    """Fails, naming each label, while the page refers to exercises the chapters do not have."""
+    sources = {path.stem[:2]: path for path in (ROOT / "notebooks").glob("[0-9][0-9]_*.md")}
+    labels = {number: set(exercise_labels(path.read_text())) for number, path in sources.items()}
+    named = sorted(set(LABEL.findall(INSTRUCTORS.read_text())))
+    assert named, "book/instructors.md names no exercise"
+    missing = [
+        f"{label} (not an exercise of notebooks/{sources[number].name})"
+        if number in sources
+        else f"{label} (no chapter {number})"
+        for label, number in named
+        if label not in labels.get(number, set())
+    ]
+    if missing:
+        pytest.fail(
+            "book/instructors.md names exercises the chapters do not have:\n  "
+            + "\n  ".join(missing),
+            pytrace=False,
+        )

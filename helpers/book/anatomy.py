@@ -36,6 +36,7 @@ _LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s+\S")
 _TERM = re.compile(r"\{term\}`(?P<text>[^`]+)`")
 _GLUE = re.compile(r"\{glue(?::\w+)?\}`")
 _PLACEHOLDER = re.compile(r"^\s*\w+\s*=\s*\.\.\.\s*(?:#.*)?$", re.MULTILINE)
+_SECONDS = re.compile(r"\b\d+(?:\.\d+)?\s*(?:s|sec|seconds|min|minutes)\b")
 _ASSERT = re.compile(r"^\s*assert\b", re.MULTILINE)
 _FSTRING_PRINT = re.compile(r"\bprint\(\s*f[\"']")
 
@@ -202,11 +203,19 @@ def _check_sections(chapter: _Chapter) -> list[str]:
                 f"{MIN_OBJECTIVES}-{MAX_OBJECTIVES} bullets right after **Learning objectives**"
             )
     prerequisites = chapter.sections.get("Prerequisites")
-    if prerequisites is not None and "time to run" not in "\n".join(prerequisites["prose"]).lower():
-        problems.append(
-            "`## Prerequisites` has no **Time to run** (seconds on params/quick.yml and "
-            "params/default.yml, measured with the book runner on a 2-core machine)"
-        )
+    if prerequisites is not None:
+        text = "\n".join(prerequisites["prose"])
+        start = text.lower().find("time to run")
+        if start < 0:
+            problems.append(
+                "`## Prerequisites` has no **Time to run** (seconds on params/quick.yml and "
+                "params/default.yml, measured with the book runner on a 2-core machine)"
+            )
+        elif len(_SECONDS.findall(text[start:])) < 2:
+            problems.append(
+                "**Time to run** gives fewer than two measured times: write the seconds printed "
+                "by the book runner for params/quick.yml and params/default.yml"
+            )
     summary = chapter.sections.get("Summary")
     if summary is not None:
         if not _GLUE.search("\n".join(summary["prose"])):
@@ -345,6 +354,15 @@ def _check_terms(chapter: _Chapter, terms: set[str]) -> list[str]:
                     "(`{term}`text <Term>`` for another wording) or ask for the term to be added"
                 )
     return problems
+
+
+def exercise_labels(text: str) -> list[str]:
+    """The ``:label:`` of every exercise of a chapter source, in order."""
+    return [
+        d.options["label"]
+        for d in _parse(text).directives
+        if d.name in ("exercise", "exercise-start") and d.options.get("label")
+    ]
 
 
 def check_chapter(text: str, terms: set[str] | None = None, number: str | None = None) -> list[str]:
