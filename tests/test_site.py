@@ -204,7 +204,8 @@ def _solution(label: str, dropdown: bool = True) -> str:
 
 def _chapter_page(sections: str) -> str:
     return (
-        f"<html><head><title>chapter</title>{_TOGGLE}</head><body><main><article>"
+        f'<html><head><meta charset="utf-8"><title>chapter</title>{_TOGGLE}</head>'
+        "<body><main><article>"
         f'<section id="chapter"><h1>Chapter</h1>{sections}</section>'
         "</article></main></body></html>"
     )
@@ -236,7 +237,7 @@ def test_checker_catches_what_a_student_would_trip_over(tmp_path: Path, chromium
         _section("Prerequisites", 2),
         _section("The work", 3, _code("x = 1  # " + "a" * 78) + _FIGURE),
         _section("Summary", 4),
-        _section("What's next", 5),
+        _section("What\u2019s next", 5),  # Sphinx's smart quotes
         _section("Exercises", 6, exercises),
     ]
     (site / "book" / "chapters" / "01_good.html").write_text(_chapter_page("".join(good)))

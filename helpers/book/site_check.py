@@ -383,7 +383,8 @@ def _javascript_errors(events: list[dict[str, Any]], local_prefix: str) -> list[
 
 def _read_teaching_probe(report: PageReport, probe: dict[str, Any]) -> None:
     """Fill the report's teaching checks (sections, code width, exercises, glossary links)."""
-    report.sections = list(probe["sections"])
+    # Sphinx turns the apostrophe of "What's next" into a typographic one.
+    report.sections = [title.replace("\u2019", "'") for title in probe["sections"]]
     report.wide_code = [
         f"{block['scrollWidth']} px of text in a {block['clientWidth']} px box: {block['line']!r}"
         for block in probe["wideCode"]
