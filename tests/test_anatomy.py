@@ -100,6 +100,7 @@ def test_a_chapter_that_follows_the_anatomy_has_no_problem() -> None:
 
 
 def test_missing_and_misordered_sections_are_named() -> None:
+    assert problems_of(chapter().replace("## What's next", "## What\u2019s next")) == []
     found = problems_of(chapter(sections=("Overview", "Summary", "Prerequisites")))
     assert any("missing the section `## What's next`" in p for p in found)
     assert any("out of order" in p for p in found)

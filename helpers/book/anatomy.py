@@ -143,9 +143,10 @@ def _parse(text: str) -> _Chapter:
             heading = _HEADING.match(line) if line in outside else None
             if heading:
                 level = len(heading.group("hashes"))
-                chapter.headings.append((level, heading.group("title"), index))
+                title = heading.group("title").replace("\u2019", "'")
+                chapter.headings.append((level, title, index))
                 if level == 2:
-                    section = heading.group("title")
+                    section = title
                     chapter.sections.setdefault(section, {"prose": [], "code": []})
                     continue
             chapter.sections[section]["prose"].append(line)
