@@ -133,12 +133,149 @@ def test_checker_catches_a_broken_page(tmp_path: Path, chromium: str) -> None:
     assert bad.api_keys
 
 
-def test_a_chapter_page_without_figures_is_a_problem() -> None:
+def test_a_chapter_page_without_figures_or_sections_is_a_problem() -> None:
+    from helpers.book.anatomy import REQUIRED_SECTIONS
     from helpers.book.site_check import PageReport
 
-    logos_only = PageReport(page="book/chapters/02_preprocessing.html", n_images=2, n_figures=0)
+    chapter = "book/chapters/02_preprocessing.html"
+    sections = ["The data", *REQUIRED_SECTIONS]
+    logos_only = PageReport(page=chapter, n_images=2, n_figures=0, sections=sections)
     assert any("no figure" in problem for problem in logos_only.problems)
-    assert not PageReport(
-        page="book/chapters/02_preprocessing.html", n_images=5, n_figures=3
-    ).problems
+    assert not PageReport(page=chapter, n_images=5, n_figures=3, sections=sections).problems
     assert not PageReport(page="book/instructors.html", n_images=2, n_figures=0).problems
+    no_summary = [name for name in sections if name != "Summary"]
+    found = PageReport(page=chapter, n_figures=3, sections=no_summary).problems
+    assert found == [f"{chapter}: chapter section missing: Summary"]
+    swapped = PageReport(
+        page=chapter, n_figures=3, sections=[*sections[:-2], "Exercises", "What's next"]
+    )
+    assert any("(order)" in problem for problem in swapped.problems)
+
+
+# A chapter page as Jupyter Book and sphinx-exercise render it (trimmed): numbered sections with
+# header links, code cells, exercises whose solutions are dropdowns collapsed by the real
+# sphinx-togglebutton script, and glossary links.
+_TOGGLE = (
+    '<link rel="stylesheet" href="../../_static/togglebutton.css">'
+    "<script>let toggleHintShow = 'Click to show'; let toggleHintHide = 'Click to hide';"
+    "let toggleOpenOnPrint = 'true';</script>"
+    '<script src="../../_static/togglebutton.js"></script>'
+    "<script>var togglebuttonSelector = '.toggle, .admonition.dropdown';</script>"
+    "<style>pre { overflow-x: auto; white-space: pre; } main { width: 900px; }</style>"
+)
+_FIGURE = (
+    '<div class="cell_output"><img alt="figure" src="data:image/png;base64,'
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=">'
+    "</div>"
+)
+
+
+def _section(title: str, number: int, body: str = "<p>Text.</p>") -> str:
+    slug = title.lower().replace("'", "-").replace(" ", "-")
+    return (
+        f'<section id="{slug}"><h2><span class="section-number">1.{number}. </span>{title}'
+        f'<a class="headerlink" href="#{slug}">#</a></h2>{body}</section>'
+    )
+
+
+def _code(text: str) -> str:
+    return (
+        '<div class="cell docutils container"><div class="cell_input docutils container">'
+        f'<div class="highlight"><pre>{text}</pre></div></div></div>'
+    )
+
+
+def _exercise(label: str) -> str:
+    return (
+        f'<div class="exercise admonition" id="{label}"><p class="admonition-title">'
+        f'<span class="caption-number">Exercise </span> ({label})</p>'
+        "<section><p>Question.</p></section></div>"
+    )
+
+
+def _solution(label: str, dropdown: bool = True) -> str:
+    classes = "solution dropdown admonition" if dropdown else "solution admonition"
+    return (
+        f'<div class="{classes}" id="sol-{label}"><p class="admonition-title">Solution to'
+        f'<a class="reference internal" href="#{label}"> Exercise ({label})</a></p>'
+        f'<section id="solution-content"><p>The answer to {label}.</p></section></div>'
+    )
+
+
+def _chapter_page(sections: str) -> str:
+    return (
+        f'<html><head><meta charset="utf-8"><title>chapter</title>{_TOGGLE}</head>'
+        "<body><main><article>"
+        f'<section id="chapter"><h1>Chapter</h1>{sections}</section>'
+        "</article></main></body></html>"
+    )
+
+
+def test_checker_catches_what_a_student_would_trip_over(tmp_path: Path, chromium: str) -> None:
+    from importlib.resources import files
+
+    site = tmp_path / "site"
+    (site / "book" / "chapters").mkdir(parents=True)
+    (site / "_static").mkdir()
+    for name in ("togglebutton.js", "togglebutton.css"):
+        (site / "_static" / name).write_bytes(
+            (files("sphinx_togglebutton") / "_static" / name).read_bytes()
+        )
+    (site / "book" / "glossary.html").write_text(
+        '<html><head><title>Glossary</title></head><body><dl class="glossary">'
+        '<dt id="term-DFC">DFC</dt><dd>Dynamic functional connectivity.</dd></dl></body></html>'
+    )
+    term = (
+        '<a class="reference internal" href="../glossary.html#term-DFC">'
+        '<span class="xref std std-term">DFC</span></a>'
+    )
+    exercises = "".join(
+        _exercise(label) + _solution(label) for label in ("ex-01-a", "ex-01-b", "ex-01-c")
+    )
+    good = [
+        _section("Overview", 1, f"<p>About {term}.</p>"),
+        _section("Prerequisites", 2),
+        _section("The work", 3, _code("x = 1  # " + "a" * 78) + _FIGURE),
+        _section("Summary", 4),
+        _section("What\u2019s next", 5),  # Sphinx's smart quotes
+        _section("Exercises", 6, exercises),
+    ]
+    (site / "book" / "chapters" / "01_good.html").write_text(_chapter_page("".join(good)))
+    broken_term = '<a class="reference internal" href="../glossary.html#term-Nothing">nothing</a>'
+    unlinked = '<span class="xref std std-term">Wonderland index</span>'
+    bad_exercises = (
+        _exercise("ex-01-a")
+        + _solution("ex-01-a")
+        + _exercise("ex-01-unsolved")
+        + _exercise("ex-01-open")
+        + _solution("ex-01-open", dropdown=False)
+    )
+    bad = [
+        _section("Overview", 1, f"<p>About {term}, {broken_term} and {unlinked}.</p>"),
+        _section("Prerequisites", 2),
+        _section("The work", 3, _code("x = 1  # " + "a" * 200) + _FIGURE),
+        _section("What's next", 4),
+        _section("Exercises", 5, bad_exercises),
+    ]
+    (site / "book" / "chapters" / "01_bad.html").write_text(_chapter_page("".join(bad)))
+
+    found = {r.page: r for r in check_site(site, None, chromium)}
+    good_report = found["book/chapters/01_good.html"]
+    assert good_report.problems == []
+    assert good_report.exercises == ["ex-01-a", "ex-01-b", "ex-01-c"]
+    assert good_report.sections == [
+        "Overview",
+        "Prerequisites",
+        "The work",
+        "Summary",
+        "What's next",
+        "Exercises",
+    ]
+    bad_report = found["book/chapters/01_bad.html"]
+    assert bad_report.missing_sections == ["Summary"]
+    assert len(bad_report.wide_code) == 1 and "aaaa" in bad_report.wide_code[0]
+    assert bad_report.unsolved_exercises == ["ex-01-unsolved (Exercise (ex-01-unsolved))"]
+    assert bad_report.visible_solutions == ["Solution to Exercise (ex-01-open)"]
+    assert bad_report.broken_glossary_links == ["../glossary.html#term-Nothing (nothing)"]
+    assert bad_report.unlinked_terms == ["Wonderland index"]
+    assert not bad_report.javascript_errors and not bad_report.orphan_solutions

@@ -2,7 +2,10 @@
 
 The build can succeed while a reader still sees a broken page: a figure that does not load, a
 traceback left in an output cell, a script error that stops the interactive connectome, or a
-leaked API key. :func:`check_site` serves ``_build/html`` on 127.0.0.1, drives Chromium through
+leaked API key. Chapter pages are also checked as a student meets them: the anatomy's sections
+(Overview ... Exercises) are there, no code block scrolls sideways, every exercise has a solution
+that stays collapsed until clicked, and every glossary link lands on a glossary entry.
+:func:`check_site` serves ``_build/html`` on 127.0.0.1, drives Chromium through
 the DevTools protocol (one websocket per page, via ``websocket-client``), and returns one
 :class:`PageReport` per page, with a full-page screenshot of each.
 """
@@ -27,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from helpers.book.anatomy import REQUIRED_SECTIONS
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = (
     "--headless",
@@ -45,6 +50,10 @@ CHROMIUM_FLAGS = (
     # Offline and deterministic: every host but the local server fails at once instead of timing out.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 )
+# A laptop screen: at 1440 px and wider the theme's code box holds 89 characters of code, so a
+# chapter that keeps to 88-character lines never makes the reader scroll sideways (at 1280 px the
+# right-hand table of contents leaves room for 77 characters only).
+PAGE_WIDTH = 1440
 API_KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_-]{20,}")
 ERROR_TEXT_PATTERN = re.compile(r"Traceback \(most recent call last\)|^\w+Error: ", re.MULTILINE)
 SKIPPED_PAGES = {"genindex.html", "search.html"}
@@ -53,7 +62,7 @@ SKIPPED_PAGES = {"genindex.html", "search.html"}
 # whose document draws on <canvas> (WebGL); it has the same origin as the page, so its canvases
 # can be inspected directly.
 _PAGE_PROBE = r"""
-(() => {
+(async () => {
   const API_KEY = new RegExp(PATTERN, 'g');
   const images = Array.from(document.images).map(img => ({
     src: img.currentSrc || img.src, complete: img.complete, width: img.naturalWidth}));
@@ -72,9 +81,61 @@ _PAGE_PROBE = r"""
     return {canvases: canvases, text: text, width: box.width, height: box.height};
   });
   const figures = document.querySelectorAll('.cell_output img').length;
+  const headingText = h => {
+    const copy = h.cloneNode(true);
+    copy.querySelectorAll('.headerlink, .section-number').forEach(el => el.remove());
+    return copy.textContent.replace(/\s+/g, ' ').trim();
+  };
+  const sections = Array.from(document.querySelectorAll('section > h2')).map(headingText)
+    .filter((text, index, all) => all.indexOf(text) === index);
+  // Code that runs off the right edge of its box makes the reader scroll sideways.
+  const wideCode = Array.from(document.querySelectorAll('.cell_input pre, div.cell pre'))
+    .filter(pre => !pre.closest('.cell_output') && pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => ({line: (pre.textContent.split('\n').reduce(
+        (a, b) => b.length > a.length ? b : a, '')).slice(0, 100),
+      scrollWidth: pre.scrollWidth, clientWidth: pre.clientWidth}));
+  // sphinx-exercise: div.exercise (id = label), div.solution whose title links to its exercise;
+  // a dropdown solution is collapsed by sphinx-togglebutton, so only its title takes space.
+  const solutions = Array.from(document.querySelectorAll('div.solution, details.solution'))
+    .map(s => {
+      const title = s.querySelector(':scope > .admonition-title, :scope > summary');
+      const link = title && title.querySelector('a[href*="#"]');
+      const target = link ? decodeURIComponent(link.getAttribute('href').split('#').pop()) : '';
+      const shown = Array.from(s.children).filter(c => c !== title).some(c => {
+        const style = getComputedStyle(c), box = c.getBoundingClientRect();
+        return style.display !== 'none' && style.visibility !== 'hidden' && box.height > 0;
+      });
+      const open = s.tagName === 'DETAILS' ? s.open : shown;
+      return {target: target, title: title ? title.textContent.trim().slice(0, 120) : s.id,
+              hidden: !open};
+    });
+  const exercises = Array.from(document.querySelectorAll('div.exercise, details.exercise'))
+    .map(e => ({id: e.id, title: (e.querySelector('.admonition-title, summary') || e)
+      .textContent.replace(/\s+/g, ' ').trim().slice(0, 120)}));
+  // Glossary links: every term link must land on an anchor of the glossary page.
+  const pages = {};
+  const glossaryLinks = Array.from(document.querySelectorAll('a.reference'))
+    .filter(a => /glossary\.html#/.test(a.getAttribute('href') || ''));
+  const brokenGlossary = [];
+  for (const a of glossaryLinks) {
+    const [page, anchor] = a.href.split('#');
+    if (!(page in pages)) {
+      pages[page] = fetch(page).then(r => r.ok ? r.text() : '').then(
+        text => new DOMParser().parseFromString(text, 'text/html'), () => null);
+    }
+    const doc = await pages[page];
+    if (!doc || !doc.getElementById(decodeURIComponent(anchor))) {
+      brokenGlossary.push(a.getAttribute('href') + ' (' + a.textContent.trim() + ')');
+    }
+  }
+  const unlinkedTerms = Array.from(document.querySelectorAll('.xref.std-term'))
+    .filter(el => !el.closest('a')).map(el => el.textContent.trim());
   return {images: images, figures: figures, errorCells: errorCells, connectomes: connectomes,
           apiKeys: document.documentElement.outerHTML.match(API_KEY) || [], title: document.title,
-          height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)};
+          height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight),
+          sections: sections, wideCode: wideCode, exercises: exercises, solutions: solutions,
+          brokenGlossary: Array.from(new Set(brokenGlossary)),
+          unlinkedTerms: Array.from(new Set(unlinkedTerms))};
 })()
 """
 
@@ -93,7 +154,19 @@ class PageReport:
     n_figures: int = 0  # images inside cell outputs (logos and icons excluded)
     n_connectomes: int = 0
     broken_connectomes: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)  # the page's second-level headings
+    wide_code: list[str] = field(default_factory=list)  # code blocks that scroll sideways
+    exercises: list[str] = field(default_factory=list)  # exercise ids (labels)
+    unsolved_exercises: list[str] = field(default_factory=list)
+    visible_solutions: list[str] = field(default_factory=list)  # shown without a click
+    orphan_solutions: list[str] = field(default_factory=list)  # pointing at no exercise here
+    broken_glossary_links: list[str] = field(default_factory=list)
+    unlinked_terms: list[str] = field(default_factory=list)  # {term} that resolved to nothing
     screenshot: Path | None = None
+
+    @property
+    def is_chapter(self) -> bool:
+        return "chapters/" in self.page
 
     @property
     def problems(self) -> list[str]:
@@ -103,11 +176,32 @@ class PageReport:
         found += [f"error output: {text[:200]!r}" for text in self.error_outputs]
         found += [f"string that looks like an API key: {key[:6]}..." for key in self.api_keys]
         found += [f"connectome view not rendered: {why}" for why in self.broken_connectomes]
-        if "chapters/" in self.page and self.n_figures == 0:
-            found.append(
-                "no figure on a chapter page (were the notebooks run without inline figures?)"
-            )
+        found += [f"code block scrolls sideways: {what}" for what in self.wide_code]
+        found += [f"exercise without a solution: {label}" for label in self.unsolved_exercises]
+        found += [f"solution shown without a click: {title}" for title in self.visible_solutions]
+        found += [
+            f"solution of no exercise on this page: {title}" for title in self.orphan_solutions
+        ]
+        found += [
+            f"glossary link to no glossary entry: {href}" for href in self.broken_glossary_links
+        ]
+        found += [f"{{term}} not in the glossary (not linked): {t}" for t in self.unlinked_terms]
+        if self.is_chapter:
+            if self.n_figures == 0:
+                found.append(
+                    "no figure on a chapter page (were the notebooks run without inline figures?)"
+                )
+            found += [f"chapter section missing: {name}" for name in self.missing_sections]
         return [f"{self.page}: {problem}" for problem in found]
+
+    @property
+    def missing_sections(self) -> list[str]:
+        """The anatomy sections (Overview ... Exercises) absent from the page, or out of order."""
+        missing = [name for name in REQUIRED_SECTIONS if name not in self.sections]
+        present = [self.sections.index(name) for name in REQUIRED_SECTIONS if name in self.sections]
+        if present != sorted(present):
+            missing.append("(order) the anatomy is " + ", ".join(REQUIRED_SECTIONS))
+        return missing
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -287,13 +381,34 @@ def _javascript_errors(events: list[dict[str, Any]], local_prefix: str) -> list[
     return errors
 
 
+def _read_teaching_probe(report: PageReport, probe: dict[str, Any]) -> None:
+    """Fill the report's teaching checks (sections, code width, exercises, glossary links)."""
+    # Sphinx turns the apostrophe of "What's next" into a typographic one.
+    report.sections = [title.replace("\u2019", "'") for title in probe["sections"]]
+    report.wide_code = [
+        f"{block['scrollWidth']} px of text in a {block['clientWidth']} px box: {block['line']!r}"
+        for block in probe["wideCode"]
+    ]
+    report.exercises = [exercise["id"] for exercise in probe["exercises"]]
+    solved = {solution["target"] for solution in probe["solutions"]}
+    report.unsolved_exercises = [
+        f"{e['id']} ({e['title']})" for e in probe["exercises"] if e["id"] not in solved
+    ]
+    report.visible_solutions = [s["title"] for s in probe["solutions"] if not s["hidden"]]
+    report.orphan_solutions = [
+        s["title"] for s in probe["solutions"] if s["target"] not in report.exercises
+    ]
+    report.broken_glossary_links = list(probe["brokenGlossary"])
+    report.unlinked_terms = list(probe["unlinkedTerms"])
+
+
 def check_page(
     browser: Chromium,
     base_url: str,
     page_name: str,
     screenshot: Path | None,
     settle_seconds: float = 1.5,
-    width: int = 1280,
+    width: int = PAGE_WIDTH,
 ) -> PageReport:
     """Load ``base_url/page_name``, wait for it to settle, and collect what is wrong with it."""
     url = f"{base_url}/{page_name}"
@@ -336,6 +451,7 @@ def check_page(
                     f"view {index + 1}: {len(view['canvases'])} canvas(es), frame {view['width']}x{view['height']}"
                     f"{', says: ' + view['text'][:120] if view['text'] else ''}"
                 )
+        _read_teaching_probe(report, probe)
         report.javascript_errors += _javascript_errors(page.events, base_url)
         if screenshot is not None:
             # Grow the viewport to the whole page, so the layout is the one a reader scrolls through.
