@@ -55,3 +55,22 @@ def test_calibrate_command_writes_the_summary(tmp_path, mirror) -> None:
     assert "DFC vs ROI joint test (ridge)" in tests and "per-emotion p (ridge on dfc)" in tests
     assert {row["effect"] for row in written["p_values"]} == {"none", "connectivity"}
     assert all(0 < row["p_value"] <= 1 for row in written["p_values"])
+
+
+def test_calibrate_command_reads_overrides_and_rejects_bad_ones(tmp_path) -> None:
+    from helpers.book.calibrate import main as calibrate_main
+
+    with pytest.raises(SystemExit, match="--set"):
+        calibrate_main(["--datasets", "1", "--out", str(tmp_path / "c.json"), "--set", "[1, 2]"])
+    with pytest.raises(SystemExit, match="pairing"):
+        calibrate_main(
+            [
+                "--datasets",
+                "1",
+                "--out",
+                str(tmp_path / "c.json"),
+                "--set",
+                '{"calibration": {"pairing": "sideways"}}',
+            ]
+        )
+    assert not (tmp_path / "c.json").exists()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from helpers.book.sweep.runner import open_executor
 from helpers.calibration import run_datasets, summarise
-from helpers.config import load_params
+from helpers.config import ParameterError, load_params, parse_overrides
 from helpers.data.storage import atomic_write_json
 
 
@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
         "--datasets", type=int, required=True, help="null datasets (and as many planted ones)"
     )
     parser.add_argument("--out", required=True, help="JSON file for the summary and the p-values")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        default=None,
+        help='parameter overrides as JSON, e.g. \'{"calibration": {"pairing": "rotation"}}\'',
+    )
     parser.add_argument("--workers", type=int, default=1, help="local worker processes")
     parser.add_argument(
         "--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786"
@@ -42,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.datasets < 1:
         raise SystemExit("error: --datasets must be at least 1")
-    params = load_params(args.params)
+    try:
+        params = load_params(args.params, parse_overrides(args.overrides, source="--set"))
+    except ParameterError as error:
+        raise SystemExit(f"error: {error}") from None
     seeds = range(params.calibration.first_seed, params.calibration.first_seed + args.datasets)
     began = time.perf_counter()
     if args.scheduler:
