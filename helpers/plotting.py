@@ -646,6 +646,48 @@ def plot_fluctuation_null(fluctuation, window_length: int):
 # Figures of the interpretation chapter: network shares, lesions, verdicts.
 
 
+def plot_network_shares(shares):
+    """Share of each emotion's top-edge importance held by each network (a seaborn heatmap)."""
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(shares) + 1.5))
+    sns.heatmap(shares, cmap="magma", ax=ax, cbar_kws={"label": "share of importance"})
+    ax.set_xlabel("emotion")
+    ax.set_ylabel("network")
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_index_nulls(null, observed: dict, titles: dict | None = None):
+    """Each index's null distribution (histogram) with the observed value as a red line.
+
+    ``null`` maps an index name to its null draws, ``observed`` to the observed value.
+    """
+    names = list(observed)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        values = np.asarray(null[name], dtype=float)
+        sns.histplot(values[np.isfinite(values)], bins=30, color="lightgrey", ax=ax)
+        ax.axvline(observed[name], color="tab:red", lw=2)
+        ax.set_title((titles or {}).get(name, name), fontsize=9)
+        ax.set_xlabel("")
+    fig.tight_layout()
+    return fig
+
+
+def plot_lesion_drops(drops, null_drops):
+    """Each named lesion's drop in held-out r per emotion, beside the random lesions' drops."""
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    named = drops[drops.emotion != "mean"].assign(kind="named lesion")
+    random = null_drops[null_drops.emotion != "mean"].assign(kind="random lesions")
+    sns.boxplot(data=random, x="lesion", y="drop", color="lightgrey", fliersize=1, ax=ax, width=0.5)
+    sns.stripplot(data=named, x="lesion", y="drop", hue="emotion", dodge=False, size=6, ax=ax)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_ylabel("drop in held-out r")
+    ax.legend(fontsize=7, ncol=4, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
 # ----------------------------------------------------------------- chapter 07: sensitivity
 # Figures of the sensitivity chapter: grids, power curves.
 
