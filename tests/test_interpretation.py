@@ -28,6 +28,7 @@ from helpers.explain.interpretation import (
     overlap_indices,
     pattern_indices,
     planted_edge_masks,
+    rank_auroc,
     recovery_auroc,
     top_edge_masks,
 )
@@ -191,7 +192,7 @@ def test_heldout_recovery_auroc_near_half_on_null_data(null_heldout):
     assert len(null) == 60 and abs(np.mean(null) - 0.5) < 0.05
 
 
-def test_pattern_indices_on_null_data_are_inconclusive(null_heldout):
+def test_pattern_indices_on_null_data_sit_inside_their_null(null_heldout):
     held, data, atlas, sim = null_heldout
     where = (data.edges, atlas.n_rois, atlas.networks, 0.05)
     observed = pattern_indices(held.values, *where)
@@ -199,8 +200,10 @@ def test_pattern_indices_on_null_data_are_inconclusive(null_heldout):
     assert list(null.columns) == list(observed) and len(null) == 60
     for name, value in observed.items():
         test = index_test(value, null[name], above=INDEX_DIRECTIONS[name])
-        assert test["favours"] == "inconclusive", (name, test)
-        assert test["ci_low"] <= 0 <= test["ci_high"]
+        # one null dataset: the observation lies within the bulk of its null draws (the rate of
+        # verdicts over many null datasets is measured by helpers.calibration)
+        assert abs(test["z"]) < 3, (name, test)
+        assert test["n_null"] == 60
 
 
 def test_index_test_effect_interval_and_verdict():
@@ -242,3 +245,15 @@ def test_top_edge_masks_match_top_edge_indices_with_ties():
     masks = top_edge_masks(values, 0.07)
     for j in range(3):
         assert np.flatnonzero(masks[:, j]).tolist() == top_edge_indices(values[:, j], 0.07).tolist()
+
+
+def test_rank_auroc_equals_sklearn_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(2)
+    score = rng.integers(0, 6, 300).astype(float)
+    mask = rng.random(300) < 0.1
+    assert rank_auroc(score, mask) == pytest.approx(roc_auc_score(mask, score))
+    assert np.isnan(rank_auroc(score, np.zeros(300, bool)))
+    many = rng.random(300) < 0.5  # more than 64 positives: the sorted route
+    assert rank_auroc(score, many) == pytest.approx(roc_auc_score(many, score))
