@@ -226,3 +226,20 @@ def test_explained_model_and_options_refuse_bad_input():
         ExplainOptions(feature_scaling="zscore")
     with pytest.raises(ValueError, match="at least 3 test samples"):
         fold_pattern(np.ones((2, 3)), np.ones(2), np.ones(3))
+
+
+def test_settings_come_as_keywords_or_as_one_options_object_not_both():
+    data = _toy_data(6)
+    splitter = LeaveOneSubjectOut(data)
+    lesions = network_blocks(data.edges, data.roi_networks)
+    by_keywords = lesion_drops("ridge", data, splitter, lesions, feature_scaling="center")
+    options = ExplainOptions(feature_scaling="center")
+    by_options = lesion_drops("ridge", data, splitter, lesions, options=options)
+    assert by_options.equals(by_keywords)
+    with pytest.raises(ValueError, match="inside options"):
+        lesion_drops("ridge", data, splitter, lesions, feature_scaling="center", options=options)
+    blocks = network_pair_blocks(data.edges, data.roi_networks)
+    with pytest.raises(ValueError, match="inside options"):
+        block_permutation_importance(
+            "ridge", data, splitter, blocks, inner_splits=4, options=options
+        )

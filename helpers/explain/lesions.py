@@ -18,7 +18,7 @@ from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, centre_kernel
 from helpers.decoding.models import KERNEL_MODELS, ModelGrid, check_model_name
 from helpers.decoding.results import CVResult
-from helpers.explain.heldout import ExplainOptions
+from helpers.explain.heldout import ExplainOptions, options_from
 from helpers.explain.inputs import roi_set_block
 from helpers.explain.interpretation import random_roi_sets
 from helpers.explain.patterns import _small_blas
@@ -38,6 +38,7 @@ def lesion_drops(
     grid: ModelGrid | None = None,
     baseline: CVResult | None = None,
     progress: bool = False,
+    options: ExplainOptions | None = None,
 ) -> pd.DataFrame:
     """Retrain without each block of features and report the drop in held-out r per emotion.
 
@@ -46,19 +47,33 @@ def lesion_drops(
     model goes through the regression module's :func:`cross_validate_model` with the same folds and
     nested tuning as the intact one; for kernel models the lesioned fold kernels are the intact ones
     minus the block's (exact, since kernels are sums over features). Returns one row per (lesion,
-    emotion) plus an emotion ``"mean"`` row: ``r_full``, ``r_lesioned``, ``drop``.
+    emotion) plus an emotion ``"mean"`` row: ``r_full``, ``r_lesioned``, ``drop``. The fitting
+    settings come one by one or as ``options`` (:class:`ExplainOptions`), not both.
     """
 
     check_model_name(model)
+    settings = options_from(
+        options,
+        inner_splits=inner_splits,
+        feature_scaling=feature_scaling,
+        kernels=kernels,
+        grid=grid,
+        progress=progress,
+    )
+    feature_scaling, kernels, progress = (
+        settings.feature_scaling,
+        settings.kernels,
+        settings.progress,
+    )
     X = data.X
     folds = list(splitter.split(X))
     if kernels is None and model in KERNEL_MODELS:
         kernels = FoldKernels(X, folds, feature_scaling)
     options = CVOptions(
         splitter=splitter,
-        inner_splits=inner_splits,
+        inner_splits=settings.inner_splits,
         feature_scaling=feature_scaling,
-        grid=grid or ModelGrid(),
+        grid=settings.grid,
     )
     if baseline is None:
         with _small_blas():
@@ -206,16 +221,7 @@ def roi_lesion_scores(
     fast = model in KERNEL_MODELS and options.feature_scaling == "center"
     if not fast:
         blocks = {name: roi_set_block(data.edges, rois) for name, rois in roi_sets.items()}
-        drops = lesion_drops(
-            model,
-            data,
-            splitter,
-            blocks,
-            inner_splits=options.inner_splits,
-            feature_scaling=options.feature_scaling,
-            kernels=options.kernels,
-            grid=options.grid,
-        )
+        drops = lesion_drops(model, data, splitter, blocks, options=options)
         wide = drops.pivot(index="lesion", columns="emotion", values="r_lesioned")
         return wide.loc[list(roi_sets), list(data.target_names)[: np.shape(data.y)[1]]]
     X, Y = data.X, np.asarray(data.y, dtype=float)
