@@ -4,7 +4,9 @@ Each dataset is simulated at the ROI level (no images, seconds per dataset) with
 either with nothing planted (``effect: none``) or with connectivity coding, and goes through the
 same inference as the regression chapter: cross-validated decoders with null targets, permutation
 p-values per emotion and for the mean, Benjamini-Hochberg within each model x feature-set family,
-the oracle, and the joint permutation test of DFC against windowed ROI amplitude. On null datasets
+the oracle, and the joint permutation test of DFC against windowed ROI amplitude; and the
+interpretation indices of the interpretation chapter (network entropy, Jaccard overlap, shared
+core, leave-one-network-out concentration) against their null-target draws. On null datasets
 the share of rejections at alpha 0.05 is each test's false-positive rate, with a Clopper-Pearson
 interval; on planted datasets it is its power.
 """
@@ -23,7 +25,18 @@ from helpers.annotation.targets import emotion_targets
 from helpers.config import Params, params_from_dict
 from helpers.data.atlases import load_atlas
 from helpers.decoding.runs import RegressionRun
+from helpers.decoding.splits import WindowMeta, purge_gap_trs
 from helpers.decoding.stats import fdr_bh
+from helpers.explain.heldout import ExplainOptions, explained_model, heldout_patterns
+from helpers.explain.inputs import explanation_data, explanation_splitter, network_blocks
+from helpers.explain.interpretation import (
+    INDEX_DIRECTIONS,
+    index_test,
+    lono_concentration,
+    null_pattern_indices,
+    pattern_indices,
+)
+from helpers.explain.lesions import lesion_null_drops
 from helpers.features import build_feature_sets
 from helpers.progress import tqdm
 from helpers.simulate import SIMULATED_STIMULUS_ONSET_S, simulate_roi_level
@@ -98,6 +111,7 @@ def dataset_tests(params: Params, effect: str, seed: int) -> list[dict[str, Any]
         )
         smallest = float(np.nanmin(fdr_bh(per_emotion)))
         records.append(dict(base, test=f"FDR family ({name})", unit="family", p_value=smallest))
+    records += interpretation_tests(run, base)
     for model in params.calibration.models:
         test = run.compare(model, "dfc", "roi_window", "loso_blocked")
         if test["p_value"] is not None:
@@ -109,6 +123,63 @@ def dataset_tests(params: Params, effect: str, seed: int) -> list[dict[str, Any]
                     p_value=test["p_value"],
                 )
             )
+    return records
+
+
+def interpretation_tests(run: RegressionRun, base: dict[str, Any]) -> list[dict[str, Any]]:
+    """The interpretation chapter's indices on one dataset: p-value and verdict of each.
+
+    The explained model, window thinning, folds and null draws are the chapter's
+    (``explain.*``), on the calibration design's DFC; every null draw comes from one fit.
+    Random-lesion tests are left out: 200 refits per lesion would dominate the calibration's cost.
+    """
+    params = run.params
+    data = explanation_data(run.sets["dfc"], params.explain.window_stride)
+    atlas = load_atlas(params.atlas)
+    model = explained_model(params.calibration.models)
+    splitter = explanation_splitter(params, WindowMeta.from_features(data))
+    scaling = params.explain.feature_scaling
+    options = ExplainOptions(
+        feature_scaling=params.cv_options.feature_scaling if scaling == "cv" else scaling
+    )
+    n_null = params.explain.n_null_draws
+    held = heldout_patterns(
+        model,
+        data,
+        splitter,
+        n_null=n_null,
+        null_method=params.null_method,
+        seed=params.seed + int(base["seed"]),
+        min_shift=purge_gap_trs(params.window.length, params.cv_options.hrf_span_s),
+        options=options,
+    )
+    where = (data.edges, atlas.n_rois, atlas.networks, params.explain.top_edge_fraction)
+    observed = pattern_indices(held.values, *where)
+    null = null_pattern_indices(held.null_draws(), *where)
+    lono, lono_null = lesion_null_drops(
+        model,
+        data,
+        splitter,
+        network_blocks(data.edges, atlas.networks),
+        n_null=n_null,
+        null_method=params.null_method,
+        seed=params.seed + int(base["seed"]),
+        options=options,
+    )
+    observed["lono_concentration"] = float(lono_concentration(lono.to_numpy()))
+    null["lono_concentration"] = lono_concentration(lono_null.to_numpy())
+    records = []
+    for name, above in INDEX_DIRECTIONS.items():
+        test = index_test(observed[name], null[name], above=above)
+        records.append(
+            dict(
+                base,
+                test=f"interpretation: {name} ({model})",
+                unit="index",
+                p_value=test["p_value"],
+                favours=test["favours"],
+            )
+        )
     return records
 
 
@@ -166,9 +237,18 @@ def summarise(records: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
                 "ci_high": high,
                 "power": float((planted.p_value < alpha).mean()) if len(planted) else float("nan"),
                 "calibrated": bool(low <= alpha) if len(null) else None,
+                "verdict_rate": _verdict_rate(null),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _verdict_rate(null: pd.DataFrame) -> float:
+    """Share of null units whose verdict is not ``inconclusive`` (NaN for tests without one)."""
+    if "favours" not in null or null["favours"].isna().all():
+        return float("nan")
+    verdicts = null["favours"].dropna()
+    return float((verdicts != "inconclusive").mean()) if len(verdicts) else float("nan")
 
 
 def power_curve(

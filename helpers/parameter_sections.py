@@ -155,14 +155,17 @@ class ExplainParams(_Section):
 
     ``window_stride``: explanations use every k-th window of each subject (neighbouring windows
     overlap almost entirely). ``folds``: ``rotation`` tests each subject on one story block,
-    ``all`` on every block (blocked LOSO only). ``n_repeats``: shuffles per permutation block, null
-    target draws and random lesions. ``n_label_shuffles``: shuffles of network labels for the
-    entropy null. ``feature_scaling``: scaling of the explained models (``cv`` follows
+    ``all`` on every block (blocked LOSO only). ``n_repeats``: shuffles per permutation block.
+    ``n_null_draws``: null target draws for the interpretation indices and random lesions of the
+    same size per named lesion (at least 39 for a two-sided test to reach 0.05; the held-out
+    patterns of kernel ridge and CPM get every draw from one fit). ``n_label_shuffles``: shuffles
+    of network labels for the entropy null. ``feature_scaling``: scaling of the explained models (``cv`` follows
     ``cv_options.feature_scaling``); ``center`` keeps DFC patterns in Fisher-z units.
     """
 
     top_edge_fraction: float = Field(0.05, gt=0.0, le=1.0)
     n_repeats: int = Field(5, ge=1, le=200)
+    n_null_draws: int = Field(200, ge=1, le=10_000)
     lesions: list[str] = ["amygdala", "Salience", "DefaultMode"]
     window_stride: int = Field(4, ge=1, le=50)
     folds: Literal["rotation", "all"] = "rotation"

@@ -32,6 +32,22 @@ def test_summary_separates_null_from_planted_datasets() -> None:
     [row] = summarise(records).to_dict("records")
     assert row["n_datasets"] == 4 and row["false_positive_rate"] == 0.25 and row["power"] == 0.5
     assert row["ci_low"] < 0.25 < row["ci_high"]
+    assert pd.isna(row["verdict_rate"])  # tests without a verdict
+
+
+def test_verdict_rate_counts_decided_null_datasets() -> None:
+    records = pd.DataFrame(
+        {
+            "test": ["index"] * 5,
+            "effect": ["none"] * 4 + ["connectivity"],
+            "seed": [1, 2, 3, 4, 1],
+            "unit": ["index"] * 5,
+            "p_value": [0.01, 0.04, 0.5, 0.9, 0.01],
+            "favours": ["locationist", "inconclusive", "inconclusive", "inconclusive", "x"],
+        }
+    )
+    [row] = summarise(records).to_dict("records")
+    assert row["false_positive_rate"] == 0.5 and row["verdict_rate"] == 0.25
 
 
 def test_calibrate_command_writes_the_summary(tmp_path, mirror) -> None:
@@ -53,6 +69,9 @@ def test_calibrate_command_writes_the_summary(tmp_path, mirror) -> None:
     written = json.loads(out.read_text())
     tests = {row["test"]: row for row in written["tests"]}
     assert "DFC vs ROI joint test (ridge)" in tests and "per-emotion p (ridge on dfc)" in tests
+    for index in ("network_entropy", "mean_jaccard", "shared_core", "lono_concentration"):
+        row = tests[f"interpretation: {index} (ridge)"]
+        assert 0.0 <= row["verdict_rate"] <= row["false_positive_rate"] <= 1.0
     assert {row["effect"] for row in written["p_values"]} == {"none", "connectivity"}
     assert all(0 < row["p_value"] <= 1 for row in written["p_values"])
 

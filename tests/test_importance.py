@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
@@ -9,13 +11,25 @@ from sklearn.linear_model import LinearRegression
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.kernels import FoldKernels
 from helpers.decoding.splits import LeaveOneSubjectOut
+from helpers.explain.heldout import (
+    ExplainOptions,
+    explained_model,
+    fold_pattern,
+    heldout_patterns,
+)
 from helpers.explain.inputs import (
     network_blocks,
     network_pair_blocks,
+    null_sample_targets,
     roi_set_block,
     thinned_rows,
 )
-from helpers.explain.lesions import lesion_drops
+from helpers.explain.lesions import (
+    EdgeGrams,
+    lesion_drops,
+    roi_lesion_scores,
+    roi_lesions_with_null,
+)
 from helpers.explain.patterns import activation_pattern, training_patterns
 from helpers.explain.permutation import block_permutation_importance
 from helpers.features import FeatureSet
@@ -140,3 +154,95 @@ def test_blocks_and_thinning():
         thinned_rows(subject, start, 0)
     with pytest.raises(ValueError, match="feature_scaling"):
         FoldKernels(np.zeros((3, 2)), [], "minmax")
+
+
+def _with_tr_targets(data: FeatureSet, seed: int = 0) -> FeatureSet:
+    """The toy data with smooth TR-level series to draw circular-shift null targets from."""
+    rng = np.random.default_rng(seed)
+    raw = rng.standard_normal((80, data.y.shape[1]))
+    smooth = np.stack([np.convolve(c, np.hanning(9), mode="same") for c in raw.T], axis=1)
+    return dataclasses.replace(data, stop=data.start + 2, window={"length": 2}, tr_targets=smooth)
+
+
+def test_heldout_patterns_find_the_driving_edges_on_test_windows():
+    data = _toy_data(3)
+    splitter = LeaveOneSubjectOut(data)
+    held = heldout_patterns("ridge", data, splitter, options=ExplainOptions())
+    assert held.values.shape == (45, 2) and held.importance.method == "held-out haufe"
+    top = np.argsort(-np.abs(held.values[:, 0]))[:3]
+    network_a = np.flatnonzero((data.edges < 5).all(axis=1))
+    assert set(top) == set(network_a[:3])
+    # the fold pattern is Haufe's covariance of test features with test predictions, per sd
+    train, test = next(iter(splitter.split(data.X)))
+    pred = held.importance.cv.predictions[test]
+    expected = activation_pattern(data.X[test], pred) * pred.std(axis=0, ddof=1)
+    assert fold_pattern(data.X[test], pred, np.ones(45)) == pytest.approx(expected, abs=1e-5)
+    assert held.importance.cv.scores()["r"].iloc[-1] > 0.8
+    assert list(held.null_draws()) == []
+
+
+@pytest.mark.parametrize("model", ["ridge", "kernel_ridge_rbf", "cpm"])
+def test_null_draw_patterns_equal_a_refit_on_that_null_target(model):
+    data = _with_tr_targets(_toy_data(4))
+    splitter = LeaveOneSubjectOut(data)
+    held = heldout_patterns(model, data, splitter, n_null=4, seed=2, min_shift=5)
+    draws = list(held.null_draws(chunk=3))
+    assert len(draws) == 4 and draws[0].shape == (45, 2)
+    targets = null_sample_targets(data, 4, seed=2, min_shift=5)
+    for d in (0, 3):
+        refit = heldout_patterns(model, dataclasses.replace(data, y=targets[d]), splitter)
+        assert draws[d] == pytest.approx(refit.values, abs=1e-4), (model, d)
+    assert not np.allclose(draws[0], held.values)
+
+
+def test_roi_lesions_fast_route_equals_refit_and_edge_grams_add_up():
+    data = _toy_data(5)
+    splitter = LeaveOneSubjectOut(data)
+    sets = {"a": np.array([0, 1]), "b": np.array([7, 9])}
+    options = ExplainOptions()
+    fast = roi_lesion_scores("ridge", data, splitter, sets, options=options)
+    blocks = {name: roi_set_block(data.edges, rois) for name, rois in sets.items()}
+    slow = lesion_drops("ridge", data, splitter, blocks, feature_scaling="center")
+    wide = slow.pivot(index="lesion", columns="emotion", values="r_lesioned")
+    assert fast.to_numpy() == pytest.approx(wide.loc[["a", "b"], ["e1", "e2"]].to_numpy(), abs=1e-6)
+    refit = roi_lesion_scores("cpm", data, splitter, sets, options=options)  # the refit route
+    assert list(refit.index) == ["a", "b"] and list(refit.columns) == ["e1", "e2"]
+    assert refit.loc["b"].min() > refit.loc["a"].max()  # ROIs 0 and 1 carry network A's signal
+    grams = EdgeGrams(data.X, data.edges, 10)
+    block = data.X[:, blocks["b"]].astype(float)
+    assert grams.gram(sets["b"]) == pytest.approx(block @ block.T, rel=1e-4, abs=1e-3)
+    baseline = heldout_patterns("ridge", data, splitter, options=options).importance.cv
+    drops, null = roi_lesions_with_null(
+        "ridge", data, splitter, {"a": sets["a"]}, 5, baseline=baseline, options=options
+    )
+    assert set(null["draw"]) == set(range(5)) and (null.lesion == "a").all()
+    assert drops.set_index("emotion").loc["mean", "drop"] > 0.3  # network A carries the signal
+
+
+def test_explained_model_and_options_refuse_bad_input():
+    assert explained_model(["cpm", "ridge"]) == "ridge"
+    assert explained_model(["random_forest", "cpm"]) == "cpm"
+    assert explained_model(["random_forest"]) == "random_forest"
+    with pytest.raises(ValueError, match="empty"):
+        explained_model([])
+    with pytest.raises(ValueError, match="feature_scaling"):
+        ExplainOptions(feature_scaling="zscore")
+    with pytest.raises(ValueError, match="at least 3 test samples"):
+        fold_pattern(np.ones((2, 3)), np.ones(2), np.ones(3))
+
+
+def test_settings_come_as_keywords_or_as_one_options_object_not_both():
+    data = _toy_data(6)
+    splitter = LeaveOneSubjectOut(data)
+    lesions = network_blocks(data.edges, data.roi_networks)
+    by_keywords = lesion_drops("ridge", data, splitter, lesions, feature_scaling="center")
+    options = ExplainOptions(feature_scaling="center")
+    by_options = lesion_drops("ridge", data, splitter, lesions, options=options)
+    assert by_options.equals(by_keywords)
+    with pytest.raises(ValueError, match="inside options"):
+        lesion_drops("ridge", data, splitter, lesions, feature_scaling="center", options=options)
+    blocks = network_pair_blocks(data.edges, data.roi_networks)
+    with pytest.raises(ValueError, match="inside options"):
+        block_permutation_importance(
+            "ridge", data, splitter, blocks, inner_splits=4, options=options
+        )

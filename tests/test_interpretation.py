@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,16 +11,26 @@ import pytest
 from helpers.config import SimulationParams
 from helpers.decoding.splits import LeaveOneSubjectOut
 from helpers.decoding.stats import verdict
+from helpers.explain.graphs import top_edge_indices
+from helpers.explain.heldout import heldout_patterns
 from helpers.explain.interpretation import (
+    INDEX_DIRECTIONS,
     candidate_edge_masks,
     constructionist_table,
     empirical_p,
+    index_test,
+    lesion_index,
+    lono_concentration,
     network_entropy,
     network_entropy_label_null,
     node_strength,
+    null_pattern_indices,
     overlap_indices,
+    pattern_indices,
     planted_edge_masks,
+    rank_auroc,
     recovery_auroc,
+    top_edge_masks,
 )
 from helpers.explain.patterns import training_patterns
 from helpers.features import FeatureSet, sliding_window_connectivity, window_average, window_starts
@@ -146,7 +158,7 @@ def test_p_values_verdicts_and_table():
     assert verdict(0.2, 0.4, **accounts) == "inconclusive"
     assert verdict(0.2, 1 / 6, **accounts) == "inconclusive"  # 5 null draws cannot reach 0.05
     table = constructionist_table(
-        {"overlap": {"observed": "J = 0.3", "p_value": 0.02, "favours": "constructionist"}}
+        {"mean_jaccard": {"observed": 0.3, "p_value": 0.02, "favours": "constructionist"}}
     )
     assert isinstance(table, pd.DataFrame) and table["favours"].iloc[0] == "constructionist"
     with pytest.raises(ValueError, match="unknown index"):
@@ -159,3 +171,89 @@ def test_keep_top_edges_zeroes_all_but_the_top_fraction():
     importance = np.array([[0.1, -5.0], [-3.0, 0.2], [2.0, 0.3], [0.05, 0.4]])
     kept = keep_top_edges(importance, 0.5)
     np.testing.assert_array_equal(kept, [[0.0, 5.0], [3.0, 0.0], [2.0, 0.0], [0.0, 0.4]])
+
+
+@pytest.fixture(scope="module")
+def null_heldout():
+    data, atlas, sim, truth = _simulated("none")
+    data = dataclasses.replace(data, tr_targets=_drive())
+    held = heldout_patterns(
+        "ridge", data, LeaveOneSubjectOut(data), n_null=60, seed=1, min_shift=20
+    )
+    return held, data, atlas, sim
+
+
+def test_heldout_recovery_auroc_near_half_on_null_data(null_heldout):
+    held, data, atlas, sim = null_heldout
+    masks = candidate_edge_masks(atlas, sim, EMOTIONS)
+    auroc = recovery_auroc(held.values, masks, EMOTIONS)
+    assert abs(auroc["mean"] - 0.5) < 0.1, auroc
+    null = [recovery_auroc(d, masks, EMOTIONS)["mean"] for d in held.null_draws()]
+    assert len(null) == 60 and abs(np.mean(null) - 0.5) < 0.05
+
+
+def test_pattern_indices_on_null_data_sit_inside_their_null(null_heldout):
+    held, data, atlas, sim = null_heldout
+    where = (data.edges, atlas.n_rois, atlas.networks, 0.05)
+    observed = pattern_indices(held.values, *where)
+    null = null_pattern_indices(held.null_draws(), *where)
+    assert list(null.columns) == list(observed) and len(null) == 60
+    for name, value in observed.items():
+        test = index_test(value, null[name], above=INDEX_DIRECTIONS[name])
+        # one null dataset: the observation lies within the bulk of its null draws (the rate of
+        # verdicts over many null datasets is measured by helpers.calibration)
+        assert abs(test["z"]) < 3, (name, test)
+        assert test["n_null"] == 60
+
+
+def test_index_test_effect_interval_and_verdict():
+    null = np.random.default_rng(0).normal(0.5, 0.1, 400)
+    high = index_test(0.9, null, above="constructionist")
+    assert high["favours"] == "constructionist" and high["ci_low"] > 0
+    assert high["effect"] == pytest.approx(0.9 - null.mean())
+    assert high["z"] == pytest.approx(high["effect"] / null.std(ddof=1))
+    assert index_test(0.1, null, above="constructionist")["favours"] == "locationist"
+    assert index_test(0.9, null, above="locationist")["favours"] == "locationist"
+    middle = index_test(0.52, null, above="constructionist")
+    assert middle["favours"] == "inconclusive" and middle["p_value"] > 0.5
+    # 20 draws cannot reach 0.05 two-sided: never a verdict
+    assert index_test(5.0, null[:20], above="constructionist")["favours"] == "inconclusive"
+    with pytest.raises(ValueError, match="above"):
+        index_test(0.5, null, above="both")
+    with pytest.raises(ValueError, match="null draws"):
+        index_test(0.5, [np.nan, 1.0], above="locationist")
+
+
+def test_lono_concentration_and_lesion_index_known_answers():
+    assert lono_concentration(np.array([0.3, 0.1, -0.2, 0.0])) == pytest.approx(0.75)
+    assert lono_concentration(np.array([[0.1, 0.1], [0.0, -1.0]]))[0] == pytest.approx(0.5)
+    assert np.isnan(lono_concentration(np.array([[0.1, 0.1], [0.0, -1.0]]))[1])
+    rows = [{"lesion": "x", "emotion": e, "drop": d} for e, d in (("a", 0.5), ("b", 0.1))]
+    drops = pd.DataFrame(rows + [{"lesion": "x", "emotion": "mean", "drop": 0.3}])
+    null = pd.DataFrame(
+        [{"lesion": "x", "emotion": "a", "draw": k, "drop": v} for k, v in enumerate([0, 0.2])]
+    )
+    statistic, null_statistic = lesion_index(drops, null)
+    sd = np.std([0, 0.2], ddof=1)
+    assert statistic == pytest.approx((0.5 - 0.1) / sd)
+    assert null_statistic == pytest.approx([-0.1 / sd, 0.1 / sd])
+
+
+def test_top_edge_masks_match_top_edge_indices_with_ties():
+    rng = np.random.default_rng(1)
+    values = rng.integers(-3, 4, size=(200, 3)).astype(float)
+    masks = top_edge_masks(values, 0.07)
+    for j in range(3):
+        assert np.flatnonzero(masks[:, j]).tolist() == top_edge_indices(values[:, j], 0.07).tolist()
+
+
+def test_rank_auroc_equals_sklearn_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(2)
+    score = rng.integers(0, 6, 300).astype(float)
+    mask = rng.random(300) < 0.1
+    assert rank_auroc(score, mask) == pytest.approx(roc_auc_score(mask, score))
+    assert np.isnan(rank_auroc(score, np.zeros(300, bool)))
+    many = rng.random(300) < 0.5  # more than 64 positives: the sorted route
+    assert rank_auroc(score, many) == pytest.approx(roc_auc_score(many, score))

@@ -15,14 +15,14 @@ planted truth also gives the recovery AUROC of edge importance.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from helpers.explain.graphs import top_edge_indices
+from helpers.decoding.stats import verdict
 from helpers.simulate import plant_ground_truth, planted_edge_mask
 
 
@@ -46,6 +46,18 @@ def candidate_edge_masks(
 
     settings = simulation.model_copy(update={"effect": "connectivity"})
     return planted_edge_masks(plant_ground_truth(atlas, settings), emotions)
+
+
+def truth_edge_masks(
+    truth: Mapping[str, Any] | None, atlas: Any, simulation: Any, emotions: Sequence[str]
+) -> dict[str, np.ndarray] | None:
+    """The edges to score importance against: the planted ones, those a null dataset would have
+    used (:func:`candidate_edge_masks`), or ``None`` on real data (no ground truth)."""
+    if truth is None:
+        return None
+    if truth.get("effect") in ("connectivity", "both"):
+        return planted_edge_masks(truth, emotions)
+    return candidate_edge_masks(atlas, simulation, emotions)
 
 
 def recovery_auroc(
@@ -76,6 +88,42 @@ def recovery_auroc(
     defined = [v for v in out.values() if np.isfinite(v)]
     out["mean"] = float(np.mean(defined)) if defined else float("nan")
     return out
+
+
+def rank_auroc(score: np.ndarray, mask: np.ndarray) -> float:
+    """AUROC of ``score`` for ``mask`` by counting, for each positive, the negatives below it.
+
+    Equal to :func:`sklearn.metrics.roc_auc_score` (ties count one half) with one sort of the
+    negatives, so hundreds of null draws over 44,850 edges stay cheap.
+    """
+    score = np.asarray(score, dtype=float)
+    mask = np.asarray(mask, dtype=bool)
+    negatives, positives = score[~mask], score[mask]
+    if not len(positives) or not len(negatives):
+        return float("nan")
+    if len(positives) <= 64:  # a few planted edges: compare directly, no sort
+        below = (negatives[None, :] < positives[:, None]).sum(axis=1)
+        tied = (negatives[None, :] == positives[:, None]).sum(axis=1)
+    else:
+        negatives = np.sort(negatives)
+        below = np.searchsorted(negatives, positives, side="left")
+        tied = np.searchsorted(negatives, positives, side="right") - below
+    return float((below + 0.5 * tied).sum() / (len(positives) * len(negatives)))
+
+
+def null_recovery_auroc(
+    draws: Iterable[np.ndarray], masks: Mapping[str, np.ndarray], emotions: Sequence[str]
+) -> np.ndarray:
+    """Mean recovery AUROC (over emotions with planted edges) of each null draw's importance."""
+    out = []
+    for importance in draws:
+        values = [
+            rank_auroc(np.abs(importance[:, k]), masks[e])
+            for k, e in enumerate(emotions)
+            if 0 < np.sum(masks[e]) < len(importance)
+        ]
+        out.append(float(np.mean(values)) if values else float("nan"))
+    return np.asarray(out)
 
 
 # ----------------------------------------------------------------------------- null p-values
@@ -115,10 +163,12 @@ def node_strength(importance: np.ndarray, edges: np.ndarray | None, n_rois: int)
             raise ValueError(f"{len(values)} ROI importances for {n_rois} ROIs")
         return values
     edges = np.asarray(edges)
-    strength = np.zeros((n_rois, values.shape[1]))
-    np.add.at(strength, edges[:, 0], values)
-    np.add.at(strength, edges[:, 1], values)
-    return strength
+    if len(edges) != len(values):
+        raise ValueError(f"{len(values)} edge importances for {len(edges)} edges")
+    ends = np.concatenate([edges[:, 0], edges[:, 1]])
+    return np.stack(
+        [np.bincount(ends, np.tile(column, 2), minlength=n_rois) for column in values.T], axis=1
+    )
 
 
 def keep_top_edges(importance: np.ndarray, fraction: float) -> np.ndarray:
@@ -195,34 +245,215 @@ def network_entropy_label_null(
 
 
 # -------------------------------------------------------------------------- overlap across emotions
-def overlap_indices(importance: np.ndarray, fraction: float) -> dict[str, float]:
+def top_edge_masks(importance: np.ndarray, fraction: float) -> np.ndarray:
+    """Boolean (n_edges, n_targets): each target's top ``fraction`` edges by ``|importance|``.
+
+    The same sets as :func:`helpers.explain.graphs.top_edge_indices` (``ceil(fraction * n)`` edges,
+    ties broken by index), found with a partition instead of a sort: the null distributions call
+    this hundreds of times on 44,850 edges.
+    """
+    values = np.abs(np.asarray(importance, dtype=float))
+    if values.ndim == 1:
+        values = values[:, None]
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"the top-edge fraction must be in (0, 1], got {fraction}")
+    k = max(1, int(np.ceil(fraction * len(values))))
+    cutoff = -np.partition(-values, k - 1, axis=0)[k - 1]
+    masks = values > cutoff
+    for j in range(values.shape[1]):
+        missing = k - int(masks[:, j].sum())
+        if missing > 0:
+            masks[np.flatnonzero(values[:, j] == cutoff[j])[:missing], j] = True
+    return masks
+
+
+def overlap_indices(
+    importance: np.ndarray, fraction: float, masks: np.ndarray | None = None
+) -> dict[str, float]:
     """How much the emotions share their top edges.
 
     ``mean_jaccard``: mean pairwise Jaccard overlap of the top ``fraction`` edges;
     ``shared_core``: share of the union of top edges that is top for at least two emotions;
     ``specific``: mean share of an emotion's top edges that no other emotion has in its top set.
+    ``masks`` (from :func:`top_edge_masks`) may be passed when already computed.
     """
     importance = np.asarray(importance, dtype=float)
     k = importance.shape[1]
     if k < 2:
         raise ValueError("overlap needs at least two emotions")
-    counts = np.zeros(len(importance), dtype=int)
-    tops = []
-    for j in range(k):
-        top = top_edge_indices(importance[:, j], fraction)
-        tops.append(top)
-        counts[top] += 1
-    jaccards = []
-    for a in range(k):
-        for b in range(a + 1, k):
-            inter = np.intersect1d(tops[a], tops[b]).size
-            jaccards.append(inter / np.union1d(tops[a], tops[b]).size)
-    union = counts > 0
-    specific = [float(np.mean(counts[top] == 1)) for top in tops]
+    if masks is None:
+        masks = top_edge_masks(importance, fraction)
+    as_float = masks.astype(np.float32)
+    inter = as_float.T @ as_float
+    sizes = np.diag(inter)
+    pairs = np.triu_indices(k, 1)
+    union = sizes[:, None] + sizes[None, :] - inter
+    counts = masks.sum(axis=1)
+    in_union = counts > 0
+    only_one = counts == 1
+    specific = [float(np.mean(only_one[masks[:, j]])) for j in range(k)]
     return {
-        "mean_jaccard": float(np.mean(jaccards)),
-        "shared_core": float(np.mean(counts[union] >= 2)),
+        "mean_jaccard": float(np.mean(inter[pairs] / union[pairs])),
+        "shared_core": float(np.mean(counts[in_union] >= 2)),
         "specific": float(np.mean(specific)),
+    }
+
+
+# ------------------------------------------------------------ indices against null targets
+INDEX_DIRECTIONS = {
+    "network_entropy": "constructionist",
+    "mean_jaccard": "constructionist",
+    "shared_core": "constructionist",
+    "lono_concentration": "locationist",
+}
+"""Which account a value *above* the null favours, for each index of :func:`pattern_indices`."""
+
+
+def pattern_indices(
+    importance: np.ndarray,
+    edges: np.ndarray,
+    n_rois: int,
+    roi_networks: Sequence[str],
+    fraction: float,
+) -> dict[str, float]:
+    """The pattern-level indices of one importance matrix (n_edges, n_emotions).
+
+    ``network_entropy``: mean over emotions of the normalised entropy of the top-``fraction``
+    edges' strength over networks; ``mean_jaccard`` and ``shared_core``: see
+    :func:`overlap_indices`.
+    """
+    importance = np.asarray(importance, dtype=float)
+    top = top_edge_masks(importance, fraction)
+    strength = node_strength(np.where(top, np.abs(importance), 0.0), edges, n_rois)
+    overlap = overlap_indices(importance, fraction, masks=top)
+    return {
+        "network_entropy": float(network_entropy(strength, roi_networks).mean()),
+        "mean_jaccard": overlap["mean_jaccard"],
+        "shared_core": overlap["shared_core"],
+    }
+
+
+def null_pattern_indices(
+    draws: Iterable[np.ndarray],
+    edges: np.ndarray,
+    n_rois: int,
+    roi_networks: Sequence[str],
+    fraction: float,
+) -> pd.DataFrame:
+    """:func:`pattern_indices` of every null draw's importance: one row per draw."""
+    rows = [pattern_indices(d, edges, n_rois, roi_networks, fraction) for d in draws]
+    return pd.DataFrame(rows, columns=["network_entropy", "mean_jaccard", "shared_core"])
+
+
+def index_test(
+    observed: float,
+    null: np.ndarray,
+    *,
+    above: str,
+    level: float = 0.95,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """An index against its null: effect size, interval, two-sided p and the verdict.
+
+    ``effect`` is the observed value minus the null mean and ``z`` the same in null standard
+    deviations. The interval ``[observed - q_hi, observed - q_lo]`` (``q`` the null's central
+    ``level`` quantiles) holds the effects a decoder of no signal would produce around this
+    observation; it excludes zero exactly when the observation lies outside the null's central
+    range. ``above`` is the account a value above the null favours (the other one is favoured
+    below); :func:`helpers.decoding.stats.verdict` decides, and says ``inconclusive`` when the test
+    does not reject.
+    """
+    if above not in ("constructionist", "locationist"):
+        raise ValueError(f"above must be 'constructionist' or 'locationist', got {above!r}")
+    null = np.asarray(null, dtype=float)
+    null = null[np.isfinite(null)]
+    if null.size < 2:
+        raise ValueError(f"an index test needs at least 2 finite null draws, got {null.size}")
+    below = "locationist" if above == "constructionist" else "constructionist"
+    tail = (1 - level) / 2
+    q_lo, q_hi = np.quantile(null, [tail, 1 - tail])
+    effect = float(observed - null.mean())
+    sd = float(null.std(ddof=1))
+    p = two_sided_p(observed, null)
+    low, high = float(observed - q_hi), float(observed - q_lo)
+    return {
+        "observed": float(observed),
+        "null_mean": float(null.mean()),
+        "null_sd": sd,
+        "effect": effect,
+        "z": effect / sd if sd > 0 else float("nan"),
+        "ci_low": low,
+        "ci_high": high,
+        "p_value": p,
+        "n_null": int(null.size),
+        "favours": verdict(
+            effect, p, positive=above, negative=below, ci_low=low, ci_high=high, alpha=alpha
+        ),
+    }
+
+
+def lono_concentration(drops: np.ndarray) -> np.ndarray:
+    """Share of the summed leave-one-network-out loss carried by the most important network.
+
+    ``drops`` is (..., n_networks): each network's drop in held-out r. Negative drops (removing a
+    network helped) count as no loss. 1 means one network carries all of it (locationist); ``1 /
+    n_networks`` an even spread. NaN when no removal hurts.
+    """
+    loss = np.clip(np.asarray(drops, dtype=float), 0.0, None)
+    total = loss.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, loss.max(axis=-1) / np.where(total > 0, total, 1.0), np.nan)
+
+
+def lesion_index(drops: pd.DataFrame, null_drops: pd.DataFrame) -> tuple[float, np.ndarray]:
+    """The lesion index and its null: the largest standardised specific drop over named lesions.
+
+    For each named lesion, its largest drop in held-out r over emotions is put in standard
+    deviations of the same statistic for random lesions of its size; the index is the largest of
+    these over lesions. Its null takes, draw by draw, the same maximum over the random lesions, so
+    testing several lesions does not inflate the false-positive rate.
+    """
+    observed, null = [], []
+    for lesion, group in drops[drops.emotion != "mean"].groupby("lesion", sort=False):
+        random = null_drops[(null_drops.lesion == lesion) & (null_drops.emotion != "mean")]
+        per_draw = random.groupby("draw")["drop"].max().to_numpy()
+        if len(per_draw) < 2:
+            raise ValueError(f"lesion {lesion!r} needs at least 2 random lesions")
+        centre, sd = per_draw.mean(), per_draw.std(ddof=1) or 1.0
+        observed.append((group["drop"].max() - centre) / sd)
+        null.append((per_draw - centre) / sd)
+    if not observed:
+        raise ValueError("no named lesion to test")
+    return float(max(observed)), np.max(np.stack(null), axis=0)
+
+
+def comparison_test(comparison: Mapping[str, Any], level_z: float = 1.96) -> dict[str, Any]:
+    """The joint DFC-against-ROI permutation test as an index: effect, interval and verdict.
+
+    ``comparison`` is :meth:`helpers.decoding.runs.RegressionRun.compare`'s result. The interval is
+    the observed difference plus or minus ``level_z`` standard deviations of its null.
+    """
+    delta, p = comparison.get("delta_r"), comparison.get("p_value")
+    if delta is None or p is None:
+        return {"observed": float("nan"), "p_value": None, "favours": "inconclusive"}
+    spread = level_z * float(comparison.get("null_sd", float("nan")))
+    low, high = delta - spread, delta + spread
+    return {
+        "observed": float(delta),
+        "null_mean": 0.0,
+        "effect": float(delta),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p_value": float(p),
+        "n_null": int(comparison.get("n_draws", 0)),
+        "favours": verdict(
+            float(delta),
+            float(p),
+            positive="constructionist",
+            negative="locationist",
+            ci_low=low,
+            ci_high=high,
+        ),
     }
 
 
@@ -267,30 +498,40 @@ def lesion_summary(drops: pd.DataFrame, null_drops: pd.DataFrame) -> pd.DataFram
 # --------------------------------------------------------------------------------- final table
 PREDICTIONS = {
     "network_entropy": (
-        "importance concentrated in few networks (low entropy)",
-        "importance spread over many networks (high entropy)",
+        "importance concentrated in few networks (entropy below null)",
+        "importance spread over many networks (entropy above null)",
     ),
-    "overlap": (
-        "each emotion has its own edges (low overlap)",
-        "a shared core of edges across emotions (high overlap)",
+    "mean_jaccard": (
+        "each emotion has its own top edges (Jaccard overlap below null)",
+        "emotions share their top edges (Jaccard overlap above null)",
+    ),
+    "shared_core": (
+        "few top edges serve several emotions (shared core below null)",
+        "a core of top edges serves several emotions (shared core above null)",
+    ),
+    "lono_concentration": (
+        "one network carries most of the loss when networks are left out (share above null)",
+        "the loss is spread over networks (share below null)",
     ),
     "region_vs_edge": (
         "region amplitude decodes as well as interactions (delta r <= 0)",
         "interactions decode better than regions (delta r > 0)",
     ),
     "lesions": (
-        "removing an emotion's region destroys its decoding (drop above random lesions)",
+        "removing an emotion's region hurts more than a random lesion of the same size",
         "no lesion hurts more than a random one of the same size (degeneracy)",
     ),
 }
+"""Each index: what the locationist account predicts, then what the constructionist one does."""
 
 
 def constructionist_table(indices: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """The side-by-side table: what each account predicts, what the data show, and which it favours.
 
-    ``indices`` maps an index name of :data:`PREDICTIONS` to ``{"observed": text, "p_value": p,
-    "favours": "locationist" | "constructionist" | "inconclusive"}`` (see
-    :func:`helpers.decoding.stats.verdict`).
+    ``indices`` maps an index name of :data:`PREDICTIONS` to ``{"observed": value or text,
+    "p_value": p, "favours": "locationist" | "constructionist" | "inconclusive"}`` (see
+    :func:`helpers.decoding.stats.verdict`), optionally with the ``null_mean``, ``effect``,
+    ``ci_low`` and ``ci_high`` of :func:`index_test`.
     """
     rows = []
     for name, result in indices.items():
@@ -303,6 +544,10 @@ def constructionist_table(indices: Mapping[str, Mapping[str, Any]]) -> pd.DataFr
                 "locationist predicts": locationist,
                 "constructionist predicts": constructionist,
                 "data show": result["observed"],
+                "null mean": result.get("null_mean"),
+                "effect": result.get("effect"),
+                "ci_low": result.get("ci_low"),
+                "ci_high": result.get("ci_high"),
                 "null p": result.get("p_value"),
                 "favours": result["favours"],
             }
@@ -313,7 +558,10 @@ def constructionist_table(indices: Mapping[str, Mapping[str, Any]]) -> pd.DataFr
 __all__ = [
     "planted_edge_masks",
     "candidate_edge_masks",
+    "truth_edge_masks",
     "recovery_auroc",
+    "rank_auroc",
+    "null_recovery_auroc",
     "empirical_p",
     "two_sided_p",
     "node_strength",
@@ -322,6 +570,14 @@ __all__ = [
     "network_entropy",
     "network_entropy_label_null",
     "overlap_indices",
+    "top_edge_masks",
+    "INDEX_DIRECTIONS",
+    "pattern_indices",
+    "null_pattern_indices",
+    "index_test",
+    "lono_concentration",
+    "lesion_index",
+    "comparison_test",
     "random_roi_sets",
     "lesion_summary",
     "PREDICTIONS",

@@ -26,6 +26,7 @@ from helpers.decoding.models import (
     check_model_name,
     make_estimator,
 )
+from helpers.explain.heldout import ExplainOptions, options_from
 from helpers.explain.patterns import _small_blas
 from helpers.features import FeatureSet
 from helpers.progress import tqdm
@@ -111,6 +112,7 @@ def block_permutation_importance(
     kernels: FoldKernels | None = None,
     grid: ModelGrid | None = None,
     progress: bool = False,
+    options: ExplainOptions | None = None,
 ) -> pd.DataFrame:
     """Drop in held-out Pearson r when a block of features is shuffled across test samples.
 
@@ -124,10 +126,21 @@ def block_permutation_importance(
     Kernel models never re-form a kernel: the block's share ``G_B`` of the test-train kernel and the
     test rows' block norms are computed once per fold, and a permutation ``pi`` turns the kernel into
     ``K - G_B + G_B[pi]``. Estimator models (forest, lasso...) are refitted once per fold with the
-    chosen hyperparameters and predict on permuted copies of the test features.
+    chosen hyperparameters and predict on permuted copies of the test features. The fitting
+    settings come one by one or as ``options`` (:class:`ExplainOptions`), not both.
     """
 
     check_model_name(model)
+    settings = options_from(
+        options,
+        inner_splits=inner_splits,
+        feature_scaling=feature_scaling,
+        kernels=kernels,
+        grid=grid,
+        progress=progress,
+    )
+    inner_splits, feature_scaling = settings.inner_splits, settings.feature_scaling
+    kernels, grid, progress = settings.kernels, settings.grid, settings.progress
     if n_repeats < 1:
         raise ValueError(f"n_repeats must be at least 1, got {n_repeats}")
     if not blocks:

@@ -1,0 +1,24 @@
+"""Checks for the coding exercises of chapter 06 (constructionist or locationist?)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from helpers.exercises.checking import check_array
+from helpers.explain.interpretation import network_entropy
+
+
+def check_network_entropy(answer: Any, strength: np.ndarray, networks: Sequence[str]) -> bool:
+    """Is ``answer`` the normalised entropy over networks of each column of ``strength``?
+
+    The reference averages the strength of each network's ROIs (so network size does not count),
+    turns the averages into shares and divides their Shannon entropy by ``log(n_networks)``.
+    """
+    expected = network_entropy(np.asarray(strength, dtype=float), networks)
+    return check_array("network entropy", answer, expected, atol=1e-6)
+
+
+__all__ = ["check_network_entropy"]

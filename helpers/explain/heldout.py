@@ -1,0 +1,281 @@
+"""Importance from held-out data, for the real targets and for every null target draw at once.
+
+A pattern computed on the training windows says what the fitted model co-varies with on data it
+has already seen. The held-out pattern of an outer fold is the covariance of the fold's *test*
+features with the model's predictions for them (Haufe et al. 2014 on new data), per standard
+deviation of those predictions; the patterns of all outer folds are averaged.
+
+The same quantity for null targets (circular shifts of the emotion series) costs almost nothing
+for the models with a shortcut: kernel ridge predicts every null column through its hat matrix and
+CPM fits every null column in one pass over the same training correlations (see
+:func:`helpers.decoding.folds.fit_predict_fold`), so each fold yields the held-out predictions of
+all null draws at once and their patterns are one product ``X_test^T P_null``. Other models refit
+per draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from helpers.decoding.crossval import COLUMN_MODELS
+from helpers.decoding.folds import FoldInput, fit_predict_fold
+from helpers.decoding.kernels import FoldKernels, _fold_scaling
+from helpers.decoding.models import KERNEL_MODELS, ModelGrid, check_model_name, is_linear_smoother
+from helpers.decoding.nulls import null_window_table
+from helpers.decoding.results import CVResult
+from helpers.explain.patterns import FeatureImportance, _small_blas, pattern_kind
+from helpers.features import FeatureSet
+from helpers.progress import tqdm
+
+
+@dataclass(frozen=True)
+class ExplainOptions:
+    """How an explained model is cross-validated: tuning, scaling, shared kernels.
+
+    ``kernels`` (each outer fold's linear kernel) may be shared with other explanations of the same
+    features and folds; ``grid`` holds the hyperparameters tuned in the inner folds.
+    """
+
+    inner_splits: int = 3
+    feature_scaling: str = "center"
+    grid: ModelGrid = field(default_factory=ModelGrid)
+    kernels: FoldKernels | None = None
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.feature_scaling not in ("standard", "center"):
+            raise ValueError(
+                f"feature_scaling must be 'standard' or 'center', got {self.feature_scaling!r}"
+            )
+        if self.inner_splits < 2:
+            raise ValueError(f"inner_splits must be at least 2, got {self.inner_splits}")
+
+
+_KEYWORD_DEFAULTS = {
+    "inner_splits": 3,
+    "feature_scaling": "standard",
+    "kernels": None,
+    "grid": None,
+    "progress": False,
+}
+
+
+def options_from(options: ExplainOptions | None, **keywords: Any) -> ExplainOptions:
+    """One :class:`ExplainOptions` from either an options object or the older keywords.
+
+    The explanation functions accept ``inner_splits``, ``feature_scaling``, ``kernels``, ``grid``
+    and ``progress`` one by one (their defaults unchanged) or all at once as ``options``; giving a
+    keyword beside ``options`` is refused, so no setting is silently ignored.
+    """
+    unknown = set(keywords) - set(_KEYWORD_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown explanation options: {', '.join(sorted(unknown))}")
+    if options is None:
+        settings = {**_KEYWORD_DEFAULTS, **keywords}
+        settings["grid"] = settings["grid"] or ModelGrid()
+        return ExplainOptions(**settings)
+    clashing = [
+        k
+        for k, v in keywords.items()
+        if v is not _KEYWORD_DEFAULTS[k] and v != _KEYWORD_DEFAULTS[k]
+    ]
+    if clashing:
+        raise ValueError(f"give {', '.join(clashing)} inside options, not beside it")
+    return options
+
+
+def has_null_shortcut(model: str) -> bool:
+    """True when every null draw comes from the real fit (hat matrix or one pass over columns)."""
+    return is_linear_smoother(model) or model in COLUMN_MODELS
+
+
+def explained_model(models: list[str]) -> str:
+    """The model whose importance is explained: declared in the parameters, never picked by score.
+
+    The first of ``models`` whose null draws come from one fit (kernel ridge, then CPM and the other
+    column models), so hundreds of null draws and random lesions cost seconds; else the first model.
+    """
+    if not models:
+        raise ValueError("no model to explain: params.models is empty")
+    for condition in (is_linear_smoother, lambda m: m in COLUMN_MODELS):
+        found = [m for m in models if condition(check_model_name(m))]
+        if found:
+            return found[0]
+    return models[0]
+
+
+def fold_pattern(X_test: np.ndarray, predictions: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``cov(X_test, y_hat) / sd(y_hat)`` per column of ``predictions``: (n_features, n_columns).
+
+    Float32 products (the null draws have thousands of columns); a constant prediction (the model
+    says nothing on this fold) gives a zero pattern. ``scale`` divides each feature (the training
+    standard deviation for standardised models, ones otherwise).
+    """
+    P = np.asarray(predictions, dtype=np.float64)
+    if P.ndim == 1:
+        P = P[:, None]
+    if len(P) < 3:
+        raise ValueError(f"a held-out pattern needs at least 3 test samples, got {len(P)}")
+    centred = P - P.mean(axis=0)
+    sd = centred.std(axis=0, ddof=1)
+    usable = sd > 1e-12 * max(float(sd.max()), 1e-300)
+    unit = np.where(usable, centred / np.where(usable, sd, 1.0), 0.0).astype(np.float32)
+    cross = np.asarray(X_test, dtype=np.float32).T @ unit
+    return cross.astype(np.float64) / (len(P) - 1) / scale[:, None]
+
+
+@dataclass
+class HeldOutPatterns:
+    """Held-out patterns of one model: the observed ones and a generator over null draws."""
+
+    importance: FeatureImportance
+    X: Any
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    scales: list[np.ndarray]
+    null_predictions: list[np.ndarray] | None  # per fold, (n_test, n_null * n_targets)
+    n_null: int
+    n_targets: int
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.importance.values
+
+    def null_draws(self, chunk: int = 25) -> Iterator[np.ndarray]:
+        """Each null draw's fold-averaged held-out pattern (n_features, n_targets), one at a time.
+
+        Draws are computed ``chunk`` at a time, so memory stays at ``chunk * n_targets`` columns of
+        patterns whatever the number of draws.
+        """
+        if self.null_predictions is None:
+            return
+        K = self.n_targets
+        for first in range(0, self.n_null, chunk):
+            last = min(self.n_null, first + chunk)
+            columns = slice(first * K, last * K)
+            total = None
+            for (_, test), scale, pred in zip(self.folds, self.scales, self.null_predictions):
+                pattern = fold_pattern(self.X[test], pred[:, columns], scale)
+                total = pattern if total is None else total + pattern
+            total /= len(self.folds)
+            for d in range(last - first):
+                yield total[:, d * K : (d + 1) * K]
+
+
+def heldout_patterns(
+    model: str,
+    data: FeatureSet,
+    splitter: Any,
+    *,
+    n_null: int = 0,
+    null_method: str = "circular_shift",
+    seed: int = 0,
+    min_shift: int = 1,
+    options: ExplainOptions | None = None,
+) -> HeldOutPatterns:
+    """Held-out activation patterns of ``model``, per outer fold then averaged, with null draws.
+
+    Each outer fold is tuned on inner folds of its training windows and fitted on them; only then
+    are its test windows predicted, and the pattern is the covariance of the test features with
+    those predictions. ``n_null`` null target draws (``null_method``, shared by every subject and
+    emotion, at least ``min_shift`` TRs away from the truth) go through the same folds and tuning.
+    The returned ``importance.cv`` holds the held-out predictions of the real targets.
+    """
+    check_model_name(model)
+    options = options or ExplainOptions()
+    if n_null < 0:
+        raise ValueError(f"n_null must be >= 0, got {n_null}")
+    X = data.X
+    Y = np.asarray(data.y, dtype=float)
+    folds = list(splitter.split(X))
+    kernels = options.kernels
+    if kernels is None and model in KERNEL_MODELS:
+        kernels = FoldKernels(X, folds, options.feature_scaling)
+    if kernels is not None and len(kernels.folds) != len(folds):
+        raise ValueError("the kernels were computed for other folds; build them from this splitter")
+    window_of_sample = np.unique(data.start, return_inverse=True)[1].ravel()
+    null_windows = None
+    if n_null:
+        null_windows, window_of_sample = null_window_table(
+            data, n_null, null_method, seed, min_shift
+        )
+    shortcut = has_null_shortcut(model)
+    K = Y.shape[1]
+    total = np.zeros((X.shape[1], K))
+    total_sq = np.zeros_like(total)
+    predictions = np.full(Y.shape, np.nan)
+    chosen, scales, null_predictions = [], [], [] if n_null else None
+    for k, (train, test) in enumerate(
+        tqdm(folds, desc=f"held-out patterns {model}", disable=not options.progress, leave=False)
+    ):
+        inner = list(splitter.inner(train, options.inner_splits).split())
+        fold = FoldInput(train, test, inner, window_of_sample)
+        K_lin = kernels.full(k) if model in KERNEL_MODELS else None
+        with _small_blas():
+            out = fit_predict_fold(
+                model, X, Y, fold, options.grid, options.feature_scaling, None, K_lin,
+                null_windows if shortcut else None,
+            )  # fmt: skip
+            null_pred = out.null_predictions
+            if n_null and not shortcut:
+                null_pred = _refit_nulls(
+                    model, X, null_windows[window_of_sample], fold, K, options, K_lin
+                )
+        predictions[test] = out.predictions
+        chosen.append(out.chosen)
+        _, scale = _fold_scaling(X, train, options.feature_scaling)
+        scales.append(scale)
+        pattern = fold_pattern(X[test], out.predictions, scale)
+        total += pattern
+        total_sq += pattern**2
+        if n_null:
+            null_predictions.append(np.asarray(null_pred, dtype=np.float32))
+    n = len(folds)
+    mean = total / n
+    spread = np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
+    emotions = list(data.target_names)[:K]
+    kind = "dfc" if data.is_edges else "roi"
+    result = CVResult(
+        model, kind, "", emotions, Y, predictions, data.subject, data.start, folds, chosen
+    )
+    importance = FeatureImportance(
+        mean, spread, model, f"held-out {pattern_kind(model)}", emotions, n, result
+    )
+    return HeldOutPatterns(importance, X, folds, scales, null_predictions, n_null, K)
+
+
+def _refit_nulls(
+    model: str,
+    X: Any,
+    Y_null: np.ndarray,
+    fold: FoldInput,
+    n_targets: int,
+    options: ExplainOptions,
+    K_lin: np.ndarray | None,
+) -> np.ndarray:
+    """Held-out predictions of every null draw for a model without a shortcut: one refit per draw."""
+    if model in KERNEL_MODELS:
+        return fit_predict_fold(
+            model, X, Y_null, fold, options.grid, options.feature_scaling, None, K_lin
+        ).predictions
+    blocks = [
+        fit_predict_fold(
+            model, X, Y_null[:, j : j + n_targets], fold, options.grid, options.feature_scaling
+        ).predictions
+        for j in range(0, Y_null.shape[1], n_targets)
+    ]
+    return np.concatenate(blocks, axis=1)
+
+
+__all__ = [
+    "explained_model",
+    "options_from",
+    "ExplainOptions",
+    "HeldOutPatterns",
+    "fold_pattern",
+    "has_null_shortcut",
+    "heldout_patterns",
+]
