@@ -205,9 +205,12 @@ def test_roi_lesions_fast_route_equals_refit_and_edge_grams_add_up():
     slow = lesion_drops("ridge", data, splitter, blocks, feature_scaling="center")
     wide = slow.pivot(index="lesion", columns="emotion", values="r_lesioned")
     assert fast.to_numpy() == pytest.approx(wide.loc[["a", "b"], ["e1", "e2"]].to_numpy(), abs=1e-6)
-    refit = roi_lesion_scores("cpm", data, splitter, sets, options=options)  # the refit route
-    assert list(refit.index) == ["a", "b"] and list(refit.columns) == ["e1", "e2"]
-    assert refit.loc["b"].min() > refit.loc["a"].max()  # ROIs 0 and 1 carry network A's signal
+    cpm = roi_lesion_scores("cpm", data, splitter, sets, options=options)  # shared correlations
+    assert list(cpm.index) == ["a", "b"] and list(cpm.columns) == ["e1", "e2"]
+    assert cpm.loc["b"].min() > cpm.loc["a"].max()  # ROIs 0 and 1 carry network A's signal
+    refit = lesion_drops("cpm", data, splitter, blocks, grid=options.grid)
+    wide = refit.pivot(index="lesion", columns="emotion", values="r_lesioned")
+    assert cpm.to_numpy() == pytest.approx(wide.loc[["a", "b"], ["e1", "e2"]].to_numpy(), abs=1e-6)
     grams = EdgeGrams(data.X, data.edges, 10)
     block = data.X[:, blocks["b"]].astype(float)
     assert grams.gram(sets["b"]) == pytest.approx(block @ block.T, rel=1e-4, abs=1e-3)

@@ -19,6 +19,7 @@ all columns one product of per-window feature sums with the target table.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +113,28 @@ class TrainingCorrelations:
 def training_correlations(X: np.ndarray, rows: np.ndarray, columns: TargetColumns) -> np.ndarray:
     """Pearson r of every target column with every feature over ``rows``: (n_columns, n_features)."""
     return TrainingCorrelations(X, rows, columns)(slice(None))
+
+
+class CorrelationCache:
+    """Training correlations of every fit of a cross-validation, kept for lesions to reuse.
+
+    A lesion removes features; the remaining features' correlations with the targets over the same
+    training rows do not change, so CPM refitted without them only ranks again and needs no new
+    correlation. Keyed by the rows and the target table, so one cache serves every fold.
+    """
+
+    def __init__(self) -> None:
+        self._store: dict[tuple[bytes, bytes], np.ndarray] = {}
+
+    def correlations(self, X: np.ndarray, rows: np.ndarray, columns: TargetColumns) -> np.ndarray:
+        """Pearson r (n_columns, n_features) of ``columns`` with ``X`` over ``rows``."""
+        key = (
+            hashlib.sha1(np.ascontiguousarray(rows).tobytes()).digest(),
+            hashlib.sha1(np.ascontiguousarray(columns.values(rows)).tobytes()).digest(),
+        )
+        if key not in self._store:
+            self._store[key] = training_correlations(X, rows, columns)
+        return self._store[key]
 
 
 def top_features(r: np.ndarray, k_max: int) -> np.ndarray:
@@ -234,13 +257,23 @@ def cpm_predict(
     columns: TargetColumns,
     n_edges: tuple[int, ...],
     by_feature: FeatureMajor | None = None,
+    excluded: np.ndarray | None = None,
+    cache: CorrelationCache | None = None,
 ) -> np.ndarray:
     """CPM fitted on ``train`` for every edge count, predicting ``evaluate``: (K, n_eval, n_columns).
 
     ``by_feature`` is the feature-major copy of ``X`` the strengths are summed from (made here when
-    the caller does not share one).
+    the caller does not share one). ``excluded`` features (a lesion) are never selected; ``cache``
+    keeps the training correlations of this fit for the next lesion.
     """
-    correlations = TrainingCorrelations(X, train, columns)
+    if cache is not None:
+        stored = cache.correlations(X, train, columns)
+
+        def correlations(block: slice) -> np.ndarray:
+            return stored[block].copy()
+
+    else:
+        correlations = TrainingCorrelations(X, train, columns)
     by_feature = by_feature if by_feature is not None else FeatureMajor(X)
     rows = np.concatenate([train, evaluate])
     out = np.empty((len(n_edges), len(evaluate), columns.n_columns))
@@ -249,6 +282,8 @@ def cpm_predict(
     for first in range(0, columns.n_columns, _CORRELATION_CHUNK):
         block = slice(first, min(first + _CORRELATION_CHUNK, columns.n_columns))
         r = correlations(block)
+        if excluded is not None:
+            r[:, excluded] = 0.0
         index = top_features(r, max(n_edges))
         signs = np.sign(np.take_along_axis(r, index, axis=1))
         for sub in range(0, len(index), _COLUMN_CHUNK):
@@ -269,21 +304,27 @@ def cpm_fold(
     inner: list[tuple[np.ndarray, np.ndarray]],
     n_edges: tuple[int, ...],
     by_feature: FeatureMajor | None = None,
+    excluded: np.ndarray | None = None,
+    cache: CorrelationCache | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nested CPM in one outer fold: the edge count per column from the inner folds, then the fit.
 
     Returns test predictions (n_test, n_columns) and the chosen edge count per column.
-    ``by_feature`` is the feature-major copy of ``X`` shared by all fits (made here if absent).
+    ``by_feature`` is the feature-major copy of ``X`` shared by all fits (made here if absent);
+    ``excluded`` features are lesioned (never selected) and ``cache`` lets many lesions share the
+    training correlations (see :class:`CorrelationCache`).
     """
     if by_feature is None:
         by_feature = FeatureMajor(X)
     n_edges = tuple(sorted(set(int(k) for k in n_edges)))
     loss = np.zeros((len(n_edges), columns.n_columns))
     for it, iv in inner:
-        predicted = cpm_predict(X, train[it], train[iv], columns, n_edges, by_feature)
+        predicted = cpm_predict(
+            X, train[it], train[iv], columns, n_edges, by_feature, excluded, cache
+        )
         loss += inner_loss(predicted, columns.values(train[iv]))
     best = np.argmin(loss, axis=0)
-    predicted = cpm_predict(X, train, test, columns, n_edges, by_feature)
+    predicted = cpm_predict(X, train, test, columns, n_edges, by_feature, excluded, cache)
     chosen = np.asarray(n_edges)[best]
     return np.take_along_axis(predicted, best[None, None, :], axis=0)[0], chosen
 

@@ -18,6 +18,7 @@ from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, centre_kernel
 from helpers.decoding.models import KERNEL_MODELS, ModelGrid, check_model_name
 from helpers.decoding.results import CVResult
+from helpers.decoding.selection import CorrelationCache, FeatureMajor, TargetColumns, cpm_fold
 from helpers.explain.heldout import ExplainOptions, options_from
 from helpers.explain.inputs import roi_set_block
 from helpers.explain.interpretation import random_roi_sets
@@ -218,6 +219,8 @@ def roi_lesion_scores(
     check_model_name(model)
     if data.edges is None:
         raise ValueError("ROI lesions of edge features need the feature set's edges")
+    if model == "cpm":
+        return _cpm_lesion_scores(data, splitter, roi_sets, options)
     fast = model in KERNEL_MODELS and options.feature_scaling == "center"
     if not fast:
         blocks = {name: roi_set_block(data.edges, rois) for name, rois in roi_sets.items()}
@@ -252,6 +255,39 @@ def roi_lesion_scores(
                 model, "dfc", "", emotions, Y, predictions, data.subject, data.start, folds, []
             )
             rows[name] = result.within_fold_r()
+    return pd.DataFrame.from_dict(rows, orient="index", columns=emotions)
+
+
+def _cpm_lesion_scores(
+    data: FeatureSet, splitter: Any, roi_sets: Mapping[Any, np.ndarray], options: ExplainOptions
+) -> pd.DataFrame:
+    """CPM's held-out r per emotion after each ROI lesion, refitted with the same nested folds.
+
+    A lesion only removes edges from the candidates: the other edges' training correlations are
+    unchanged, so every fit's correlations are computed once (:class:`CorrelationCache`) and each
+    lesion costs a new ranking and the line fits. Same predictions as refitting on the remaining
+    columns (:func:`lesion_drops`).
+    """
+    X, Y = data.X, np.asarray(data.y, dtype=float)
+    folds = list(splitter.split(X))
+    window_of_sample = np.unique(data.start, return_inverse=True)[1].ravel()
+    columns = TargetColumns.from_samples(Y, window_of_sample)
+    inner = [list(splitter.inner(train, options.inner_splits).split()) for train, _ in folds]
+    by_feature, cache = FeatureMajor(X), CorrelationCache()
+    emotions = list(data.target_names)[: Y.shape[1]]
+    rows = {}
+    for name, rois in roi_sets.items():
+        excluded = roi_set_block(data.edges, rois)
+        predictions = np.full(Y.shape, np.nan)
+        for (train, test), inner_folds in zip(folds, inner, strict=True):
+            predictions[test], _ = cpm_fold(
+                X, columns, train, test, inner_folds, options.grid.cpm_edges, by_feature,
+                excluded, cache,
+            )  # fmt: skip
+        result = CVResult(
+            "cpm", "dfc", "", emotions, Y, predictions, data.subject, data.start, folds, []
+        )
+        rows[name] = result.within_fold_r()
     return pd.DataFrame.from_dict(rows, orient="index", columns=emotions)
 
 
