@@ -207,6 +207,7 @@ def test_cli_refuses_an_empty_parameter_file(capsys, tmp_path):
 
 def test_html_refuses_unexecuted_chapters(tmp_path):
     html.copy_book_sources(tmp_path)
+    assert (tmp_path / "_static" / "book.css").is_file()  # the copy is styled like the book
     with pytest.raises(book.BookError, match="have not been executed"):
         html.build_html(root=tmp_path)
 

@@ -118,7 +118,7 @@ def build_html(strict: bool = False, root: Path = ROOT, results: Path | None = N
 
 
 def copy_book_sources(destination: Path, root: Path = ROOT) -> Path:
-    """Copy the book's hand-written parts (config, toc, pages, bibliography) into ``destination``.
+    """Copy the book's hand-written parts (config, toc, pages, bibliography, style) into ``destination``.
 
     Lets a test or a parameter sweep build a complete book elsewhere without touching the
     executed chapters and results of the working tree.
@@ -130,6 +130,8 @@ def copy_book_sources(destination: Path, root: Path = ROOT) -> Path:
     for page in (root / "book").iterdir():
         if page.is_file() and page.suffix in {".md", ".bib", ".svg", ".png"}:
             shutil.copy2(page, destination / "book" / page.name)
+    if (root / "_static").is_dir():  # the book's own style sheet
+        shutil.copytree(root / "_static", destination / "_static", dirs_exist_ok=True)
     return destination
 
 
