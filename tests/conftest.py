@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
+
+from helpers.data.atlases import Atlas
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,3 +59,27 @@ def fresh_data_home(tmp_path, monkeypatch, mirror):
     for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(key, raising=False)
     return tmp_path / "data_home"
+
+
+@pytest.fixture
+def toy_atlas():
+    """Six ROIs in three networks, for figures and graph code that need an atlas."""
+    return Atlas(
+        name="toy",
+        kind="spheres",
+        labels=tuple(f"roi{i}" for i in range(6)),
+        networks=("A", "B", "A", "C", "B", "C"),
+        regions=tuple(f"roi{i}" for i in range(6)),
+        coords=np.array(
+            [[-40, -20, 10], [40, -20, 10], [0, 50, 0], [0, -80, 0], [20, 0, 40], [-20, 0, 40]],
+            float,
+        ),
+        radius_mm=5.0,
+    )
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Every test leaves no open matplotlib figure behind."""
+    yield
+    plt.close("all")

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
 import pandas as pd
-import pytest
 from matplotlib.figure import Figure
 
 from helpers import plotting
-from helpers.data.atlases import Atlas
-
-
-@pytest.fixture
-def atlas():
-    return Atlas(
-        name="toy",
-        kind="spheres",
-        labels=tuple(f"roi{i}" for i in range(6)),
-        networks=("A", "B", "A", "C", "B", "C"),
-        regions=tuple(f"roi{i}" for i in range(6)),
-        coords=np.array(
-            [[-40, -20, 10], [40, -20, 10], [0, 50, 0], [0, -80, 0], [20, 0, 40], [-20, 0, 40]],
-            float,
-        ),
-        radius_mm=5.0,
-    )
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def test_weights_and_patterns_two_panels():
@@ -51,21 +26,21 @@ def test_recovery_bars_with_null_band():
     assert len(fig.axes) == 1
 
 
-def test_connectomes_one_panel_per_emotion(atlas):
+def test_connectomes_one_panel_per_emotion(toy_atlas):
     importance = np.random.default_rng(0).standard_normal((15, 2))
-    fig = plotting.plot_connectomes(importance, atlas, ["e1", "e2"], n_show=3)
+    fig = plotting.plot_connectomes(importance, toy_atlas, ["e1", "e2"], n_show=3)
     assert isinstance(fig, Figure) and len(fig.axes) >= 2
 
 
-def test_network_pairs_trees_jaccard_and_lono(atlas):
+def test_network_pairs_trees_jaccard_and_lono(toy_atlas):
     table = pd.DataFrame(np.eye(3), index=list("ABC"), columns=list("ABC"))
     fig = plotting.plot_network_pair_importance({"e1": table, "e2": table})
     assert isinstance(fig, Figure) and len(fig.axes) == 4  # one row of four panels
     tree = nx.path_graph(6)
-    fig = plotting.plot_spanning_trees({"e1": tree, "e2": tree}, atlas)
+    fig = plotting.plot_spanning_trees({"e1": tree, "e2": tree}, toy_atlas)
     assert isinstance(fig, Figure) and len(fig.axes) == 4
     fig = plotting.plot_jaccard(pd.DataFrame(np.eye(2), ["e1", "e2"], ["e1", "e2"]))
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     drops = pd.Series([0.2, -0.1, 0.05], index=["A", "B", "C"])
-    fig = plotting.plot_leave_one_network_out(drops, atlas, "t")
+    fig = plotting.plot_leave_one_network_out(drops, toy_atlas, "t")
     assert isinstance(fig, Figure) and len(fig.axes) == 1

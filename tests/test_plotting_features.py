@@ -1,33 +1,11 @@
 """Smoke tests of the features chapter's figures: each returns a figure with its panels."""
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import pytest
 from matplotlib.figure import Figure
 
 from helpers import plotting
-from helpers.data.atlases import Atlas
 from helpers.features import n_edges, network_pair_matrix
-
-
-@pytest.fixture
-def atlas():
-    return Atlas(
-        name="toy",
-        kind="spheres",
-        labels=tuple(f"roi{i}" for i in range(6)),
-        networks=("A", "B", "A", "C", "B", "C"),
-        regions=tuple(f"roi{i}" for i in range(6)),
-        coords=np.zeros((6, 3)),
-        radius_mm=5.0,
-    )
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def test_window_pair_has_signals_and_course():
@@ -40,10 +18,10 @@ def test_window_pair_has_signals_and_course():
     assert len(fig.axes[0].patches) == 2  # the strongest and the weakest window
 
 
-def test_dfc_windows_draw_one_matrix_and_colourbar_each(atlas):
+def test_dfc_windows_draw_one_matrix_and_colourbar_each(toy_atlas):
     rng = np.random.default_rng(1)
     windows = {"w1": rng.uniform(-1, 1, n_edges(6)), "w2": rng.uniform(-1, 1, n_edges(6))}
-    fig = plotting.plot_dfc_windows(windows, atlas)
+    fig = plotting.plot_dfc_windows(windows, toy_atlas)
     assert isinstance(fig, Figure) and len(fig.axes) == 4
     image = fig.axes[0].images[0].get_array()
     assert image.shape == (6, 6) and np.allclose(image, np.asarray(image).T)

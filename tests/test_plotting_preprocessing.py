@@ -1,38 +1,13 @@
 """Smoke tests of the preprocessing chapter's figures: each returns a figure with its panels."""
 
-import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 from matplotlib.figure import Figure
 
 from helpers import plotting
-from helpers.data.atlases import Atlas
 
 
-@pytest.fixture
-def atlas():
-    return Atlas(
-        name="toy",
-        kind="spheres",
-        labels=tuple(f"roi{i}" for i in range(6)),
-        networks=("A", "B", "A", "C", "B", "C"),
-        regions=tuple(f"roi{i}" for i in range(6)),
-        coords=np.array(
-            [[-40, -20, 10], [40, -20, 10], [0, 50, 0], [0, -80, 0], [20, 0, 40], [-20, 0, 40]],
-            float,
-        ),
-        radius_mm=5.0,
-    )
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-def test_glass_brain_shows_four_views(atlas):
-    fig = plotting.plot_atlas_glass_brain(atlas)
+def test_glass_brain_shows_four_views(toy_atlas):
+    fig = plotting.plot_atlas_glass_brain(toy_atlas)
     assert isinstance(fig, Figure)
     assert len(fig.axes) >= 4
     assert fig.legends and len(fig.legends[0].get_texts()) == 3
@@ -48,9 +23,9 @@ def test_cleaning_figure_has_raw_and_cleaned_panels():
     assert len(fig.axes[0].lines) == 2
 
 
-def test_carpet_has_carpet_and_signal_change(atlas):
+def test_carpet_has_carpet_and_signal_change(toy_atlas):
     series = np.random.default_rng(1).standard_normal((50, 6))
-    fig = plotting.plot_carpet(series, atlas, "toy")
+    fig = plotting.plot_carpet(series, toy_atlas, "toy")
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert fig.axes[0].images[0].get_array().shape == (6, 50)
 
