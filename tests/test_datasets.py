@@ -125,3 +125,15 @@ def test_published_derivative_sizes_are_known():
 
     assert derivative_size(derivative_relpath("sub-18")) == 287_017_264
     assert derivative_size(sidecar_relpath("sub-18")) is None
+
+
+def test_every_subject_with_derivatives_has_a_registered_size_checked_image():
+    from helpers.data.derivatives import derivative_sizes
+    from helpers.data.fetch import REMOTE_FILES
+    from helpers.study import DS002322_SUBJECTS_WITH_DERIVATIVES
+
+    assert set(derivative_sizes()) == set(DS002322_SUBJECTS_WITH_DERIVATIVES)
+    for subject in DS002322_SUBJECTS_WITH_DERIVATIVES:
+        remote = REMOTE_FILES[f"ds002322/{derivative_relpath(subject)}"]
+        assert remote.sha256 is None and remote.link_from_mirror
+        assert remote.url.startswith("https://s3.amazonaws.com/openneuro.org/ds002322/")

@@ -14,6 +14,7 @@ from pathlib import Path
 import nibabel as nib
 import pandas as pd
 
+from helpers.data.derivatives import derivative_relpath, derivative_size
 from helpers.data.fetch import DataUnavailableError, cached_path, fetch
 from helpers.progress import tqdm
 from helpers.study import (
@@ -21,16 +22,8 @@ from helpers.study import (
     DS002322_SUBJECTS_WITH_DERIVATIVES,
     N_VOLUMES,
     NO_DERIVATIVES,
-    TASK,
     TR_SECONDS,
 )
-
-DERIVATIVE_SIZES_FILE = Path(__file__).with_name("derivative_sizes.tsv")
-
-
-def derivative_relpath(subject: str) -> str:
-    """Path of a subject's preprocessed BOLD inside the dataset."""
-    return f"derivatives/{subject}/{subject}_task-{TASK}_bold_preprocessed.nii.gz"
 
 
 def sidecar_relpath(subject: str) -> str:
@@ -135,13 +128,6 @@ def available_subjects(root: Path) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name.startswith("sub-"))
-
-
-def derivative_size(relpath: str) -> int | None:
-    """Published byte size of a BOLD derivative (``derivatives/sub-XX/...``), if it is listed."""
-    sizes = pd.read_csv(DERIVATIVE_SIZES_FILE, sep="\t", comment="#")
-    match = sizes.loc[sizes["file"] == relpath, "bytes"]
-    return int(match.iloc[0]) if len(match) else None
 
 
 def _fetch_derivative(subject: str, relpath: str, download: bool) -> Path:

@@ -21,6 +21,7 @@ from typing import Any
 import pooch
 import requests
 
+from helpers.data.derivatives import derivative_relpath, derivative_sizes
 from helpers.data.files import apply_umask_permissions
 from helpers.data.storage import get_data_home
 
@@ -57,7 +58,8 @@ class RemoteFile:
 
 
 def load_registry(path: Path = REGISTRY_FILE) -> dict[str, RemoteFile]:
-    """The registry file as :class:`RemoteFile` entries (``none`` marks a file without a pin)."""
+    """The registry file as :class:`RemoteFile` entries (``none`` marks a file without a pin), plus
+    the preprocessed BOLD images of every subject in ``derivative_sizes.tsv``."""
     reader = pooch.create(path=get_data_home(create=False) / DOWNLOADS_DIRNAME, base_url=BUCKET_URL)
     reader.load_registry(path)
     files = {}
@@ -69,6 +71,9 @@ def load_registry(path: Path = REGISTRY_FILE) -> dict[str, RemoteFile]:
             pinned,
             link_from_mirror=pinned is None and key.endswith(".nii.gz"),
         )
+    for subject in derivative_sizes():  # unpinned, checked by size; linked from a mirror
+        key = f"ds002322/{derivative_relpath(subject)}"
+        files[key] = RemoteFile(key, BUCKET_URL + key, None, link_from_mirror=True)
     return files
 
 
