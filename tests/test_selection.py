@@ -11,6 +11,7 @@ from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.estimators import CPMRegressor, ScreenedRegressor
 from helpers.decoding.metrics import fold_mean_r
 from helpers.decoding.models import ModelGrid
+from helpers.decoding.selection import TargetColumns, training_correlations
 from helpers.decoding.splits import LeaveOneSubjectOutBlocked
 from helpers.features import FeatureSet, window_targets
 
@@ -153,3 +154,20 @@ def test_selection_recovers_a_sparse_code_and_tunes_inside() -> None:
 
 def splitter_folds(features) -> int:
     return _splitter(features).get_n_splits()
+
+
+def test_constant_features_get_no_training_correlation() -> None:
+    rng = np.random.default_rng(3)
+    n_windows, n_subjects = 30, 3
+    window = np.tile(np.arange(n_windows), n_subjects)
+    X = rng.standard_normal((len(window), 4)).astype(np.float32)
+    X[:, 1] = 1e3  # constant, with a large value whose float32 sums do not cancel exactly
+    X[:, 2] = 0.0
+    X[:, 3] = X[:, 0] * 0.5 + 7.0  # an affine copy of feature 0, far from zero
+    columns = TargetColumns.from_samples(rng.standard_normal((len(window), 2)), window)
+    rows = np.arange(len(window))
+    r = training_correlations(X, rows, columns)
+    assert np.all(r[:, 1:3] == 0.0)
+    expected = [np.corrcoef(X[:, 0], columns.values(rows)[:, c])[0, 1] for c in range(2)]
+    np.testing.assert_allclose(r[:, 0], expected, atol=1e-6)
+    np.testing.assert_allclose(r[:, 3], r[:, 0], atol=1e-5)
