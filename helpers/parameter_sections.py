@@ -179,8 +179,8 @@ class CalibrationParams(_Section):
     Each dataset is simulated with ``simulation.seed`` = ``first_seed`` + k on a cheaper design than
     the main run (``atlas``, ``subjects``, ``window_step``) so a dataset costs seconds; ``pairing``
     is the main run's ``all`` by default: with ``rotation`` (one block per subject group, few folds)
-    the permutation tests were measured anti-conservative (7.5% false positives per emotion for the
-    oracle at alpha 0.05, against 4.5% with ``all``), so calibrate the design the book uses.
+    the permutation tests were measured more anti-conservative than with ``all``, so calibrate the
+    design the book uses (README, "Calibrating the book's own tests").
     ``datasets`` null and ``datasets`` planted datasets run in the book; the command line (``python
     -m helpers.book calibrate``) runs as many as asked. ``snr_grid`` is the sensitivity chapter's
     power curve (connectivity coding).
