@@ -99,7 +99,7 @@ class Params(_Section):
     cv: Literal["random", "loso", "loso_blocked"] = "loso_blocked"
     cv_options: CVParams = CVParams()
     n_permutations: int = Field(100, ge=0, le=100_000)
-    null_method: Literal["circular_shift", "phase_randomization"] = "circular_shift"
+    null_method: Literal["phase_randomization", "circular_shift"] = "phase_randomization"
     explain: ExplainParams = ExplainParams()
     sweep: SweepParams = SweepParams()
     calibration: CalibrationParams = CalibrationParams()

@@ -56,7 +56,9 @@ def test_null_targets_follow_the_real_targets_aggregation(shape: str, target: st
     for k in range(4):
         expected = features.targets_from(series[k])
         np.testing.assert_allclose(table[:, 3 * k : 3 * k + 3][window_of_sample], expected)
-    from_explain = null_sample_targets(features, 4, seed=3, min_shift=LENGTH)
+    from_explain = null_sample_targets(
+        features, 4, method="circular_shift", seed=3, min_shift=LENGTH
+    )
     np.testing.assert_allclose(from_explain[2], features.targets_from(series[2]))
     if shape == "tapered" and target == "mean":
         plain = window_average(series[0], np.unique(features.start), LENGTH)

@@ -83,7 +83,7 @@ class CVOptions:
     random_splits: int = 1
     inner_splits: int = 3
     n_permutations: int = 0
-    null_method: str = "circular_shift"
+    null_method: str = "phase_randomization"
     max_refit_permutations: int | None = None
     feature_scaling: str = "center"
     grid: ModelGrid = field(default_factory=ModelGrid)

@@ -38,7 +38,7 @@ def circular_shift_nulls(
 def null_tr_targets(
     tr_targets: np.ndarray,
     n_permutations: int,
-    method: str = "circular_shift",
+    method: str = "phase_randomization",
     seed: int = 0,
     min_shift: int = 1,
 ) -> np.ndarray:
@@ -55,7 +55,7 @@ def null_tr_targets(
 def null_window_table(
     features: Any,
     n_permutations: int,
-    method: str = "circular_shift",
+    method: str = "phase_randomization",
     seed: int = 0,
     min_shift: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -30,8 +30,11 @@ from helpers.decoding.kernels import KernelSpectrum, centre_kernel
 _CORRELATION_CHUNK = 512
 """Target columns whose correlations with every feature are held at a time."""
 
-_COLUMN_CHUNK = 64
+_COLUMN_CHUNK = 128
 """Target columns whose selected features are gathered at a time (bounds scratch memory)."""
+
+_ROW_COPY_BYTES = 512 * 2**20
+"""Largest per-fit copy of the feature-major features restricted to the fit's rows."""
 
 _ROW_BLOCK = 1024
 """Rows read at a time when summing features per window (bounds scratch memory)."""
@@ -140,36 +143,32 @@ class CorrelationCache:
 def top_features(r: np.ndarray, k_max: int) -> np.ndarray:
     """Indices (n_columns, k_max) of each column's strongest features by |r|, strongest first.
 
-    A full partition of tens of thousands of values per column is the slow part, so the features
-    are cut into ``8 * k_max`` equal blocks and only the ``k_max`` blocks with the largest maxima
-    are searched: a feature among the ``k_max`` strongest has fewer than ``k_max`` stronger
-    features, so fewer than ``k_max`` blocks can have a larger maximum than its own block.
+    A full partition of tens of thousands of values per column is the slow part, so each column
+    first gets a threshold: the features are dealt into ``8 * k_max`` interleaved blocks and the
+    ``k_max``-th largest block maximum of |r| is a value that at least ``k_max`` features reach.
+    Every feature among the ``k_max`` strongest reaches it too, so only the few features at or
+    above it are sorted. Ties are broken by the lower feature index.
     """
     n_columns, n_features = r.shape
     k_max = min(k_max, n_features)
     n_blocks = 8 * k_max
     size = n_features // n_blocks
-    if size < 2:
-        part = np.argpartition(np.abs(r), n_features - k_max, axis=1)[:, -k_max:]
-    else:
-        covered = n_blocks * size
-        main = r[:, :covered].reshape(n_columns, n_blocks, size)
-        # block maxima of |r| without a full-size |r| array (its allocation is the slow part)
-        peaks = np.maximum(main.max(axis=2), -main.min(axis=2))
-        blocks = np.argpartition(peaks, n_blocks - k_max, axis=1)[:, -k_max:]
-        candidates = np.take_along_axis(main, blocks[:, :, None], axis=1).reshape(n_columns, -1)
-        position = (blocks[:, :, None] * size + np.arange(size)).reshape(n_columns, -1)
-        if covered < n_features:  # the last few features, outside every block, are all candidates
-            tail = np.arange(covered, n_features)
-            candidates = np.concatenate([candidates, r[:, covered:]], axis=1)
-            position = np.concatenate(
-                [position, np.broadcast_to(tail, (n_columns, len(tail)))], axis=1
-            )
-        candidates = np.abs(candidates)
-        keep = np.argpartition(candidates, candidates.shape[1] - k_max, axis=1)[:, -k_max:]
-        part = np.take_along_axis(position, keep, axis=1)
-    order = np.argsort(-np.abs(np.take_along_axis(r, part, axis=1)), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
+    if size < 2:  # few features: one partition of them all, then a sort of the strongest
+        strength = -np.abs(r)
+        part = np.sort(np.argpartition(strength, k_max - 1, axis=1)[:, :k_max], axis=1)
+        order = np.argsort(np.take_along_axis(strength, part, axis=1), axis=1, kind="stable")
+        return np.take_along_axis(part, order, axis=1)
+    # block j holds features j, j + n_blocks, ...: maxima over the middle axis are elementwise
+    main = r[:, : n_blocks * size].reshape(n_columns, size, n_blocks)
+    peaks = np.maximum(main.max(axis=1), -main.min(axis=1))
+    threshold = np.partition(peaks, n_blocks - k_max, axis=1)[:, n_blocks - k_max]
+    out = np.empty((n_columns, k_max), dtype=np.intp)
+    for c in range(n_columns):
+        row = r[c]
+        candidates = np.flatnonzero((row >= threshold[c]) | (row <= -threshold[c]))
+        strength = np.abs(row[candidates])
+        out[c] = candidates[np.argsort(-strength, kind="stable")[:k_max]]
+    return out
 
 
 class FeatureMajor:
@@ -185,6 +184,18 @@ class FeatureMajor:
 
     def values(self, index: np.ndarray) -> np.ndarray:
         return self.transposed[index]
+
+    def on_rows(self, rows: np.ndarray) -> FeatureMajor | None:
+        """The same copy restricted to ``rows`` (in that order), or None when it would be too large.
+
+        A fit needs strengths on its training and evaluation rows only, often half the samples:
+        summing over those alone halves the sparse product, for one copy per fit.
+        """
+        if self.transposed.shape[0] * len(rows) * 4 > _ROW_COPY_BYTES:
+            return None
+        restricted = FeatureMajor.__new__(FeatureMajor)
+        restricted.transposed = np.take(self.transposed, rows, axis=1)
+        return restricted
 
 
 def inner_loss(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -276,6 +287,8 @@ def cpm_predict(
         correlations = TrainingCorrelations(X, train, columns)
     by_feature = by_feature if by_feature is not None else FeatureMajor(X)
     rows = np.concatenate([train, evaluate])
+    on_rows = by_feature.on_rows(rows)
+    source, keep_rows = (by_feature, rows) if on_rows is None else (on_rows, slice(None))
     out = np.empty((len(n_edges), len(evaluate), columns.n_columns))
     y_train = columns.values(train)
     n_train = len(train)
@@ -288,7 +301,7 @@ def cpm_predict(
         signs = np.sign(np.take_along_axis(r, index, axis=1))
         for sub in range(0, len(index), _COLUMN_CHUNK):
             part = slice(sub, sub + _COLUMN_CHUNK)
-            strengths = cpm_strengths(by_feature, index[part], signs[part], n_edges)[..., rows]
+            strengths = cpm_strengths(source, index[part], signs[part], n_edges)[..., keep_rows]
             cols = slice(first + sub, first + sub + strengths.shape[0])
             out[:, :, cols] = fit_lines(
                 strengths[..., :n_train], y_train[:, cols], strengths[..., n_train:]

@@ -171,7 +171,7 @@ def heldout_patterns(
     splitter: Any,
     *,
     n_null: int = 0,
-    null_method: str = "circular_shift",
+    null_method: str = "phase_randomization",
     seed: int = 0,
     min_shift: int = 1,
     options: ExplainOptions | None = None,

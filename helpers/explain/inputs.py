@@ -137,7 +137,7 @@ def null_sample_targets(
     features: FeatureSet,
     n_nulls: int,
     *,
-    method: str = "circular_shift",
+    method: str = "phase_randomization",
     seed: int = 0,
     min_shift: int = 1,
 ) -> list[np.ndarray]:

@@ -119,7 +119,7 @@ def lesion_null_drops(
     lesions: Mapping[str, np.ndarray],
     *,
     n_null: int,
-    null_method: str = "circular_shift",
+    null_method: str = "phase_randomization",
     seed: int = 0,
     options: ExplainOptions | None = None,
 ) -> tuple[pd.Series, pd.DataFrame]:
