@@ -223,7 +223,8 @@ def test_roi_lesions_fast_route_equals_refit_and_edge_grams_add_up():
 
 
 def test_explained_model_and_options_refuse_bad_input():
-    assert explained_model(["cpm", "ridge"]) == "ridge"
+    assert explained_model(["cpm", "ridge"]) == "cpm"
+    assert explained_model(["random_forest", "ridge", "cpm"]) == "ridge"
     assert explained_model(["random_forest", "cpm"]) == "cpm"
     assert explained_model(["random_forest"]) == "random_forest"
     with pytest.raises(ValueError, match="empty"):

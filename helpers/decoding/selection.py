@@ -287,7 +287,10 @@ def cpm_predict(
         correlations = TrainingCorrelations(X, train, columns)
     by_feature = by_feature if by_feature is not None else FeatureMajor(X)
     rows = np.concatenate([train, evaluate])
-    on_rows = by_feature.on_rows(rows)
+    # the copy on the fit's rows pays when the product it shortens is larger than the copy
+    n_features, n_samples = by_feature.transposed.shape
+    worth_copying = columns.n_columns * max(n_edges) * n_samples > n_features * len(rows)
+    on_rows = by_feature.on_rows(rows) if worth_copying else None
     source, keep_rows = (by_feature, rows) if on_rows is None else (on_rows, slice(None))
     out = np.empty((len(n_edges), len(evaluate), columns.n_columns))
     y_train = columns.values(train)
