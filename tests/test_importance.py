@@ -27,6 +27,7 @@ from helpers.explain.inputs import (
 from helpers.explain.lesions import (
     EdgeGrams,
     lesion_drops,
+    lesion_null_drops,
     roi_lesion_scores,
     roi_lesions_with_null,
 )
@@ -220,6 +221,24 @@ def test_roi_lesions_fast_route_equals_refit_and_edge_grams_add_up():
     )
     assert set(null["draw"]) == set(range(5)) and (null.lesion == "a").all()
     assert drops.set_index("emotion").loc["mean", "drop"] > 0.3  # network A carries the signal
+
+
+def test_cpm_network_lesions_with_nulls_equal_refits_without_the_network():
+    data = _with_tr_targets(_toy_data(6))
+    splitter = LeaveOneSubjectOut(data)
+    blocks = network_blocks(data.edges, data.roi_networks)
+    observed, null = lesion_null_drops(
+        "cpm", data, splitter, blocks, n_null=3, seed=1, options=ExplainOptions()
+    )
+    options = CVOptions(splitter=splitter, n_permutations=3, seed=1, inner_splits=3)
+    full = cross_validate_model(data, "cpm", options)
+    for name, columns in blocks.items():
+        keep = np.setdiff1d(np.arange(data.X.shape[1]), columns)
+        refit = cross_validate_model(data.with_features(data.X[:, keep]), "cpm", options)
+        drop = full.scores()["r"].iloc[-1] - refit.scores()["r"].iloc[-1]
+        assert observed[name] == pytest.approx(drop, abs=1e-6)
+        null_drop = full.null_r.mean(axis=1) - refit.null_r.mean(axis=1)
+        assert null[name].to_numpy() == pytest.approx(null_drop, abs=1e-6)
 
 
 def test_explained_model_and_options_refuse_bad_input():

@@ -11,7 +11,12 @@ from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.estimators import CPMRegressor, ScreenedRegressor
 from helpers.decoding.metrics import fold_mean_r
 from helpers.decoding.models import ModelGrid
-from helpers.decoding.selection import TargetColumns, training_correlations
+from helpers.decoding.selection import (
+    CorrelationCache,
+    TargetColumns,
+    top_features,
+    training_correlations,
+)
 from helpers.decoding.splits import LeaveOneSubjectOutBlocked
 from helpers.features import FeatureSet, window_targets
 
@@ -171,3 +176,34 @@ def test_constant_features_get_no_training_correlation() -> None:
     expected = [np.corrcoef(X[:, 0], columns.values(rows)[:, c])[0, 1] for c in range(2)]
     np.testing.assert_allclose(r[:, 0], expected, atol=1e-6)
     np.testing.assert_allclose(r[:, 3], r[:, 0], atol=1e-5)
+
+
+def test_top_features_are_the_strongest_by_absolute_correlation() -> None:
+    rng = np.random.default_rng(4)
+    for n_features in (30, 5000):  # one sort of all, and the threshold route
+        r = rng.standard_normal((7, n_features)).astype(np.float32)
+        index = top_features(r, 12)
+        expected = np.argsort(-np.abs(r), axis=1, kind="stable")[:, :12]
+        np.testing.assert_array_equal(index, expected)
+
+
+def test_lesioned_rankings_equal_a_ranking_without_the_lesioned_features() -> None:
+    rng = np.random.default_rng(5)
+    n_windows, n_subjects, n_features = 40, 3, 400
+    window = np.tile(np.arange(n_windows), n_subjects)
+    X = rng.standard_normal((len(window), n_features)).astype(np.float32)
+    columns = TargetColumns.from_samples(rng.standard_normal((len(window), 6)), window)
+    rows = np.arange(len(window))
+    r = training_correlations(X, rows, columns)
+    strongest = np.argsort(-np.abs(r), axis=1, kind="stable")
+    # a lesion of column 0's ten strongest features: with a ranking only ten deep, column 0 has
+    # none left and is ranked again from its correlations; the others keep most of theirs
+    excluded = strongest[0, :10]
+    ranking = CorrelationCache(depth=1).ranking(X, rows, columns, 10)
+    index, signs = ranking.top(slice(0, 6), 10, excluded)
+    lesioned = r.copy()
+    lesioned[:, excluded] = 0.0
+    expected = np.argsort(-np.abs(lesioned), axis=1, kind="stable")[:, :10]
+    np.testing.assert_array_equal(index, expected)
+    np.testing.assert_array_equal(signs, np.sign(np.take_along_axis(r, expected, axis=1)))
+    assert not np.isin(index, excluded).any()

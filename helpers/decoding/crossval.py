@@ -29,7 +29,7 @@ from helpers.decoding.models import (
 )
 from helpers.decoding.nulls import null_window_table
 from helpers.decoding.results import CVResult
-from helpers.decoding.selection import FeatureMajor
+from helpers.decoding.selection import CpmLesion, FeatureMajor
 from helpers.decoding.splits import WindowMeta, make_splitter, purge_gap_trs
 from helpers.progress import tqdm
 from helpers.study import TR_SECONDS
@@ -147,6 +147,7 @@ def cross_validate_model(
     options: CVOptions | None = None,
     *,
     kernels: FoldKernels | None = None,
+    lesion: CpmLesion | None = None,
 ) -> CVResult:
     """Nested cross-validation of ``model`` on a feature set, with optional autocorrelation-preserving nulls.
 
@@ -158,6 +159,8 @@ def cross_validate_model(
     options : the split, tuning, nulls and arithmetic (:class:`CVOptions`).
     kernels : each fold's linear kernel, shared between calls on the same features and folds
         (:class:`helpers.decoding.kernels.FoldKernels`), so several kernel models pay for it once.
+    lesion : CPM only: features never selected and a cache of rankings shared by several calls on
+        the same features, folds and null draws (:class:`helpers.decoding.selection.CpmLesion`).
     """
     options = options or CVOptions()
     began = time.perf_counter()
@@ -208,7 +211,13 @@ def cross_validate_model(
     null_pred = np.full((len(Y), n_null * n_targets), np.nan, dtype=np.float32) if n_null else None
     chosen = []
     # selection models gather each column's features from one feature-major copy for every fold
-    by_feature = FeatureMajor(X) if model in SELECTION_MODELS else None
+    if lesion is not None and model != "cpm":
+        raise ValueError(f"lesion= is CPM's route through shared rankings; {model} was asked")
+    by_feature = None
+    if lesion is not None and lesion.cache is not None:
+        by_feature = lesion.cache.feature_major(X)
+    elif model in SELECTION_MODELS:
+        by_feature = FeatureMajor(X)
     label = f"{model} {features.name} {options.cv}"
     for k, (train, test) in tqdm(
         list(enumerate(folds)), desc=label, disable=not options.progress, leave=False
@@ -230,6 +239,7 @@ def cross_validate_model(
                 K_lin,
                 null_windows if joint else None,
                 by_feature,
+                lesion,
             )
         predictions[test] = out.predictions
         chosen.append(out.chosen)

@@ -35,7 +35,13 @@ from helpers.decoding.models import (
     check_model_name,
     make_estimator,
 )
-from helpers.decoding.selection import FeatureMajor, TargetColumns, cpm_fold, screened_ridge_fold
+from helpers.decoding.selection import (
+    CpmLesion,
+    FeatureMajor,
+    TargetColumns,
+    cpm_fold,
+    screened_ridge_fold,
+)
 
 InnerFolds = list[tuple[np.ndarray, np.ndarray]]
 
@@ -250,12 +256,14 @@ def column_fold(
     K_lin: np.ndarray | None,
     null_windows: np.ndarray | None,
     by_feature: FeatureMajor | None = None,
+    lesion: CpmLesion | None = None,
 ) -> FoldOutput:
     """Selection models and the oracle: real and null target columns fitted in one pass.
 
     Their cost grows little with the number of columns, so every null draw goes through exactly the
     code, the selection and the tuning of the real targets. ``by_feature`` is a feature-major copy
-    of ``X`` shared by every fold of a run.
+    of ``X`` shared by every fold of a run; ``lesion`` (CPM only) removes features from selection
+    and shares the rankings of the training correlations between lesions.
     """
     n_targets = Y.shape[1]
     real = TargetColumns.from_samples(Y, fold.window_of_sample)
@@ -271,9 +279,11 @@ def column_fold(
         inverse = inverse.ravel()
         distinct = TargetColumns(unique, columns.window_of_sample, columns.shared)
         if name == "cpm":
+            lesion = lesion or CpmLesion()
             predictions, n_edges = cpm_fold(
-                X, distinct, fold.train, fold.test, fold.inner, grid.cpm_edges, by_feature
-            )
+                X, distinct, fold.train, fold.test, fold.inner, grid.cpm_edges, by_feature,
+                lesion.excluded, lesion.cache,
+            )  # fmt: skip
             chosen = {"n_edges": [int(k) for k in n_edges[inverse[:n_targets]]]}
         else:
             predictions, settings = screened_ridge_fold(
@@ -330,6 +340,7 @@ def fit_predict_fold(
     K_lin: np.ndarray | None = None,
     null_windows: np.ndarray | None = None,
     by_feature: FeatureMajor | None = None,
+    lesion: CpmLesion | None = None,
 ) -> FoldOutput:
     """Tune on the inner folds, fit on ``fold.train``, predict ``fold.test`` (all targets).
 
@@ -344,8 +355,10 @@ def fit_predict_fold(
         Y = Y[:, None]
     if name in ESTIMATOR_MODELS:
         return estimator_fold(name, X, Y, fold, grid)
+    if lesion is not None and name != "cpm":
+        raise ValueError(f"a lesion through shared rankings is a CPM route; {name} was asked")
     if name == ORACLE or name == "cpm":
-        return column_fold(name, X, Y, fold, grid, None, null_windows, by_feature)
+        return column_fold(name, X, Y, fold, grid, None, null_windows, by_feature, lesion)
     if K_lin is None:
         K_lin = fold_linear_kernel(X, fold.train, fold.test, feature_scaling, gram)
     if name in SELECTION_MODELS:

@@ -104,9 +104,9 @@ class TrainingCorrelations:
         self.windows = windows
         self.columns = columns
 
-    def __call__(self, cols: slice) -> np.ndarray:
-        """Pearson r (n_chunk, n_features) float32 of the columns ``cols``."""
-        table = self.columns.table[self.windows, cols]
+    def __call__(self, cols: slice | np.ndarray) -> np.ndarray:
+        """Pearson r (n_chunk, n_features) float32 of the columns ``cols`` (a slice or indices)."""
+        table = self.columns.table[self.windows][:, cols]
         mean = self.counts @ table / self.counts.sum()
         norm = np.sqrt(self.counts @ (table - mean) ** 2)
         scaled = table * np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)
@@ -119,25 +119,93 @@ def training_correlations(X: np.ndarray, rows: np.ndarray, columns: TargetColumn
 
 
 class CorrelationCache:
-    """Training correlations of every fit of a cross-validation, kept for lesions to reuse.
+    """Each fit's ranking of features by training correlation, kept for lesions to reuse.
 
     A lesion removes features; the remaining features' correlations with the targets over the same
-    training rows do not change, so CPM refitted without them only ranks again and needs no new
-    correlation. Keyed by the rows and the target table, so one cache serves every fold.
+    training rows do not change, so CPM refitted without them only needs the strongest remaining
+    features. Each fit keeps every column's ``depth`` strongest features in order: a lesion drops
+    its own features from that list and, in the rare column where fewer than the needed number
+    remain, ranks that column again from the correlations. Keyed by the rows and the target
+    table, so one cache serves every fold, and holds the feature-major copy of ``X`` they share.
     """
 
-    def __init__(self) -> None:
-        self._store: dict[tuple[bytes, bytes], np.ndarray] = {}
+    def __init__(self, depth: int = 8) -> None:
+        self.depth = depth  # features kept per column, in multiples of the largest edge count
+        self._store: dict[tuple[bytes, bytes], _Ranking] = {}
+        self._by_feature: FeatureMajor | None = None
 
-    def correlations(self, X: np.ndarray, rows: np.ndarray, columns: TargetColumns) -> np.ndarray:
-        """Pearson r (n_columns, n_features) of ``columns`` with ``X`` over ``rows``."""
+    def feature_major(self, X: np.ndarray) -> FeatureMajor:
+        """The feature-major copy of ``X`` shared by every fit that uses this cache."""
+        if self._by_feature is None or self._by_feature.transposed.shape != X.shape[::-1]:
+            self._by_feature = FeatureMajor(X)
+        return self._by_feature
+
+    def ranking(
+        self, X: np.ndarray, rows: np.ndarray, columns: TargetColumns, k_max: int
+    ) -> _Ranking:
+        """The ranking of every column's strongest features over ``rows`` (made on first use)."""
         key = (
             hashlib.sha1(np.ascontiguousarray(rows).tobytes()).digest(),
             hashlib.sha1(np.ascontiguousarray(columns.values(rows)).tobytes()).digest(),
         )
-        if key not in self._store:
-            self._store[key] = training_correlations(X, rows, columns)
-        return self._store[key]
+        found = self._store.get(key)
+        if found is None or found.index.shape[1] < min(k_max, X.shape[1]):
+            found = _Ranking(TrainingCorrelations(X, rows, columns), self.depth * k_max)
+            self._store[key] = found
+        return found
+
+
+class _Ranking:
+    """Every column's ``depth`` strongest features (strongest first) and their correlations."""
+
+    def __init__(self, correlations: TrainingCorrelations, depth: int) -> None:
+        self.correlations = correlations
+        n_columns = correlations.columns.n_columns
+        n_features = correlations.window_sums.shape[1]
+        depth = min(depth, n_features)
+        self.index = np.empty((n_columns, depth), dtype=np.intp)
+        self.r = np.empty((n_columns, depth), dtype=np.float32)
+        for first in range(0, n_columns, _CORRELATION_CHUNK):
+            block = slice(first, min(first + _CORRELATION_CHUNK, n_columns))
+            r = correlations(block)
+            self.index[block] = top_features(r, depth)
+            self.r[block] = np.take_along_axis(r, self.index[block], axis=1)
+
+    def top(
+        self, cols: slice, k_max: int, excluded: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and signs (n_cols, k_max) of the strongest features outside ``excluded``."""
+        index, r = self.index[cols], self.r[cols]
+        if excluded is None:
+            return index[:, :k_max], np.sign(r[:, :k_max])
+        n_features = self.correlations.window_sums.shape[1]
+        k_max = min(k_max, n_features - np.unique(excluded).size)
+        lesioned = np.zeros(n_features, dtype=bool)
+        lesioned[excluded] = True
+        kept = ~lesioned[index]
+        # positions of each row's first k_max kept features, in ranking order
+        order = np.argsort(~kept, axis=1, kind="stable")[:, :k_max]
+        chosen = np.take_along_axis(index, order, axis=1)
+        signs = np.sign(np.take_along_axis(r, order, axis=1))
+        short = np.flatnonzero(kept.sum(axis=1) < k_max)
+        if short.size:  # the lesion took too many of these columns' ranked features: rank again
+            again = self.correlations(np.arange(cols.start, cols.stop)[short])
+            again[:, lesioned] = 0.0
+            chosen[short] = top_features(again, k_max)
+            signs[short] = np.sign(np.take_along_axis(again, chosen[short], axis=1))
+        return chosen, signs
+
+
+@dataclass
+class CpmLesion:
+    """Features CPM may not select (``excluded``) and the rankings shared by every lesion (``cache``).
+
+    Passed to a cross-validation so that a lesion, with all its null columns, reuses the intact
+    fits' training correlations instead of refitting on a copy of the remaining features.
+    """
+
+    excluded: np.ndarray | None = None
+    cache: CorrelationCache | None = None
 
 
 def top_features(r: np.ndarray, k_max: int) -> np.ndarray:
@@ -275,16 +343,25 @@ def cpm_predict(
 
     ``by_feature`` is the feature-major copy of ``X`` the strengths are summed from (made here when
     the caller does not share one). ``excluded`` features (a lesion) are never selected; ``cache``
-    keeps the training correlations of this fit for the next lesion.
+    keeps this fit's ranking of the features for the next lesion.
     """
+    k_max = max(n_edges)
     if cache is not None:
-        stored = cache.correlations(X, train, columns)
+        ranking = cache.ranking(X, train, columns, k_max)
 
-        def correlations(block: slice) -> np.ndarray:
-            return stored[block].copy()
+        def strongest(block: slice) -> tuple[np.ndarray, np.ndarray]:
+            return ranking.top(block, k_max, excluded)
 
     else:
         correlations = TrainingCorrelations(X, train, columns)
+
+        def strongest(block: slice) -> tuple[np.ndarray, np.ndarray]:
+            r = correlations(block)
+            if excluded is not None:
+                r[:, excluded] = 0.0
+            index = top_features(r, k_max)
+            return index, np.sign(np.take_along_axis(r, index, axis=1))
+
     by_feature = by_feature if by_feature is not None else FeatureMajor(X)
     rows = np.concatenate([train, evaluate])
     # the copy on the fit's rows pays when the product it shortens is larger than the copy
@@ -297,11 +374,7 @@ def cpm_predict(
     n_train = len(train)
     for first in range(0, columns.n_columns, _CORRELATION_CHUNK):
         block = slice(first, min(first + _CORRELATION_CHUNK, columns.n_columns))
-        r = correlations(block)
-        if excluded is not None:
-            r[:, excluded] = 0.0
-        index = top_features(r, max(n_edges))
-        signs = np.sign(np.take_along_axis(r, index, axis=1))
+        index, signs = strongest(block)
         for sub in range(0, len(index), _COLUMN_CHUNK):
             part = slice(sub, sub + _COLUMN_CHUNK)
             strengths = cpm_strengths(source, index[part], signs[part], n_edges)[..., keep_rows]
@@ -328,10 +401,10 @@ def cpm_fold(
     Returns test predictions (n_test, n_columns) and the chosen edge count per column.
     ``by_feature`` is the feature-major copy of ``X`` shared by all fits (made here if absent);
     ``excluded`` features are lesioned (never selected) and ``cache`` lets many lesions share the
-    training correlations (see :class:`CorrelationCache`).
+    rankings of the training correlations (see :class:`CorrelationCache`).
     """
     if by_feature is None:
-        by_feature = FeatureMajor(X)
+        by_feature = cache.feature_major(X) if cache is not None else FeatureMajor(X)
     n_edges = tuple(sorted(set(int(k) for k in n_edges)))
     loss = np.zeros((len(n_edges), columns.n_columns))
     for it, iv in inner:

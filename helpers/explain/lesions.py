@@ -18,7 +18,12 @@ from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, centre_kernel
 from helpers.decoding.models import KERNEL_MODELS, ModelGrid, check_model_name
 from helpers.decoding.results import CVResult
-from helpers.decoding.selection import CorrelationCache, FeatureMajor, TargetColumns, cpm_fold
+from helpers.decoding.selection import (
+    CorrelationCache,
+    CpmLesion,
+    TargetColumns,
+    cpm_fold,
+)
 from helpers.explain.heldout import ExplainOptions, options_from
 from helpers.explain.inputs import roi_set_block
 from helpers.explain.interpretation import random_roi_sets
@@ -150,9 +155,15 @@ def lesion_null_drops(
         seed=seed,
     )
 
-    def run(features: FeatureSet, fold_kernels: FoldKernels | None) -> tuple[float, np.ndarray]:
+    # CPM lesions keep every feature and exclude the lesioned ones from the shared rankings
+    cache = CorrelationCache() if model == "cpm" else None
+
+    def run(
+        features: FeatureSet, fold_kernels: FoldKernels | None, excluded: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
+        lesion = CpmLesion(excluded, cache) if cache is not None else None
         with _small_blas():
-            result = cross_validate_model(features, model, cv, kernels=fold_kernels)
+            result = cross_validate_model(features, model, cv, kernels=fold_kernels, lesion=lesion)
         if result.null_r is None or len(result.null_r) < n_null:
             raise ValueError(f"{model} did not return {n_null} null draws")
         return float(result.scores()["r"].iloc[-1]), result.null_r.mean(axis=1)
@@ -163,9 +174,12 @@ def lesion_null_drops(
         columns = np.unique(np.asarray(columns, dtype=int))
         if columns.size == 0 or columns.size >= X.shape[1]:
             raise ValueError(f"lesion {name!r} removes {columns.size} of {X.shape[1]} features")
-        keep = np.setdiff1d(np.arange(X.shape[1]), columns)
-        lesioned = kernels.without(columns) if model in KERNEL_MODELS else None
-        r, r_null = run(data.with_features(X[:, keep]), lesioned)
+        if cache is not None:
+            r, r_null = run(data, None, columns)
+        else:
+            keep = np.setdiff1d(np.arange(X.shape[1]), columns)
+            lesioned = kernels.without(columns) if model in KERNEL_MODELS else None
+            r, r_null = run(data.with_features(X[:, keep]), lesioned)
         observed[name] = full_r - r
         null[name] = full_null - r_null
     return pd.Series(observed, name="drop"), pd.DataFrame(null)
@@ -273,7 +287,8 @@ def _cpm_lesion_scores(
     window_of_sample = np.unique(data.start, return_inverse=True)[1].ravel()
     columns = TargetColumns.from_samples(Y, window_of_sample)
     inner = [list(splitter.inner(train, options.inner_splits).split()) for train, _ in folds]
-    by_feature, cache = FeatureMajor(X), CorrelationCache()
+    cache = CorrelationCache()
+    by_feature = cache.feature_major(X)
     emotions = list(data.target_names)[: Y.shape[1]]
     rows = {}
     for name, rois in roi_sets.items():
