@@ -8,8 +8,10 @@ decomposition, for the other models by refitting.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -89,6 +91,7 @@ class CVOptions:
     grid: ModelGrid = field(default_factory=ModelGrid)
     seed: int = 0
     blas_threads: int | None = 1
+    fold_workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     progress: bool = False
 
     @classmethod
@@ -219,34 +222,44 @@ def cross_validate_model(
     elif model in SELECTION_MODELS:
         by_feature = FeatureMajor(X)
     label = f"{model} {features.name} {options.cv}"
-    for k, (train, test) in tqdm(
-        list(enumerate(folds)), desc=label, disable=not options.progress, leave=False
-    ):
-        inner = [(it, iv) for it, iv in splitter.inner(train, options.inner_splits).split()]
-        fold = FoldInput(train, test, inner, window_of_sample)
+    fold_inputs = [
+        FoldInput(train, test, list(splitter.inner(train, options.inner_splits).split()),
+                  window_of_sample)
+        for train, test in folds
+    ]  # fmt: skip
+
+    def fit_fold(k: int) -> Any:
         K_lin = kernels.full(k) if needs_kernel else None
-        # selection models spend their time in large products that gain from every BLAS thread
+        return fit_predict_fold(
+            model, X, Y, fold_inputs[k], grid, options.feature_scaling, None, K_lin,
+            null_windows if joint else None, by_feature, lesion,
+        )  # fmt: skip
+
+    # column models spend their time in numpy and BLAS calls that release the GIL: their folds run
+    # side by side, one BLAS thread each; other models run folds in turn with their BLAS threads
+    workers = min(options.fold_workers, len(folds)) if model in COLUMN_MODELS else 1
+    progress = tqdm(total=len(folds), desc=label, disable=not options.progress, leave=False)
+    if workers > 1:
+        with threadpool_limits(limits=1), ThreadPoolExecutor(workers) as pool:
+            outputs = list(pool.map(fit_fold, range(len(folds))))
+            progress.update(len(folds))
+    else:
+        outputs = []
         threads = None if model in COLUMN_MODELS else options.blas_threads
-        with threadpool_limits(limits=threads):
-            out = fit_predict_fold(
-                model,
-                X,
-                Y,
-                fold,
-                grid,
-                options.feature_scaling,
-                None,
-                K_lin,
-                null_windows if joint else None,
-                by_feature,
-                lesion,
-            )
+        for k in range(len(folds)):
+            with threadpool_limits(limits=threads):
+                outputs.append(fit_fold(k))
+            progress.update()
+    progress.close()
+    for k, (out, fold) in enumerate(zip(outputs, fold_inputs, strict=True)):
+        test = fold.test
         predictions[test] = out.predictions
         chosen.append(out.chosen)
         if joint and n_null:
             null_pred[test] = out.null_predictions
         elif n_null:
             Y_null = null_windows[window_of_sample]
+            K_lin = kernels.full(k) if needs_kernel else None
             with threadpool_limits(limits=options.blas_threads):
                 if model in KERNEL_MODELS:
                     refit = fit_predict_fold(
