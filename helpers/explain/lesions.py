@@ -85,7 +85,7 @@ def lesion_drops(
         with _small_blas():
             baseline = cross_validate_model(data, model, options, kernels=kernels)
     full = baseline.scores().set_index("emotion")["r"]
-    rows = []
+    r_lesioned, sizes = {}, {}
     for name, columns in tqdm(
         list(lesions.items()), desc=f"lesions {model}", disable=not progress, leave=False
     ):
@@ -103,18 +103,9 @@ def lesion_drops(
                 data.with_features(X[:, keep]), model, options, kernels=lesioned_kernels
             )
         scores = lesioned.scores().set_index("emotion")["r"]
-        for emotion in scores.index:
-            rows.append(
-                {
-                    "lesion": name,
-                    "emotion": emotion,
-                    "r_full": float(full[emotion]),
-                    "r_lesioned": float(scores[emotion]),
-                    "drop": float(full[emotion] - scores[emotion]),
-                    "n_features": int(columns.size),
-                }
-            )
-    return pd.DataFrame(rows)
+        r_lesioned[name], sizes[name] = scores.drop(index="mean"), int(columns.size)
+    wide = pd.DataFrame.from_dict(r_lesioned, orient="index")
+    return _long_drops(wide, full, sizes)
 
 
 def lesion_null_drops(
