@@ -9,17 +9,19 @@ driven by smooth synthetic emotion trajectories with connectivity coding. Stages
    and the window-averaged ROI amplitudes;
 3. ``cpm+null (full design)``: connectome-based predictive modelling on DFC over the full design -
    every window (step 1), every subject group tested in every story block - nested (the edge count
-   chosen on inner folds of the same kind), with ``--permutations`` circular-shift null draws pushed
-   through the same selection and tuning. Each fold's edge selection for all null draws is one
-   product of the per-window feature sums with the table of distinct null targets; the strengths of
+   chosen on inner folds of the same kind), with ``--permutations`` null draws (``--null-method``,
+   the book's default phase randomisation unless told) pushed through the same selection and
+   tuning. Each fold's edge selection for all null draws is one product of the per-window feature
+   sums with the table of distinct null targets; the strengths of
    every column are one sparse product with a feature-major copy of the DFC matrix shared by all
    folds. This is the stage the paper-scale targets are about (``--selection-models``). Measured
-   on 2 cores shared with other work (load average about 5): 12.8 min, peak 7.2 GB, mean r 0.289,
-   p = 0.001 with 1,000 draws (``--skip-kernel-models``, defaults otherwise);
+   on 2 cores shared with other work (load average about 5), with circular-shift nulls (which
+   repeat lags, so only a few hundred distinct draws were fitted): 12.8 min, peak 7.2 GB, mean r
+   0.289, p = 0.001 with 1,000 draws (``--skip-kernel-models --null-method circular_shift``);
 4. ``gram``: the linear kernel between the samples used for regression, computed once and shared by
    every model, fold, hyperparameter and permutation (``feature_scaling="center"``);
 5. ``ridge``, ``svr_rbf``: nested cross-validation with ``loso_blocked`` on DFC;
-6. ``kernel_ridge_rbf+null``: RBF kernel ridge with 1,000 circular-shift null targets pushed through
+6. ``kernel_ridge_rbf+null``: RBF kernel ridge with 1,000 null targets pushed through
    the same folds and tuning by reusing each fold's hat matrix (observed and null in one pass);
 7. ``ridge ROI``: ridge on the window-averaged ROI amplitudes, the other side of the contrast.
 
@@ -168,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-blocks", type=int, default=5)
     parser.add_argument("--permutations", type=int, default=1000)
     parser.add_argument(
+        "--null-method",
+        choices=["phase_randomization", "circular_shift"],
+        default="phase_randomization",
+        help="how null targets are drawn (the book's default: phase_randomization)",
+    )
+    parser.add_argument(
         "--models",
         nargs="*",
         default=["ridge", "svr_rbf"],
@@ -280,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                 hrf_span_s=16.0,
                 seed=args.seed,
                 n_permutations=args.permutations,
+                null_method=args.null_method,
                 progress=True,
             )
             for model in args.selection_models:
@@ -324,7 +333,11 @@ def main(argv: list[str] | None = None) -> int:
         del dfc
 
         options = CVOptions(
-            splitter=splitter, feature_scaling="center", hrf_span_s=16.0, seed=args.seed
+            splitter=splitter,
+            feature_scaling="center",
+            hrf_span_s=16.0,
+            seed=args.seed,
+            null_method=args.null_method,
         )
         fold_list = list(splitter.split())
 
@@ -351,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[model] = cross_validate_model(dfc_set, model, options, kernels=dfc_kernels)
                 row["note"] += f"; {_cv_summary(results[model])}"
         with timer.stage(
-            "kernel_ridge_rbf+null", f"DFC, {args.permutations} circular-shift nulls"
+            "kernel_ridge_rbf+null", f"DFC, {args.permutations} {args.null_method} nulls"
         ) as row:
             null_result = cross_validate_model(
                 dfc_set,

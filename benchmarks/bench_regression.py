@@ -152,7 +152,7 @@ def main() -> None:
         f"project kernel ridge RBF, nested (3 widths x 6 penalties), no permutations: {plain_time:6.1f} s"
     )
     print(
-        f"project kernel ridge RBF, nested, {args.permutations} circular-shift permutations:   {permuted_time:6.1f} s"
+        f"project kernel ridge RBF, nested, {args.permutations} phase-randomised null draws:   {permuted_time:6.1f} s"
     )
     print(
         f"  permutations cost {permuted_time / plain_time:.2f}x the unpermuted cross-validation "
