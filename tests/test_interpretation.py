@@ -227,7 +227,9 @@ def test_index_test_effect_interval_and_verdict():
 def test_lono_concentration_and_lesion_index_known_answers():
     assert lono_concentration(np.array([0.3, 0.1, -0.2, 0.0])) == pytest.approx(0.75)
     assert lono_concentration(np.array([[0.1, 0.1], [0.0, -1.0]]))[0] == pytest.approx(0.5)
-    assert np.isnan(lono_concentration(np.array([[0.1, 0.1], [0.0, -1.0]]))[1])
+    assert lono_concentration(np.array([[0.1, 0.1], [0.0, -1.0]]))[1] == 0.0  # nothing hurts
+    undefined = index_test(float("nan"), np.linspace(0, 1, 50), above="locationist")
+    assert np.isnan(undefined["p_value"]) and undefined["favours"] == "inconclusive"
     rows = [{"lesion": "x", "emotion": e, "drop": d} for e, d in (("a", 0.5), ("b", 0.1))]
     drops = pd.DataFrame(rows + [{"lesion": "x", "emotion": "mean", "drop": 0.3}])
     null = pd.DataFrame(

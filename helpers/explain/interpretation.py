@@ -374,7 +374,9 @@ def index_test(
     q_lo, q_hi = np.quantile(null, [tail, 1 - tail])
     effect = float(observed - null.mean())
     sd = float(null.std(ddof=1))
-    p = two_sided_p(observed, null)
+    # an undefined observation (e.g. no importance at all) is no evidence: counting it as beyond
+    # both tails of the null would reject
+    p = two_sided_p(observed, null) if np.isfinite(observed) else float("nan")
     low, high = float(observed - q_hi), float(observed - q_lo)
     return {
         "observed": float(observed),
@@ -397,12 +399,14 @@ def lono_concentration(drops: np.ndarray) -> np.ndarray:
 
     ``drops`` is (..., n_networks): each network's drop in held-out r. Negative drops (removing a
     network helped) count as no loss. 1 means one network carries all of it (locationist); ``1 /
-    n_networks`` an even spread. NaN when no removal hurts.
+    n_networks`` an even spread; 0 when no removal hurts, so no network carries any loss. A value,
+    not NaN, in that case keeps the decoder of the real targets and those of null targets
+    comparable: a decoder of no signal often loses nothing to any lesion.
     """
     loss = np.clip(np.asarray(drops, dtype=float), 0.0, None)
     total = loss.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, loss.max(axis=-1) / np.where(total > 0, total, 1.0), np.nan)
+        return np.where(total > 0, loss.max(axis=-1) / np.where(total > 0, total, 1.0), 0.0)
 
 
 def lesion_index(drops: pd.DataFrame, null_drops: pd.DataFrame) -> tuple[float, np.ndarray]:
