@@ -240,9 +240,11 @@ def cross_validate_model(
     workers = min(options.fold_workers, len(folds)) if model in COLUMN_MODELS else 1
     progress = tqdm(total=len(folds), desc=label, disable=not options.progress, leave=False)
     if workers > 1:
+        outputs = []
         with threadpool_limits(limits=1), ThreadPoolExecutor(workers) as pool:
-            outputs = list(pool.map(fit_fold, range(len(folds))))
-            progress.update(len(folds))
+            for out in pool.map(fit_fold, range(len(folds))):
+                outputs.append(out)
+                progress.update()
     else:
         outputs = []
         threads = None if model in COLUMN_MODELS else options.blas_threads
