@@ -207,3 +207,16 @@ def test_lesioned_rankings_equal_a_ranking_without_the_lesioned_features() -> No
     np.testing.assert_array_equal(index, expected)
     np.testing.assert_array_equal(signs, np.sign(np.take_along_axis(r, expected, axis=1)))
     assert not np.isin(index, excluded).any()
+
+
+def test_folds_side_by_side_give_the_same_predictions_and_nulls_as_in_turn() -> None:
+    features = _sparse_code()
+    base = CVOptions(
+        splitter=_splitter(features), grid=ModelGrid(cpm_edges=(4, 8)), n_permutations=5
+    )
+    in_turn = cross_validate_model(features, "cpm", base.replace(fold_workers=1))
+    side_by_side = cross_validate_model(features, "cpm", base.replace(fold_workers=2))
+    np.testing.assert_array_equal(in_turn.predictions, side_by_side.predictions)
+    np.testing.assert_array_equal(in_turn.null_r, side_by_side.null_r)
+    with pytest.raises(ValueError, match="fold_workers"):
+        CVOptions(fold_workers=0)

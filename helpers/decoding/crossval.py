@@ -71,7 +71,8 @@ class CVOptions:
     null target draws (``null_method``) go through the same folds and tuning; models without the
     hat-matrix shortcut refit at most ``max_refit_permutations`` of them. ``feature_scaling`` is
     ``center`` or ``standard`` (see :mod:`helpers.decoding.kernels`). ``blas_threads`` limits BLAS
-    threads in the per-fold algebra.
+    threads in the per-fold algebra; ``fold_workers`` outer folds of the column models (CPM,
+    screening, the oracle) run side by side, one BLAS thread each.
     """
 
     cv: str = "loso_blocked"
@@ -115,6 +116,10 @@ class CVOptions:
             seed=params.seed,
         )
         return replace(options, **changes)
+
+    def __post_init__(self) -> None:
+        if self.fold_workers < 1:
+            raise ValueError(f"fold_workers must be at least 1, got {self.fold_workers}")
 
     def replace(self, **changes: Any) -> "CVOptions":
         return replace(self, **changes)

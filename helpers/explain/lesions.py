@@ -21,8 +21,6 @@ from helpers.decoding.results import CVResult
 from helpers.decoding.selection import (
     CorrelationCache,
     CpmLesion,
-    TargetColumns,
-    cpm_fold,
 )
 from helpers.explain.heldout import ExplainOptions, options_from
 from helpers.explain.inputs import roi_set_block
@@ -85,6 +83,7 @@ def lesion_drops(
         with _small_blas():
             baseline = cross_validate_model(data, model, options, kernels=kernels)
     full = baseline.scores().set_index("emotion")["r"]
+    cache = CorrelationCache() if model == "cpm" else None
     r_lesioned, sizes = {}, {}
     for name, columns in tqdm(
         list(lesions.items()), desc=f"lesions {model}", disable=not progress, leave=False
@@ -96,12 +95,17 @@ def lesion_drops(
             raise ValueError(
                 f"lesion {name!r} removes every feature; nothing is left to decode from"
             )
-        keep = np.setdiff1d(np.arange(X.shape[1]), columns)
-        lesioned_kernels = kernels.without(columns) if model in KERNEL_MODELS else None
         with _small_blas():
-            lesioned = cross_validate_model(
-                data.with_features(X[:, keep]), model, options, kernels=lesioned_kernels
-            )
+            if model == "cpm":  # the remaining features keep their training correlations
+                lesioned = cross_validate_model(
+                    data, model, options, lesion=CpmLesion(columns, cache)
+                )
+            else:
+                keep = np.setdiff1d(np.arange(X.shape[1]), columns)
+                lesioned_kernels = kernels.without(columns) if model in KERNEL_MODELS else None
+                lesioned = cross_validate_model(
+                    data.with_features(X[:, keep]), model, options, kernels=lesioned_kernels
+                )
         scores = lesioned.scores().set_index("emotion")["r"]
         r_lesioned[name], sizes[name] = scores.drop(index="mean"), int(columns.size)
     wide = pd.DataFrame.from_dict(r_lesioned, orient="index")
@@ -213,19 +217,21 @@ def roi_lesion_scores(
     *,
     options: ExplainOptions,
     grams: EdgeGrams | None = None,
+    rankings: CorrelationCache | None = None,
 ) -> pd.DataFrame:
     """Held-out r per emotion after removing every edge of each ROI set: one row per set.
 
     Kernel models with ``center`` scaling take the fast route: each fold's lesioned kernel is the
     intact one minus the centred Gram of the removed edges (from ``grams``), and each fold is
-    refitted with the same inner folds and tuning as :func:`lesion_drops` uses. Other models refit
-    through :func:`lesion_drops`.
+    refitted with the same inner folds and tuning as :func:`lesion_drops` uses. CPM re-ranks the
+    edges of each fit kept in ``rankings`` (shared between calls on the same data and folds).
+    Other models refit through :func:`lesion_drops`.
     """
     check_model_name(model)
     if data.edges is None:
         raise ValueError("ROI lesions of edge features need the feature set's edges")
     if model == "cpm":
-        return _cpm_lesion_scores(data, splitter, roi_sets, options)
+        return _cpm_lesion_scores(data, splitter, roi_sets, options, rankings or CorrelationCache())
     fast = model in KERNEL_MODELS and options.feature_scaling == "center"
     if not fast:
         blocks = {name: roi_set_block(data.edges, rois) for name, rois in roi_sets.items()}
@@ -264,36 +270,25 @@ def roi_lesion_scores(
 
 
 def _cpm_lesion_scores(
-    data: FeatureSet, splitter: Any, roi_sets: Mapping[Any, np.ndarray], options: ExplainOptions
+    data: FeatureSet,
+    splitter: Any,
+    roi_sets: Mapping[Any, np.ndarray],
+    options: ExplainOptions,
+    cache: CorrelationCache,
 ) -> pd.DataFrame:
     """CPM's held-out r per emotion after each ROI lesion, refitted with the same nested folds.
 
     A lesion only removes edges from the candidates: the other edges' training correlations are
-    unchanged, so every fit's correlations are computed once (:class:`CorrelationCache`) and each
-    lesion costs a new ranking and the line fits. Same predictions as refitting on the remaining
-    columns (:func:`lesion_drops`).
+    unchanged, so every fit ranks the edges once (:class:`CorrelationCache`) and each lesion costs
+    a filtered ranking and the line fits. Same predictions as refitting on the remaining columns
+    (:func:`lesion_drops`).
     """
-    X, Y = data.X, np.asarray(data.y, dtype=float)
-    folds = list(splitter.split(X))
-    window_of_sample = np.unique(data.start, return_inverse=True)[1].ravel()
-    columns = TargetColumns.from_samples(Y, window_of_sample)
-    inner = [list(splitter.inner(train, options.inner_splits).split()) for train, _ in folds]
-    cache = CorrelationCache()
-    by_feature = cache.feature_major(X)
-    emotions = list(data.target_names)[: Y.shape[1]]
+    cv = CVOptions(splitter=splitter, inner_splits=options.inner_splits, grid=options.grid)
     rows = {}
     for name, rois in roi_sets.items():
-        excluded = roi_set_block(data.edges, rois)
-        predictions = np.full(Y.shape, np.nan)
-        for (train, test), inner_folds in zip(folds, inner, strict=True):
-            predictions[test], _ = cpm_fold(
-                X, columns, train, test, inner_folds, options.grid.cpm_edges, by_feature,
-                excluded, cache,
-            )  # fmt: skip
-        result = CVResult(
-            "cpm", "dfc", "", emotions, Y, predictions, data.subject, data.start, folds, []
-        )
-        rows[name] = result.within_fold_r()
+        lesion = CpmLesion(roi_set_block(data.edges, rois), cache)
+        rows[name] = cross_validate_model(data, "cpm", cv, lesion=lesion).within_fold_r()
+    emotions = list(data.target_names)[: np.shape(data.y)[1]]
     return pd.DataFrame.from_dict(rows, orient="index", columns=emotions)
 
 
@@ -339,7 +334,7 @@ def roi_lesions_with_null(
         raise ValueError(f"n_random must be >= 1, got {n_random}")
     n_rois = int(np.max(data.edges)) + 1
     scores = baseline.scores().set_index("emotion")["r"]
-    grams = None
+    grams, rankings = None, CorrelationCache() if model == "cpm" else None
     if model in KERNEL_MODELS and options.feature_scaling == "center":
         grams = EdgeGrams(data.X, data.edges, n_rois)
 
@@ -347,13 +342,17 @@ def roi_lesions_with_null(
         return {name: roi_set_block(data.edges, rois).size for name, rois in sets.items()}
 
     named = {name: np.asarray(rois, dtype=int) for name, rois in lesions.items()}
-    r_named = roi_lesion_scores(model, data, splitter, named, options=options, grams=grams)
+    r_named = roi_lesion_scores(
+        model, data, splitter, named, options=options, grams=grams, rankings=rankings
+    )
     drops = _long_drops(r_named, scores, sizes(named))
     null_parts = []
     for name, rois in named.items():
         draws = random_roi_sets(n_rois, len(rois), n_random, seed=seed, exclude=rois)
         sets = dict(enumerate(draws))
-        r_null = roi_lesion_scores(model, data, splitter, sets, options=options, grams=grams)
+        r_null = roi_lesion_scores(
+            model, data, splitter, sets, options=options, grams=grams, rankings=rankings
+        )
         part = _long_drops(r_null, scores, sizes(sets)).rename(columns={"lesion": "draw"})
         null_parts.append(part.assign(lesion=name))
     return drops, pd.concat(null_parts, ignore_index=True)
