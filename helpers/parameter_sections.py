@@ -182,7 +182,7 @@ class CalibrationParams(_Section):
     the permutation tests were measured more anti-conservative than with ``all``, so calibrate the
     design the book uses (README, "Calibrating the book's own tests").
     ``datasets`` null and ``datasets`` planted datasets run in the book; the command line (``python
-    -m helpers.book calibrate``) runs as many as asked. ``snr_grid`` is the sensitivity chapter's
+    -m book_runner calibrate``) runs as many as asked. ``snr_grid`` is the sensitivity chapter's
     power curve (connectivity coding).
     """
 
@@ -206,7 +206,7 @@ class CalibrationParams(_Section):
 class SweepParams(_Section):
     """Defaults for sensitivity sweeps.
 
-    ``max_workers`` and ``scheduler`` drive ``python -m helpers.book sweep`` (local parallel runs,
+    ``max_workers`` and ``scheduler`` drive ``python -m book_runner sweep`` (local parallel runs,
     or a Dask scheduler address). The other keys are the sensitivity chapter's direct grid: ``grid``
     maps dotted parameter keys (``window.length``, ``window.shape``, ``atlas``...) to the values to
     try (cartesian product), ``combinations`` adds single parameter sets to it, ``fixed`` holds

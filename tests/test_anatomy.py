@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+from anatomy_check import check_chapter, check_chapters, exercise_labels, glossary_terms
 
-from helpers.book.anatomy import check_chapter, check_chapters, exercise_labels, glossary_terms
-from helpers.book.chapters import toc_chapters
+from book_runner.chapters import toc_chapters
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMS = {"dfc", "purge gap", "roi"}

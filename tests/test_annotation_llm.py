@@ -736,7 +736,7 @@ def test_chapter_01_reports_constant_llm_ratings_as_undefined(
     fresh_data_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """All ratings 0.5: every correlation with the llm is undefined, and the chapter says so."""
-    from helpers.book.runner import ROOT, execute_chapter
+    from book_runner.runner import ROOT, execute_chapter
 
     results = tmp_path / "results"
     monkeypatch.setenv("ALICE_RESULTS_DIR", str(results))

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.book import chapters, cli, html
-from helpers.book import runner as book
-from helpers.book.front_matter import (
+from book_runner import chapters, cli, html
+from book_runner import runner as book
+from book_runner.front_matter import (
     CLAIMS,
     draw_pipeline_figure,
     render_chapter_list,
     render_findings,
 )
-from helpers.book.manifest import chapter_problems
-from helpers.book.reproducibility import render_reproducibility
-from helpers.book.sphinx_assets import remove_duplicate_scripts
+from book_runner.manifest import chapter_problems
+from book_runner.reproducibility import render_reproducibility
+from book_runner.sphinx_assets import remove_duplicate_scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -347,7 +347,7 @@ def test_findings_show_the_numbers_of_the_results_files(tmp_path):
 
 
 def test_every_claim_belongs_to_a_chapter_with_a_question():
-    from helpers.book.front_matter import CHAPTER_QUESTIONS
+    from book_runner.front_matter import CHAPTER_QUESTIONS
 
     assert {claim.chapter for claim in CLAIMS} <= set(CHAPTER_QUESTIONS)
     listing = render_chapter_list(["01_annotation", "02_preprocessing"])
@@ -432,9 +432,9 @@ def test_launch_buttons_and_repository_are_configured():
     assert config["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
     assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
     assert config["execute"]["execute_notebooks"] == "off"
-    assert "helpers.book.sphinx_assets" in config["sphinx"]["extra_extensions"]
+    assert "book_runner.sphinx_assets" in config["sphinx"]["extra_extensions"]
     post_build = (ROOT / "binder" / "postBuild").read_text()
-    assert "-c constraints.txt" in post_build and "helpers.book prepare" in post_build
+    assert "-c constraints.txt" in post_build and "book_runner prepare" in post_build
 
 
 def test_conda_environment_matches_the_pip_install():

@@ -15,11 +15,11 @@ import nbformat
 import papermill as pm
 import pytest
 
-from helpers.book import html, runner
-from helpers.book.chapters import source_notebook
-from helpers.book.executed import unexecuted_code_cells
-from helpers.book.manifest import read_manifest
-from helpers.book.reproducibility import render_reproducibility
+from book_runner import html, runner
+from book_runner.chapters import source_notebook
+from book_runner.executed import unexecuted_code_cells
+from book_runner.manifest import read_manifest
+from book_runner.reproducibility import render_reproducibility
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = ROOT / "params" / "quick.yml"
@@ -62,7 +62,7 @@ def _run_options(root: Path, notebooks: Path) -> dict:
 RUN_SCRIPT = """
 import sys
 from pathlib import Path
-from helpers.book import runner
+from book_runner import runner
 notebooks, root = Path(sys.argv[2]), Path(sys.argv[3])
 runner.run(sys.argv[1], notebook_dir=notebooks, output_dir=root / "book" / "chapters", toc_file=root / "_toc.yml",
            results=root / "_build" / "results")
@@ -137,7 +137,7 @@ def test_a_killed_chapter_is_never_published_as_finished(tmp_path, monkeypatch):
 def test_two_runs_writing_one_manifest_keep_every_entry(tmp_path):
     manifest = tmp_path / "manifest.json"
     script = (
-        "import sys\nfrom pathlib import Path\nfrom helpers.book.manifest import record_chapter\n"
+        "import sys\nfrom pathlib import Path\nfrom book_runner.manifest import record_chapter\n"
         "for i in range(30):\n"
         "    record_chapter(Path(sys.argv[1]), {'notebook': f'{sys.argv[2]}_{i:02d}', 'status': 'ok'}, [])\n"
     )

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from helpers.book.cli import main
+from book_runner.cli import main
 from helpers.calibration import binomial_interval, summarise
 
 
@@ -77,7 +77,7 @@ def test_calibrate_command_writes_the_summary(tmp_path, mirror) -> None:
 
 
 def test_calibrate_command_reads_overrides_and_rejects_bad_ones(tmp_path) -> None:
-    from helpers.book.calibrate import main as calibrate_main
+    from book_runner.calibrate import main as calibrate_main
 
     with pytest.raises(SystemExit, match="--set"):
         calibrate_main(["--datasets", "1", "--out", str(tmp_path / "c.json"), "--set", "[1, 2]"])

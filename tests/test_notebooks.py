@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.book import runner as book
+from book_runner import runner as book
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = book.toc_chapters(ROOT / "_toc.yml")

@@ -18,7 +18,7 @@ def _run(*command: str) -> subprocess.CompletedProcess:
 
 
 def test_layers_and_acyclic_subpackages_hold() -> None:
-    """helpers.book above the science above the data above the study constants, no cycles."""
+    """book_runner above the science above the data above the study constants, no cycles."""
     done = _run(str(BIN / "lint-imports"), "--no-cache")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
 

@@ -15,11 +15,11 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from site_check import CHROMIUM, check_site
 
-from helpers.book import html
-from helpers.book import runner as book
-from helpers.book.front_matter import render_findings
-from helpers.book.site_check import CHROMIUM, check_site
+from book_runner import html
+from book_runner import runner as book
+from book_runner.front_matter import render_findings
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK_BOOK = ROOT / "_build" / "quick-book"
@@ -134,8 +134,8 @@ def test_checker_catches_a_broken_page(tmp_path: Path, chromium: str) -> None:
 
 
 def test_a_chapter_page_without_figures_or_sections_is_a_problem() -> None:
-    from helpers.book.anatomy import REQUIRED_SECTIONS
-    from helpers.book.site_check import PageReport
+    from anatomy_check import REQUIRED_SECTIONS
+    from site_check import PageReport
 
     chapter = "book/chapters/02_preprocessing.html"
     sections = ["The data", *REQUIRED_SECTIONS]

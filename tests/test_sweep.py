@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.book.sweep import DONE_FILE, ERROR_FILE, gather, load_sweep, run_sweep
+from book_runner.sweep import DONE_FILE, ERROR_FILE, gather, load_sweep, run_sweep
 from helpers.config import load_params
 from helpers.decoding.sensitivity import sensitivity_scores
 from helpers.decoding.stats import verdict

@@ -128,8 +128,8 @@ def test_runs_the_readme_test_command_and_builds_the_book(workflow) -> None:
     lines = run_lines(job)
     assert any(re.fullmatch(r"make test( PYTEST_ARGS=.*)?", line) for line in lines), lines
     assert "make notebooks PARAMS=params/quick.yml" in lines
-    assert ".venv/bin/python -m helpers.book html --strict" in lines
-    build = lines.index(".venv/bin/python -m helpers.book html --strict")
+    assert ".venv/bin/python -m book_runner html --strict" in lines
+    build = lines.index(".venv/bin/python -m book_runner html --strict")
     assert build > lines.index("make notebooks PARAMS=params/quick.yml")
     for script in re.findall(r"bash (\S+\.sh)", "\n".join(lines)):
         assert (ROOT / script).is_file(), f"the workflow runs {script}, which does not exist"

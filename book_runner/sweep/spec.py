@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.book.chapters import NOTEBOOK_DIR
+from book_runner.chapters import NOTEBOOK_DIR
 from helpers.config import ParameterError, deep_merge, load_params, read_yaml_mapping
 from helpers.parameter_grid import (
     SweepError,

@@ -16,7 +16,7 @@ Each combination gets its own folder ``<out>/<combination id>/`` holding ``overr
 executed notebooks (``notebooks/``), the chapters' results (``results/``, the combination's own
 ``ALICE_RESULTS_DIR``), a log, and either ``done.json`` (the completion marker) or ``error.json``
 (the chapter, cell and message that failed). A combination runs in its own process
-(``python -m helpers.book sweep run-one <folder>``), so concurrent runs never share a results folder or
+(``python -m book_runner sweep run-one <folder>``), so concurrent runs never share a results folder or
 an environment. The combinations are submitted to a ``concurrent.futures`` executor: a local thread
 pool (each thread waits on one subprocess) by default, or a Dask cluster's executor
 (``Client(address).get_executor()``) when a scheduler address is given; everything else is the same
@@ -34,16 +34,16 @@ regression helpers, reusing the cached ROI time series and one kernel per featur
 model and scheme.
 """
 
-from helpers.book.sweep.combination import (
+from book_runner.sweep.combination import (
     DONE_FILE,
     ERROR_FILE,
     execute_combination,
     is_complete,
     run_combination,
 )
-from helpers.book.sweep.gather import TABLE_FILE, gather
-from helpers.book.sweep.runner import SweepReport, open_executor, run_sweep
-from helpers.book.sweep.spec import Combination, SweepSpec, load_sweep
+from book_runner.sweep.gather import TABLE_FILE, gather
+from book_runner.sweep.runner import SweepReport, open_executor, run_sweep
+from book_runner.sweep.spec import Combination, SweepSpec, load_sweep
 
 __all__ = [
     "DONE_FILE",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jupytext
 
-from helpers.book.chapters import ROOT
+from book_runner.chapters import ROOT
 
 REQUIRED_SECTIONS = ("Overview", "Prerequisites", "Summary", "What's next", "Exercises")
 MIN_OBJECTIVES, MAX_OBJECTIVES = 3, 5

@@ -5,7 +5,7 @@ Jupyter Book 1.x with sphinx-thebe registers thebe's inline configuration script
 been declared" in the browser. The browser check of the book treats script errors as failures, so
 the duplicate is removed when each page is rendered.
 
-``python -m helpers.book html`` writes ``book/_generated/chapter_status.json`` (page -> warning) for
+``python -m book_runner html`` writes ``book/_generated/chapter_status.json`` (page -> warning) for
 chapters that did not finish (interrupted, failed, incomplete notebook); this extension puts that
 warning at the top of each such page and of the front page. The status is a configuration value
 that invalidates the whole environment when it changes, so an incremental build never keeps a stale
@@ -51,7 +51,7 @@ def remove_duplicate_scripts(
 
 
 def load_chapter_status(app: Any, config: Any) -> None:
-    """Read the status file written by ``helpers.book html`` into the configuration."""
+    """Read the status file written by ``book_runner html`` into the configuration."""
     try:
         status = json.loads((Path(app.srcdir) / STATUS_FILE).read_text())
     except (OSError, ValueError):

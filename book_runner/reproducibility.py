@@ -151,7 +151,7 @@ def render_reproducibility(manifest: dict[str, Any] | None) -> str:
     if not manifest:
         return (
             "```{warning}\nNo run manifest was found: the chapters have not been executed yet. "
-            "Run `python -m helpers.book run --params params/default.yml` and build again.\n```\n"
+            "Run `python -m book_runner run --params params/default.yml` and build again.\n```\n"
         )
     parts = []
     chapters = manifest.get("chapters", [])

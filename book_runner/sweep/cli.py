@@ -1,4 +1,4 @@
-"""``python -m helpers.book sweep {run,gather,list,run-one}``: the sweep command line."""
+"""``python -m book_runner sweep {run,gather,list,run-one}``: the sweep command line."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from helpers.book.sweep.combination import execute_combination
-from helpers.book.sweep.gather import TABLE_FILE, gather
-from helpers.book.sweep.runner import run_sweep
-from helpers.book.sweep.spec import load_sweep
+from book_runner.sweep.combination import execute_combination
+from book_runner.sweep.gather import TABLE_FILE, gather
+from book_runner.sweep.runner import run_sweep
+from book_runner.sweep.spec import load_sweep
 from helpers.config import ParameterError
 from helpers.parameter_grid import SweepError, _canonical
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.book sweep {run,gather,list,run-one} ...``; returns the exit code."""
+    """``python -m book_runner sweep {run,gather,list,run-one} ...``; returns the exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.book sweep",
+        prog="python -m book_runner sweep",
         description="Run chapters over a grid of parameter sets.",
     )
     sub = parser.add_subparsers(dest="command", required=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from helpers.book.executed import unexecuted_code_cells
+from book_runner.executed import unexecuted_code_cells
 from helpers.data.files import atomic_write_json, file_lock
 from helpers.privacy import redact
 

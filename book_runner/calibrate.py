@@ -1,4 +1,4 @@
-"""``python -m helpers.book calibrate``: the calibration chapter's inference on as many datasets as asked.
+"""``python -m book_runner calibrate``: the calibration chapter's inference on as many datasets as asked.
 
 Locally in worker processes, or on a Dask cluster when a scheduler address is given (the workers
 need the project installed and the data mirror, as for sweeps). Writes the per-test summary (the
@@ -13,7 +13,7 @@ import contextlib
 import time
 from pathlib import Path
 
-from helpers.book.sweep.runner import open_executor
+from book_runner.sweep.runner import open_executor
 from helpers.calibration import run_datasets, summarise
 from helpers.config import ParameterError, load_params, parse_overrides
 from helpers.data.storage import atomic_write_json
@@ -21,7 +21,7 @@ from helpers.data.storage import atomic_write_json
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.book calibrate",
+        prog="python -m book_runner calibrate",
         description="False-positive rate and power of every test the book uses.",
     )
     parser.add_argument(

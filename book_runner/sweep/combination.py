@@ -2,7 +2,7 @@
 
 A combination's folder holds ``task.json`` (what to run), ``overrides.json``, the executed
 notebooks, the chapters' results (its own ``ALICE_RESULTS_DIR``), a log, and either ``done.json``
-or ``error.json``. :func:`run_combination` starts ``python -m helpers.book.sweep run-one <folder>``
+or ``error.json``. :func:`run_combination` starts ``python -m book_runner.sweep run-one <folder>``
 so concurrent combinations never share an environment or a results folder.
 """
 
@@ -18,8 +18,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from helpers.book.runner import ChapterFailed, execute_chapter
-from helpers.book.sweep.spec import Combination, SweepSpec
+from book_runner.runner import ChapterFailed, execute_chapter
+from book_runner.sweep.spec import Combination, SweepSpec
 from helpers.data.files import atomic_write_json
 from helpers.data.storage import RESULTS_DIR_ENV
 
@@ -142,7 +142,7 @@ def run_combination(folder: str) -> dict[str, Any]:
     began = time.perf_counter()
     with open(path / LOG_FILE, "w") as log:
         process = subprocess.run(
-            [sys.executable, "-m", "helpers.book.sweep", "run-one", str(path)],
+            [sys.executable, "-m", "book_runner.sweep", "run-one", str(path)],
             cwd=task["cwd"],
             env=env,
             stdout=log,

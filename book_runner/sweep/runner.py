@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers.book.chapters import ROOT
-from helpers.book.sweep.combination import BLAS_VARIABLES, is_complete, run_combination, write_task
-from helpers.book.sweep.gather import TABLE_FILE, gather
-from helpers.book.sweep.spec import SweepSpec
+from book_runner.chapters import ROOT
+from book_runner.sweep.combination import BLAS_VARIABLES, is_complete, run_combination, write_task
+from book_runner.sweep.gather import TABLE_FILE, gather
+from book_runner.sweep.spec import SweepSpec
 from helpers.config import load_params
 from helpers.data.files import atomic_write_json
 from helpers.parameter_grid import SweepError

@@ -24,7 +24,7 @@ from typing import Any
 import nbformat
 import papermill as pm
 
-from helpers.book.chapters import (
+from book_runner.chapters import (
     CHAPTER_PREFIX,
     EXECUTED_DIR,
     NOTEBOOK_DIR,
@@ -36,8 +36,8 @@ from helpers.book.chapters import (
     source_notebook,
     toc_chapters,
 )
-from helpers.book.executed import failed_cell_summary, finalize_notebook
-from helpers.book.manifest import (
+from book_runner.executed import failed_cell_summary, finalize_notebook
+from book_runner.manifest import (
     FAILED,
     MANIFEST_NAME,
     OK,
@@ -46,7 +46,7 @@ from helpers.book.manifest import (
     running_entry,
     update_manifest,
 )
-from helpers.book.reproducibility import (
+from book_runner.reproducibility import (
     data_sources,
     environment_summary,
     git_commit,
@@ -151,7 +151,7 @@ def execute_chapter(
     """Execute one jupytext chapter with papermill; return the executed notebook's path.
 
     The kernel starts in ``cwd`` (the repository root, so relative parameter files resolve). The
-    executed notebook is made fit to publish (:func:`helpers.book.executed.finalize_notebook`). On
+    executed notebook is made fit to publish (:func:`book_runner.executed.finalize_notebook`). On
     failure the partly executed notebook stays in ``output_dir`` for inspection and
     :class:`ChapterFailed` names the chapter, the cell and the error.
     """

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from helpers.book.anatomy import REQUIRED_SECTIONS
+from anatomy_check import REQUIRED_SECTIONS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = (

@@ -1,10 +1,11 @@
-"""``python -m helpers.book {run,html,prepare,sweep,calibrate}`` (also installed as ``alice-book``).
+"""``python -m book_runner {run,html,prepare,sweep,calibrate,llm-server}`` (also installed as ``alice-book``).
 
 ``run --params FILE [--only 02 03] [--set JSON]`` executes chapters and records them in the run
 manifest; ``html [--strict]`` builds the book (``--strict`` refuses unfinished chapters and treats
 warnings as errors); ``prepare`` writes unexecuted chapter notebooks with their parameters (for
-Binder and Colab); ``sweep ...`` runs chapters over parameter grids (see :mod:`helpers.book.sweep`);
-``calibrate`` measures the book's tests on simulated datasets. Every expected failure ends with one
+Binder and Colab); ``sweep ...`` runs chapters over parameter grids (see :mod:`book_runner.sweep`);
+``calibrate`` measures the book's tests on simulated datasets; ``llm-server`` serves the packaged
+small model with llama.cpp until interrupted. Every expected failure ends with one
 ``error:`` line and exit code 1.
 """
 
@@ -14,18 +15,19 @@ import argparse
 import subprocess
 import sys
 
-from helpers.book.calibrate import main as calibrate_main
-from helpers.book.chapters import EXECUTED_DIR, ROOT, BookError
-from helpers.book.html import build_html
-from helpers.book.runner import ChapterFailed, prepare_chapters, run
-from helpers.book.sweep.cli import main as sweep_main
+from book_runner.calibrate import main as calibrate_main
+from book_runner.chapters import EXECUTED_DIR, ROOT, BookError
+from book_runner.html import build_html
+from book_runner.llm_server import main as llm_server_main
+from book_runner.runner import ChapterFailed, prepare_chapters, run
+from book_runner.sweep.cli import main as sweep_main
 from helpers.config import ParameterError, parse_overrides
 from helpers.data.fetch import DataUnavailableError
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.book", description="Run the chapters and build the book."
+        prog="python -m book_runner", description="Run the chapters and build the book."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser(
@@ -37,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
         "calibrate",
         help="false-positive rate and power of the book's tests: calibrate --datasets N --out FILE "
         "[--workers N] [--scheduler ADDR]",
+    )
+    sub.add_parser(
+        "llm-server",
+        help="serve the packaged SmolLM2 model with llama.cpp: llm-server [--port N] [--model FILE]",
     )
     run_parser = sub.add_parser("run", help="execute chapters with a parameter file")
     run_parser.add_argument("--params", default="params/default.yml")
@@ -70,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return sweep_main(arguments[1:])
     if arguments[:1] == ["calibrate"]:
         return calibrate_main(arguments[1:])
+    if arguments[:1] == ["llm-server"]:
+        return llm_server_main(arguments[1:])
     args = _parser().parse_args(arguments)
     try:
         if args.command == "run":

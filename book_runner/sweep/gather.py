@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.book.sweep.combination import DONE_FILE
+from book_runner.sweep.combination import DONE_FILE
 from helpers.data.files import atomic_write_text
 from helpers.parameter_grid import SweepError, _value_text
 
@@ -48,7 +48,7 @@ def gather(
     manifest_path = out_dir / "sweep.json"
     if not manifest_path.is_file():
         raise SweepError(
-            f"{out_dir} is not a sweep folder (no sweep.json); run `python -m helpers.book sweep run` first"
+            f"{out_dir} is not a sweep folder (no sweep.json); run `python -m book_runner sweep run` first"
         )
     manifest = json.loads(manifest_path.read_text())
     chapter = chapter or manifest["gather"]["chapter"]

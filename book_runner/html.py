@@ -1,12 +1,12 @@
 """Build the HTML book from the executed chapters, and refuse to publish unfinished ones.
 
 Before Jupyter Book runs, every chapter of the table of contents is checked against the run
-manifest and its executed notebook (:func:`helpers.book.manifest.chapter_problems`): a chapter
+manifest and its executed notebook (:func:`book_runner.manifest.chapter_problems`): a chapter
 still running, interrupted, failed, or whose notebook has cells that never ran is not a finished
-result. ``strict`` (``python -m helpers.book html --strict``) then stops with one line naming
+result. ``strict`` (``python -m book_runner html --strict``) then stops with one line naming
 them; otherwise the book is built with a warning at the top of each such page and of the front
 page (written to ``book/_generated/chapter_status.json`` and inserted by
-:mod:`helpers.book.sphinx_assets`). The generated pages (findings, chapter list, pipeline figure,
+:mod:`book_runner.sphinx_assets`). The generated pages (findings, chapter list, pipeline figure,
 reproducibility) are written from the results files in the same step.
 """
 
@@ -18,12 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from helpers.book.chapters import CHAPTER_PREFIX, ROOT, BookError, toc_chapters
-from helpers.book.front_matter import draw_pipeline_figure, render_chapter_list, render_findings
-from helpers.book.manifest import MANIFEST_NAME, chapter_problems, read_manifest
-from helpers.book.reproducibility import render_reproducibility
-from helpers.book.runner import run
-from helpers.book.sphinx_assets import STATUS_FILE
+from book_runner.chapters import CHAPTER_PREFIX, ROOT, BookError, toc_chapters
+from book_runner.front_matter import draw_pipeline_figure, render_chapter_list, render_findings
+from book_runner.manifest import MANIFEST_NAME, chapter_problems, read_manifest
+from book_runner.reproducibility import render_reproducibility
+from book_runner.runner import run
+from book_runner.sphinx_assets import STATUS_FILE
 from helpers.data.files import atomic_write_json, atomic_write_text
 
 GENERATED_DIRNAME = "_generated"
@@ -32,7 +32,7 @@ GENERATED_DIRNAME = "_generated"
 def _chapter_warning(chapter: str, problem: str) -> str:
     return (
         f"This chapter is not a finished result: {problem}. Its figures and numbers may be "
-        f"missing, partial or left from an earlier run. Re-run it with: python -m helpers.book "
+        f"missing, partial or left from an earlier run. Re-run it with: python -m book_runner "
         f"run --only {chapter[:2]}"
     )
 
@@ -90,14 +90,14 @@ def build_html(strict: bool = False, root: Path = ROOT, results: Path | None = N
     if missing:
         raise BookError(
             f"chapter(s) {', '.join(missing)} have not been executed; run "
-            f"`python -m helpers.book run --only {' '.join(missing)}` first"
+            f"`python -m book_runner run --only {' '.join(missing)}` first"
         )
     problems = unfinished_chapters(root, results)
     if strict and problems:
         listed = "; ".join(f"{chapter}: {problem}" for chapter, problem in problems.items())
         raise BookError(
             f"not publishing unfinished chapters ({listed}); re-run them with "
-            f"`python -m helpers.book run --only {' '.join(c[:2] for c in problems)}`"
+            f"`python -m book_runner run --only {' '.join(c[:2] for c in problems)}`"
         )
     for chapter, problem in problems.items():
         print(
