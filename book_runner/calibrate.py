@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.datasets < 1:
         raise SystemExit("error: --datasets must be at least 1")
     try:
-        params = load_params(args.params, parse_overrides(args.overrides, source="--set"))
+        params = load_params(
+            args.params, parse_overrides(args.overrides, source="--set"), overrides_source="--set"
+        )
     except ParameterError as error:
         raise SystemExit(f"error: {error}") from None
     seeds = range(params.calibration.first_seed, params.calibration.first_seed + args.datasets)

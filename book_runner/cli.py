@@ -90,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ParameterError, ChapterFailed, BookError, DataUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished chapters and cached steps are kept; the same command resumes",
+            file=sys.stderr,
+        )
+        return 130
     except subprocess.CalledProcessError as exc:
         print(
             f"error: the book build failed (exit {exc.returncode}); see the Sphinx messages above",

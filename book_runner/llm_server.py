@@ -21,7 +21,9 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Serve the packaged model until interrupted, printing the base URL to use."""
     parser = argparse.ArgumentParser(
-        prog="python -m book_runner llm-server", description="Serve a GGUF model with llama.cpp on 127.0.0.1.")
+        prog="python -m book_runner llm-server",
+        description="Serve a GGUF model with llama.cpp on 127.0.0.1.",
+    )
     parser.add_argument(
         "--model", default=None, help="a .gguf file (default: packaged SmolLM2-135M)"
     )

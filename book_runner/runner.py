@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -166,14 +167,8 @@ def execute_chapter(
         nbformat.write(source_notebook(source), staging)
         try:
             with _kernel_environment():
-                pm.execute_notebook(
-                    str(staging),
-                    str(target),
-                    parameters=_parameters(params_file, overrides),
-                    kernel_name="python3",
-                    cwd=str(cwd),
-                    progress_bar=False,
-                    log_output=False,
+                _execute_with_kernel_retry(
+                    staging, target, _parameters(params_file, overrides), cwd, source.stem
                 )
         except pm.PapermillExecutionError as exc:
             cell = f"cell {exc.exec_count}{failed_cell_summary(target)}"
@@ -187,6 +182,45 @@ def execute_chapter(
             staging.unlink(missing_ok=True)
         finalize_notebook(target, source, cwd, secrets)
     return target
+
+
+KERNEL_START_TIMEOUT_S = 180
+"""How long a kernel may take to answer its first request: minutes, not papermill's 60 s, because a
+busy 2-core machine (a sweep, a calibration beside the book) can be that slow to start Python."""
+
+
+def _execute_with_kernel_retry(
+    staging: Path, target: Path, parameters: dict[str, Any], cwd: Path, stem: str
+) -> None:
+    """Run papermill once, and once more if the kernel did not start; then say so in one line."""
+    for attempt in (1, 2):
+        try:
+            pm.execute_notebook(
+                str(staging),
+                str(target),
+                parameters=parameters,
+                kernel_name="python3",
+                cwd=str(cwd),
+                progress_bar=False,
+                log_output=False,
+                start_timeout=KERNEL_START_TIMEOUT_S,
+            )
+            return
+        except RuntimeError as exc:
+            if "didn't respond" not in str(exc) or isinstance(exc, pm.PapermillExecutionError):
+                raise
+            if attempt == 2:
+                raise ChapterFailed(
+                    f"chapter {stem} did not start: its Python kernel did not answer within "
+                    f"{KERNEL_START_TIMEOUT_S} s, twice; the machine is probably overloaded "
+                    "(close other runs and try again)"
+                ) from None
+            print(
+                f"[alice] the kernel of chapter {stem} did not answer within "
+                f"{KERNEL_START_TIMEOUT_S} s; starting it once more",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def prepare_chapters(
@@ -250,7 +284,7 @@ def run(
     if not params_path.is_absolute():
         params_path = (cwd / params_path).resolve()
     changes = parse_overrides(overrides)
-    params = load_params(params_path, changes)
+    params = load_params(params_path, changes, overrides_source="--set")
     get_mirror()  # a mirror setting naming no folder stops here, in one line
     sources = chapter_sources(only, notebook_dir, toc_file)
     order = [p.stem for p in chapter_sources(None, notebook_dir, toc_file, quiet=True)]

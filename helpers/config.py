@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from helpers.cv_limits import blocked_folds_fit, purge_gap, window_start_count
+from helpers.cv_limits import blocked_folds_fit, purge_gap, subject_groups_count, window_start_count
 from helpers.parameter_files import (
     OVERRIDES_EXAMPLE,
     ParameterError,
@@ -25,6 +25,7 @@ from helpers.parameter_files import (
     read_yaml_mapping,
     read_yaml_with_base,
 )
+from helpers.parameter_grid import SweepError, expand_dotted, expand_grid
 from helpers.parameter_sections import (
     ATLASES,
     CV_SCHEMES,
@@ -67,6 +68,8 @@ __all__ = [
     "ParameterError",
     "Params",
     "check_model_names",
+    "check_subject_groups",
+    "check_sweep_grid",
     "check_window_fits_cross_validation",
     "deep_merge",
     "load_params",
@@ -172,7 +175,7 @@ class Params(_Section):
         if window.length >= N_VOLUMES:
             raise ValueError(
                 f"window.length = {window.length} TR is not shorter than the run "
-                f"({N_VOLUMES} volumes); use a window between 2 and {N_VOLUMES - 1} TR"
+                f"({N_VOLUMES} volumes); use a window between 3 and {N_VOLUMES - 1} TR"
             )
         return self
 
@@ -236,6 +239,53 @@ def check_window_fits_cross_validation(params: Params, source: str = "parameters
     )
 
 
+def check_subject_groups(params: Params, source: str = "parameters") -> None:
+    """Raise :class:`ParameterError` when leave-subject-out would have fewer than 2 subject groups.
+
+    Chapter 04 always runs the blocked leave-subject-out scheme, and the calibration runs it on its
+    own number of subjects, so both are checked when the parameters load instead of in chapter 04.
+    """
+    per_fold = params.cv_options.subjects_per_fold
+    designs = (
+        ("subjects", len(params.subject_ids())),
+        ("calibration.subjects", params.calibration.subjects),
+    )
+    for key, n_subjects in designs:
+        if subject_groups_count(n_subjects, per_fold) >= 2:
+            continue
+        fix = (
+            f"use cv_options.subjects_per_fold of at most {n_subjects - 1}"
+            if n_subjects >= 2
+            else "use at least 2 subjects"
+        )
+        raise ParameterError(
+            f"{source}: {key} = {n_subjects} with cv_options.subjects_per_fold = {per_fold} "
+            f"leaves {subject_groups_count(n_subjects, per_fold)} subject group; leave-subject-out "
+            f"needs at least 2 (one to test, one to train): {fix}"
+        )
+
+
+def check_sweep_grid(params: Params, source: str = "parameters") -> None:
+    """Validate every parameter set of the sensitivity chapter's grid (``sweep.grid``) now.
+
+    Each combination is the run's parameters with ``sweep.fixed`` and the combination's dotted keys
+    applied, as chapter 07 builds them; a misspelt key or a bad value is named here rather than
+    after six chapters. A window too long for blocked folds is not an error: the chapter reports
+    it as "not testable".
+    """
+    sweep = params.sweep
+    try:
+        combinations = expand_grid(sweep.grid, sweep.combinations)
+        base = deep_merge(params.model_dump(mode="json"), expand_dotted(dict(sweep.fixed)))
+        for values in combinations:
+            text = ", ".join(f"{k}={v!r}" for k, v in values.items()) or "the base parameters"
+            where = f"combination {text}"
+            combination = params_from_dict(deep_merge(base, expand_dotted(values)), source=where)
+            check_subject_groups(combination, source=where)
+    except (SweepError, ParameterError) as exc:
+        raise ParameterError(f"{source}: sweep.grid: {exc}") from None
+
+
 def normalise_subject_id(value: Any) -> str:
     """``18``, ``'18'`` and ``'sub-18'`` all mean ``'sub-18'``."""
     text = str(value).strip()
@@ -262,23 +312,43 @@ def params_from_dict(raw: dict[str, Any], source: str = "parameters") -> Params:
         raise ParameterError(f"{source}: {describe_validation_error(first)}{suffix}") from None
 
 
-def load_params(path: str | Path, overrides: Mapping[str, Any] | str | None = None) -> Params:
+def load_params(
+    path: str | Path,
+    overrides: Mapping[str, Any] | str | None = None,
+    overrides_source: str = "overrides",
+) -> Params:
     """Read and validate a YAML parameter file, optionally with nested ``overrides`` applied.
 
     A file may name another with ``base: other.yml`` (relative to itself) and override some keys.
-    ``overrides`` is a mapping or its JSON/YAML text (see :func:`parse_overrides`). Beyond the
-    schema, the window must leave room for blocked cross-validation
-    (:func:`check_window_fits_cross_validation`).
+    ``overrides`` is a mapping or its JSON/YAML text, nested or with dotted keys (see
+    :func:`parse_overrides`); an error they cause is blamed on ``overrides_source`` (``--set``),
+    not on the file. Beyond the schema, the window must leave room for blocked cross-validation
+    (:func:`check_window_fits_cross_validation`), leave-subject-out must have two subject groups
+    (:func:`check_subject_groups`) and every combination of ``sweep.grid`` must be valid
+    (:func:`check_sweep_grid`).
     """
     path = Path(path)
     if not path.is_file():
         raise ParameterError(
             f"parameter file {path} does not exist; pick one of params/*.yml or give a full path"
         )
-    changes = parse_overrides(overrides)
+    changes = parse_overrides(overrides, source=overrides_source)
     raw = read_yaml_with_base(path)
-    if changes:
-        raw = deep_merge(raw, changes)
-    params = params_from_dict(raw, source=str(path))
-    check_window_fits_cross_validation(params, source=str(path))
+    try:
+        params = _checked(deep_merge(raw, changes), str(path))
+    except ParameterError as exc:
+        if not changes:
+            raise
+        _checked(raw, str(path))  # the file alone fails too: the file is to blame
+        reason = str(exc).removeprefix(f"{path}: ")
+        raise ParameterError(f"{overrides_source} (on {path}): {reason}") from None
+    return params
+
+
+def _checked(raw: dict[str, Any], source: str) -> Params:
+    """Validate a parameter mapping and everything a chapter will need of it."""
+    params = params_from_dict(raw, source=source)
+    check_window_fits_cross_validation(params, source=source)
+    check_subject_groups(params, source=source)
+    check_sweep_grid(params, source=source)
     return params

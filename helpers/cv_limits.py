@@ -21,6 +21,11 @@ def purge_gap(window_length: int, hrf_span_s: float) -> int:
     return int(window_length) + math.ceil(hrf_span_s / TR_SECONDS)
 
 
+def subject_groups_count(n_subjects: int, subjects_per_fold: int) -> int:
+    """Held-out subject groups of leave-subject-out (as the splitters cut them)."""
+    return math.ceil(n_subjects / max(1, subjects_per_fold)) if n_subjects > 0 else 0
+
+
 def window_start_count(length: int, step: int, anchors: str) -> int:
     """Window starts per subject; paper anchors are counted as one per TR from their first one."""
     first, stride = (PAPER_FIRST_ANCHOR_TR, 1) if anchors == "paper" else (0, step)

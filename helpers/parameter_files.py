@@ -1,9 +1,10 @@
 """Parameter files as plain data: YAML mappings, ``base:`` chains, merged overrides.
 
 This is everything about parameters that does not need the schema (:mod:`helpers.config`
-validates the result): reading a YAML file that must hold a mapping, following ``base: other.yml``
-to the files it builds on, merging nested overrides, and accepting overrides the way users pass
-them (a mapping, or its JSON/YAML text from ``--set`` or ``papermill -p``).
+validates the result): reading a YAML file that must hold a mapping (a key given twice is an error:
+YAML would silently keep the last one), following ``base: other.yml`` to the files it builds on,
+merging nested overrides, and accepting overrides the way users pass them (a mapping, or its
+JSON/YAML text from ``--set`` or ``papermill -p``, with nested or dotted keys).
 """
 
 from __future__ import annotations
@@ -18,6 +19,28 @@ import yaml
 
 class ParameterError(ValueError):
     """A parameter file asks for something that does not exist or cannot work."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a mapping that gives one key twice (naming both lines)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                raise ParameterError(
+                    f"key {key!r} is given twice (lines {first_line[key]} and {line}); "
+                    "keep one of them"
+                )
+            first_line[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml_text(text: str) -> Any:
+    """YAML (or JSON) text as data; a key given twice raises :class:`ParameterError`."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def describe_validation_error(err: dict[str, Any]) -> str:
@@ -66,18 +89,57 @@ def parse_overrides(value: Any, source: str = "overrides") -> dict[str, Any]:
         if not value.strip():
             return {}
         try:
-            value = yaml.safe_load(value)
+            value = load_yaml_text(value)
         except yaml.YAMLError as exc:
             first = str(exc).splitlines()[0]
             raise ParameterError(
                 f"{source} is not valid JSON or YAML ({first}); write it like {OVERRIDES_EXAMPLE}"
             ) from None
+        except ParameterError as exc:
+            raise ParameterError(f"{source}: {exc}") from None
     if not isinstance(value, Mapping):
         raise ParameterError(
             f"{source} must be a mapping of parameter keys to values, like "
             f"{OVERRIDES_EXAMPLE}; got {type(value).__name__} {value!r:.60}"
         )
-    return copy.deepcopy(dict(value))
+    try:
+        return nest_dotted_keys(copy.deepcopy(dict(value)))
+    except ParameterError as exc:
+        raise ParameterError(f"{source}: {exc}") from None
+
+
+def nest_dotted_keys(
+    values: Mapping[str, Any], error: type[Exception] = ParameterError
+) -> dict[str, Any]:
+    """``{"window.length": 6, "atlas": "x"}`` -> ``{"window": {"length": 6}, "atlas": "x"}``.
+
+    Only the keys given are split, not the keys inside their values (``sweep.grid`` holds dotted
+    keys as data). A key that is both set whole and through a dotted child (``window: 3`` and
+    ``window.length``) is ambiguous and raises ``error``.
+    """
+    nested: dict[str, Any] = {}
+    for key in sorted(values, key=lambda k: str(k).count(".")):
+        parts = str(key).split(".")
+        if any(not p for p in parts):
+            raise error(f"parameter key {key!r} has an empty part; write keys like 'window.length'")
+        value = values[key]
+        node = nested
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise error(
+                    f"{key!r} sets a field inside {'.'.join(parts[: depth + 1])!r}, which is "
+                    "also given a whole value; keep only one of them"
+                )
+            node = child
+        last = parts[-1]
+        if last in node and isinstance(node[last], dict) and not isinstance(value, dict):
+            raise error(
+                f"{key!r} is given a whole value and also fields through dotted keys; keep one"
+            )
+        both_nested = isinstance(value, dict) and isinstance(node.get(last), dict)
+        node[last] = deep_merge(node[last], value) if both_nested else value
+    return nested
 
 
 def read_yaml_mapping(
@@ -87,9 +149,11 @@ def read_yaml_mapping(
 ) -> dict[str, Any]:
     """A YAML file that must hold a mapping; anything else (an empty file too) raises ``error``."""
     try:
-        raw = yaml.safe_load(Path(path).read_text())
+        raw = load_yaml_text(Path(path).read_text())
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML ({exc.__class__.__name__}: {exc})") from None
+    except ParameterError as exc:
+        raise error(f"{path}: {exc}") from None
     if raw is None:
         raise error(f"{path} is empty; it must hold {expected} (start from params/default.yml)")
     if not isinstance(raw, dict):

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from helpers.config import deep_merge
+from helpers.parameter_files import nest_dotted_keys
 
 
 class SweepError(ValueError):
@@ -23,38 +23,9 @@ def expand_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
     """``{"window.length": 6, "atlas": "x"}`` -> ``{"window": {"length": 6}, "atlas": "x"}``.
 
     A key that is both set whole and through a dotted child (``window`` and ``window.length``) is
-    ambiguous and rejected.
+    ambiguous and rejected with :class:`SweepError`.
     """
-    nested: dict[str, Any] = {}
-    for key in sorted(values, key=lambda k: k.count(".")):
-        parts = str(key).split(".")
-        if any(not p for p in parts):
-            raise SweepError(
-                f"parameter key {key!r} has an empty part; write keys like 'window.length'"
-            )
-        node = nested
-        for depth, part in enumerate(parts[:-1]):
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise SweepError(
-                    f"{key!r} sets a field inside {'.'.join(parts[: depth + 1])!r}, which is "
-                    "also given a whole value; keep only one of them"
-                )
-            node = child
-        if (
-            parts[-1] in node
-            and isinstance(node[parts[-1]], dict)
-            and not isinstance(values[key], dict)
-        ):
-            raise SweepError(
-                f"{key!r} is given a whole value and also fields through dotted keys; keep one"
-            )
-        node[parts[-1]] = (
-            deep_merge(node[parts[-1]], values[key])
-            if (isinstance(values[key], dict) and isinstance(node.get(parts[-1]), dict))
-            else values[key]
-        )
-    return nested
+    return nest_dotted_keys(values, error=SweepError)
 
 
 def expand_grid(

@@ -113,12 +113,22 @@ class AnnotationParams(_Section):
 class WindowParams(_Section):
     """Sliding windows for dynamic functional connectivity."""
 
-    length: int = Field(12, ge=2)
+    length: int = Field(12, ge=3)
     step: int = Field(1, ge=1)
     shape: Literal["rectangular", "tapered"] = "rectangular"
     taper_sigma: float = Field(3.0, gt=0.0, le=100.0)
     anchors: Literal["tr", "paper"] = "tr"
     target: Literal["mean", "centre"] = "mean"
+
+    @field_validator("length", mode="before")
+    @classmethod
+    def _length_correlates(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool) and value < 3:
+            raise ValueError(
+                f"a window of {value} TR is too short: a correlation over 2 volumes is always "
+                "+1 or -1; use at least 3 TR (the paper uses 12)"
+            )
+        return value
 
     @field_validator("step", mode="before")
     @classmethod

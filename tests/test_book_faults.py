@@ -217,3 +217,39 @@ def test_papermill_users_can_pass_overrides_as_text(tmp_path, monkeypatch):
         parameters={"params_file": str(QUICK), "overrides": '{"window": {"length": 20}}'},
     )
     assert json.loads((results / "01_first.json").read_text()) == {"length": 20}
+
+
+def test_a_kernel_slow_to_start_is_given_a_second_try_then_named(tmp_path, monkeypatch):
+    """papermill raises RuntimeError("Kernel didn't respond in N seconds") on a loaded machine."""
+    chapter = _chapter(tmp_path / "notebooks", "01_first", "x = 1")
+    calls = []
+    real = pm.execute_notebook
+
+    def slow_once(*args, **kwargs):
+        calls.append(kwargs["start_timeout"])
+        if len(calls) == 1:
+            raise RuntimeError("Kernel didn't respond in 180 seconds")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner.pm, "execute_notebook", slow_once)
+    executed = runner.execute_chapter(chapter, QUICK, output_dir=tmp_path / "out")
+    assert executed.is_file() and calls == [runner.KERNEL_START_TIMEOUT_S] * 2
+
+    def never(*args, **kwargs):
+        raise RuntimeError("Kernel didn't respond in 180 seconds")
+
+    monkeypatch.setattr(runner.pm, "execute_notebook", never)
+    with pytest.raises(runner.ChapterFailed, match="did not answer within 180 s, twice"):
+        runner.execute_chapter(chapter, QUICK, output_dir=tmp_path / "out")
+
+
+def test_ctrl_c_on_run_prints_one_line_and_keeps_finished_chapters(monkeypatch, capsys):
+    from book_runner import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run", interrupted)
+    assert cli.main(["run", "--params", str(QUICK)]) == 130
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("interrupted:") and "\n" not in error and "Traceback" not in error

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from helpers.config import ParameterError, load_params, normalise_subject_id, params_from_dict
+from helpers.config import (
+    ParameterError,
+    load_params,
+    normalise_subject_id,
+    params_from_dict,
+    parse_overrides,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -196,3 +202,64 @@ def test_other_overrides_are_one_clear_error(overrides):
     message = str(info.value)
     assert message.startswith("overrides ") and '{"window": {"length": 20}}' in message
     assert "\n" not in message
+
+
+# --- values a chapter would fail on are stopped when the parameters load ----------------------
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    top = write(tmp_path, "base: default.yml\nwindow:\n  length: 10\nseed: 1\nwindow:\n  step: 2\n")
+    with pytest.raises(ParameterError, match=r"'window' is given twice \(lines 2 and 5\)"):
+        load_params(top)
+    nested = write(tmp_path, "window:\n  length: 10\n  step: 2\n  length: 14\n")
+    with pytest.raises(ParameterError, match=r"'length' is given twice \(lines 2 and 4\)"):
+        load_params(nested)
+    with pytest.raises(ParameterError, match=r"--set: key 'seed' is given twice"):
+        load_params(
+            ROOT / "params" / "quick.yml", parse_overrides('{"seed": 1, "seed": 2}', "--set")
+        )
+
+
+def test_dotted_override_keys_are_nested():
+    params = load_params(ROOT / "params" / "quick.yml", {"window.length": 10, "seed": 3})
+    assert (params.window.length, params.seed, params.window.step) == (10, 3, 2)
+    with pytest.raises(ParameterError, match="keep only one"):
+        load_params(ROOT / "params" / "quick.yml", {"window": 3, "window.length": 10})
+
+
+def test_an_override_error_is_blamed_on_the_override_not_the_file():
+    quick = ROOT / "params" / "quick.yml"
+    with pytest.raises(ParameterError) as info:
+        load_params(quick, {"windw": {"length": 10}}, overrides_source="--set")
+    assert str(info.value).startswith(f"--set (on {quick}): unknown key 'windw'")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        (
+            {"subjects": 2},
+            "subjects = 2 with cv_options.subjects_per_fold = 2 leaves 1 subject group",
+        ),
+        ({"cv_options": {"subjects_per_fold": 8}}, "use cv_options.subjects_per_fold of at most 3"),
+        ({"calibration": {"subjects": 2}}, "calibration.subjects = 2"),
+        ({"window": {"length": 2, "shape": "tapered"}}, "window.length = 2: a window of 2 TR"),
+        (
+            {"sweep": {"grid": {"window.lenght": [6]}}},
+            "window.lenght=6: unknown key 'window.lenght'",
+        ),
+        ({"sweep": {"grid": {"window.length": [2]}}}, "sweep.grid: combination window.length=2"),
+        ({"sweep": {"combinations": [{"subjects": 1}]}}, "sweep.grid: combination subjects=1"),
+    ],
+)
+def test_values_that_would_fail_in_a_chapter_fail_at_load(overrides, named):
+    with pytest.raises(ParameterError) as info:
+        load_params(ROOT / "params" / "quick.yml", overrides)
+    assert named in str(info.value) and "\n" not in str(info.value)
+
+
+def test_two_subject_groups_are_enough():
+    params = load_params(
+        ROOT / "params" / "quick.yml", {"subjects": 2, "cv_options": {"subjects_per_fold": 1}}
+    )
+    assert params.subject_ids() == ["sub-18", "sub-22"]

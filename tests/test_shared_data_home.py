@@ -26,7 +26,7 @@ from helpers.data.files import current_umask
 from helpers.simulate import write_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = {"subjects": 2, "simulation": {"resolution_mm": 6}}
+TINY = {"subjects": 2, "cv_options": {"subjects_per_fold": 1}, "simulation": {"resolution_mm": 6}}
 
 # A run as a separate process: the ROI time series of the tiny parameter set, summarised.
 ROI_SCRIPT = """
