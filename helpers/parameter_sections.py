@@ -92,6 +92,7 @@ class LLMParams(_Section):
     context: Literal["previous", "cumulative", "none"] = "previous"
     context_size: int = Field(3, ge=0, le=200)
     out_of_range: Literal["clamp", "reject"] = "clamp"
+    max_clamped_share: float = Field(0.05, ge=0.0, le=1.0)
     max_tokens: int = Field(256, ge=16, le=8192)
     backoff_s: float = Field(1.0, ge=0.0, le=60.0)
     max_segments: int | None = Field(None, ge=1)

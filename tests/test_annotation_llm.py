@@ -516,12 +516,33 @@ def wild(body: dict[str, Any]) -> dict[str, float]:
 
 def test_out_of_range_values_are_clamped_and_counted(tmp_path: Path) -> None:
     with ChatServer(lambda n, body: Reply(content=json.dumps(wild(body)))) as server:
-        result = annotator(params_for(server), tmp_path).annotate(story(5))
+        result = annotator(params_for(server, max_clamped_share=0.25), tmp_path).annotate(story(5))
     assert (result.scores["joy"] == 1.0).all() and (result.scores["anger"] == 0.0).all()
     np.testing.assert_allclose(result.scores["fear"], [1 - i / 100 for i in range(5)])
     assert result.provenance["n_clamped_values"] == 10
     assert result.provenance["clamped_by_emotion"]["joy"] == 5
     assert result.provenance["clamped_by_emotion"]["anger"] == 5
+
+
+def test_a_run_with_mostly_clamped_ratings_stops_and_keeps_the_answers(tmp_path: Path) -> None:
+    """A server answering every rating out of range must not give constant targets silently."""
+    calls = []
+
+    def out_of_scale(n: int, body: dict[str, Any]) -> Reply:
+        calls.append(n)
+        return Reply(content=json.dumps({e: 7.0 for e in EMOTIONS}))
+
+    with ChatServer(out_of_scale) as server:
+        with pytest.raises(LLMAnnotationError) as info:
+            annotator(params_for(server), tmp_path).annotate(story(4))
+        message = str(info.value)
+        assert "32 of 32 ratings (100%)" in message and "llm.max_clamped_share = 0.05" in message
+        assert "llm.out_of_range: clamp" in message
+        asked = len(calls)
+        accepting = params_for(server, max_clamped_share=1.0)
+        result = annotator(accepting, tmp_path).annotate(story(4))
+    assert len(calls) == asked  # the re-run read every answer from the cache
+    assert (result.scores.to_numpy() == 1.0).all() and result.provenance["n_clamped_values"] == 32
 
 
 def test_out_of_range_values_rejected_in_reject_mode(tmp_path: Path) -> None:

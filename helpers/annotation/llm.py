@@ -86,6 +86,25 @@ def plan_jobs(llm_params: LLMParams, segments: Sequence[Segment]) -> list[Rating
     return jobs
 
 
+def _check_clamped_share(outside: np.ndarray, llm_params: LLMParams) -> None:
+    """Stop when more than ``llm.max_clamped_share`` of the ratings fell outside [0, 1].
+
+    Clamping a few stray values is harmless; clamping most of them turns every target into 0 or 1
+    and the later chapters would decode constants. The answers stay in the cache, so a re-run with
+    another setting costs no request.
+    """
+    share = float(outside.mean()) if outside.size else 0.0
+    if share <= llm_params.max_clamped_share:
+        return
+    raise LLMAnnotationError(
+        f"{int(outside.sum())} of {outside.size} ratings ({share:.0%}) from {llm_params.model} were "
+        f"outside [0, 1] and would be clamped (llm.out_of_range: {llm_params.out_of_range}; at most "
+        f"llm.max_clamped_share = {llm_params.max_clamped_share:g} is accepted): the model does not "
+        "follow the prompt's scale. Use llm.out_of_range: reject to ask again, another model, or "
+        "raise llm.max_clamped_share to accept them"
+    )
+
+
 def _usable(record: dict[str, Any] | None, policy: str) -> bool:
     if record is None:
         return False
@@ -259,6 +278,7 @@ class LLMAnnotator:
             prompt_tokens += int(record.get("prompt_tokens") or 0)
             completion_tokens += int(record.get("completion_tokens") or 0)
         outside = (raw < 0) | (raw > 1)
+        _check_clamped_share(outside, self.params)
         self.samples = np.clip(raw, 0.0, 1.0)
         scores = pd.DataFrame(
             self.samples.mean(axis=0),
