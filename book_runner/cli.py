@@ -23,6 +23,7 @@ from book_runner.runner import ChapterFailed, prepare_chapters, run
 from book_runner.sweep.cli import main as sweep_main
 from helpers.config import ParameterError, parse_overrides
 from helpers.data.fetch import DataUnavailableError
+from helpers.data.storage import DataHomeError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(path)
         else:
             build_html(args.strict)
-    except (ParameterError, ChapterFailed, BookError, DataUnavailableError) as exc:
+    except (ParameterError, ChapterFailed, BookError, DataUnavailableError, DataHomeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -241,3 +241,53 @@ def test_a_live_writers_staging_is_left_alone(tmp_path: Path) -> None:
     with file_lock(folder / "aaaa"):  # released by the operating system when its holder died
         pass
     assert remove_abandoned_staging(folder) == [live] and not live.exists()
+
+
+STEP_SCRIPT = """
+from helpers.data.storage import step_dir
+step_dir("features", {"window": 12})
+"""
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare")
+def test_a_really_read_only_data_home_names_the_folder_and_the_fix(tmp_path: Path) -> None:
+    """An empty data home on a read-only mount (a user namespace's bind mount, no root needed)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    mount = f"mount --bind {home} {home} && mount -o remount,bind,ro {home}"
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", f"{mount} && touch {home}/x"],
+        capture_output=True,
+        text=True,
+    )
+    if "Read-only file system" not in probe.stderr:
+        pytest.skip(f"this machine cannot make a read-only bind mount: {probe.stderr.strip()}")
+    done = subprocess.run(
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            f'{mount} && exec "$0" -c "$1"',
+            sys.executable,
+            STEP_SCRIPT,
+        ],
+        env=_environment(home),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("helpers.data.storage.DataHomeError: cannot write ")
+    assert f"the data home {home} is not writable (Read-only file system)" in last
+    assert "set ALICE_DATA_HOME to a writable folder" in last
+
+
+def test_a_data_home_that_names_a_file_is_refused(tmp_path: Path, monkeypatch) -> None:
+    from helpers.data.storage import DataHomeError, get_data_home
+
+    not_a_folder = tmp_path / "home.txt"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("ALICE_DATA_HOME", str(not_a_folder))
+    with pytest.raises(DataHomeError, match="names a file, not a folder"):
+        get_data_home()

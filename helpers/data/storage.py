@@ -9,9 +9,12 @@ both are re-exported here because this is where the chapters and the pipeline st
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,7 @@ __all__ = [
     "DATA_HOME_ENV",
     "RESULTS_DIR_ENV",
     "CorruptCacheError",
+    "DataHomeError",
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -68,12 +72,37 @@ DATA_HOME_ENV = "ALICE_DATA_HOME"
 RESULTS_DIR_ENV = "ALICE_RESULTS_DIR"
 
 
+class DataHomeError(RuntimeError):
+    """The data home cannot be used: it names a file, or a folder that cannot be written."""
+
+
 def get_data_home(create: bool = True) -> Path:
     """The folder holding downloads, the simulated dataset and cached intermediate results."""
     home = Path(os.environ.get(DATA_HOME_ENV) or Path.home() / "alice_data").expanduser()
+    if home.exists() and not home.is_dir():
+        raise DataHomeError(
+            f"{DATA_HOME_ENV}={home} names a file, not a folder; point {DATA_HOME_ENV} at a "
+            "folder (it is created if missing)"
+        )
     if create:
-        home.mkdir(parents=True, exist_ok=True)
+        with _writable(home, home):
+            home.mkdir(parents=True, exist_ok=True)
     return home
+
+
+@contextmanager
+def _writable(folder: Path, home: Path) -> Iterator[None]:
+    """Turn a failed write under the data home into one line naming the folder and the fix."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        raise DataHomeError(
+            f"cannot write {folder}: the data home {home} is not writable ({exc.strerror}); "
+            f"set {DATA_HOME_ENV} to a writable folder (a read-only data home works only for "
+            "results it already holds)"
+        ) from None
 
 
 def digest_of(payload: Any) -> str:
@@ -91,11 +120,13 @@ def step_dir(step: str, key: dict[str, Any]) -> Path:
     nor ``key.json``.
     """
     key = redact(key)
-    folder = get_data_home() / "cache" / step / digest_of(key)
-    folder.mkdir(parents=True, exist_ok=True)
+    home = get_data_home(create=False)
+    folder = home / "cache" / step / digest_of(key)
     key_file = folder / "key.json"
     if not key_file.exists():
-        atomic_write_json(key_file, key)
+        with _writable(folder, home):
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(key_file, key)
     return folder
 
 
