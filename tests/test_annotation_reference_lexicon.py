@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 
@@ -164,6 +165,28 @@ def test_annotate_lexicon_on_sentences_and_cache(monkeypatch):
                 update={"annotation": params.annotation.model_copy(update={"lexicon_smoothing": 1})}
             )
         )
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",
+        b'{"scores": {"data": [[0.1',
+        b'{"provenance": {}}',
+        b'{"scores": {"data": [], "columns": ["joy"], "index": []}, "provenance": {}}',
+    ],
+    ids=["emptied", "truncated", "no scores", "no emotions"],
+)
+def test_a_damaged_annotation_cache_is_named_and_rebuilt(fresh_data_home, capsys, damage):
+    params = Params(annotation={"annotator": "lexicon", "segmentation": "sentences"})
+    first = annotate(params)
+    [cached] = (fresh_data_home / "cache" / "annotation").glob("*/annotation.json")
+    cached.write_bytes(damage)
+    again = annotate(params)
+    pd.testing.assert_frame_equal(emotion_scores(first), emotion_scores(again))
+    warning = capsys.readouterr().err
+    assert f"corrupt cache file {cached}" in warning and "rebuilding it" in warning
+    assert json.loads(cached.read_text())["scores"]["columns"][:8] == list(EMOTIONS)
 
 
 def _fake_llm_module(calls: list) -> types.ModuleType:

@@ -23,7 +23,13 @@ import pandas as pd
 from helpers.annotation.base import Annotation, Annotator, Segment
 from helpers.annotation.rating_cache import endpoint_id
 from helpers.data.stimulus import load_segments
-from helpers.data.storage import atomic_write_json, digest_of, step_dir
+from helpers.data.storage import (
+    CorruptCacheError,
+    atomic_write_json,
+    digest_of,
+    discard_corrupt,
+    step_dir,
+)
 from helpers.study import EMOTIONS
 
 __all__ = [
@@ -176,14 +182,25 @@ def _save(folder, annotation: Annotation) -> None:
 
 
 def _load(folder) -> Annotation | None:
+    """The cached annotation, or ``None`` when there is none or it is damaged (then named and
+    removed, so the annotation is made again: an LLM's answers still come from its own cache)."""
     path = folder / _ANNOTATION_FILE
     if not path.is_file():
         return None
-    payload = json.loads(path.read_text())
-    split = payload["scores"]
-    scores = pd.DataFrame(split["data"], columns=split["columns"])
-    scores.index = pd.Index(split["index"], name="segment")
-    return Annotation(scores=scores, provenance=payload["provenance"])
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        split = payload["scores"]
+        scores = pd.DataFrame(split["data"], columns=split["columns"])
+        scores.index = pd.Index(split["index"], name="segment")
+        provenance = dict(payload["provenance"])
+        missing = [e for e in EMOTIONS if e not in scores.columns]
+        if missing or scores.empty:
+            raise ValueError(f"no scores for {', '.join(missing) or 'any segment'}")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        reason = f"unreadable annotation: {type(exc).__name__}: {exc}"
+        discard_corrupt(CorruptCacheError(path, reason[:200]))
+        return None
+    return Annotation(scores=scores, provenance=provenance)
 
 
 def annotate(params: Any, name: str | None = None, *, use_cache: bool = True) -> Annotation:
