@@ -8,6 +8,7 @@ never hold a machine's paths, so a data home can be moved or shared without reco
 from __future__ import annotations
 
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,12 @@ from helpers.config import Params
 from helpers.data.atlases import Atlas, load_atlas
 from helpers.data.datasets import SubjectRun, ds002322_runs, simulated_runs
 from helpers.data.files import file_lock_if_free
-from helpers.data.preprocessing import extract_roi_timeseries, load_bold, temporal_snr
+from helpers.data.preprocessing import (
+    DamagedImageError,
+    extract_roi_timeseries,
+    load_bold,
+    temporal_snr,
+)
 from helpers.data.storage import (
     CorruptCacheError,
     digest_of,
@@ -146,13 +152,29 @@ def _subject_arrays(
     with file_lock(path, what=f"the ROI time series of {run.subject}"):
         if path.exists():  # written by another process while this one waited
             return load_arrays(path)
-        image = load_bold(run)
+        image = _bold_or_rebuilt(run, params)
         arrays = {
             "timeseries": extract_roi_timeseries(run, atlas, params.preprocessing, image),
             "tsnr": temporal_snr(run, atlas, params.preprocessing, image),
         }
         save_arrays(path, **arrays)
         return arrays
+
+
+def _bold_or_rebuilt(run: SubjectRun, params: Params):
+    """The run's image; a damaged simulated one is written again (the simulation is seeded), a
+    damaged real one stops with its name."""
+    try:
+        return load_bold(run)
+    except DamagedImageError as error:
+        if params.dataset != "simulated":
+            raise
+        root = simulated_dataset_root(params)
+        print(f"[alice] warning: {error}; writing the simulated dataset again", file=sys.stderr)
+        with file_lock(root, what=f"the simulated dataset {root.name}", remove=True):
+            shutil.rmtree(root, ignore_errors=True)
+        simulated_dataset_root(params)
+        return load_bold(run)
 
 
 def roi_timeseries(params: Params, progress: bool = True) -> RoiData:

@@ -1,10 +1,14 @@
 """ROI extraction on a small simulated dataset: shapes, cleaning, planted signal survives, caching."""
 
+from pathlib import Path
+
 import numpy as np
 
 from helpers.data.preprocessing import connectivity_structure, static_connectivity
 from helpers.pipeline import ground_truth, roi_timeseries
 from helpers.study import N_VOLUMES
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_roi_timeseries_shape_and_cleaning(small_params, small_roi):
@@ -49,3 +53,39 @@ def test_second_call_reads_cache(small_params, small_roi):
     assert again.cache_dir == small_roi.cache_dir
     for subject in small_roi.subjects:
         np.testing.assert_array_equal(again.timeseries[subject], small_roi.timeseries[subject])
+
+
+def test_a_truncated_simulated_image_is_named_and_written_again(fresh_data_home, capsys):
+    import shutil
+
+    from helpers.config import load_params
+    from helpers.pipeline import simulated_dataset_root
+
+    tiny = {
+        "subjects": 2,
+        "cv_options": {"subjects_per_fold": 1},
+        "simulation": {"resolution_mm": 6},
+    }
+    params = load_params(ROOT / "params" / "quick.yml", tiny)
+    first = roi_timeseries(params, progress=False)
+    [image] = (simulated_dataset_root(params) / "derivatives").rglob("sub-18_*bold*.nii*")
+    image.write_bytes(image.read_bytes()[: image.stat().st_size // 2])
+    shutil.rmtree(first.cache_dir)
+    again = roi_timeseries(params, progress=False)
+    warning = capsys.readouterr().err
+    assert f"the BOLD image {image} is damaged" in warning
+    assert "writing the simulated dataset again" in warning
+    for subject, series in first.timeseries.items():
+        np.testing.assert_array_equal(series, again.timeseries[subject])
+
+
+def test_a_truncated_real_image_names_the_file(tmp_path):
+    import pytest
+
+    from helpers.data.datasets import SubjectRun
+    from helpers.data.preprocessing import DamagedImageError, load_bold
+
+    path = tmp_path / "sub-18_task-alice_bold.nii.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00" + b"\x00" * 40)
+    with pytest.raises(DamagedImageError, match=f"the BOLD image {path} is damaged"):
+        load_bold(SubjectRun("sub-18", path, 2.0, 0.0))

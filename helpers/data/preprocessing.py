@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from nibabel.filebasedimages import ImageFileError
 
 from helpers.config import PreprocessingParams
 from helpers.data.atlases import Atlas, roi_assignment
@@ -76,12 +79,29 @@ def global_signal(image) -> np.ndarray:
     return data[inside].mean(axis=0)[:, None]
 
 
+class DamagedImageError(RuntimeError):
+    """A BOLD image cannot be read whole (truncated, emptied, not a NIfTI file); names the file."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        super().__init__(
+            f"the BOLD image {self.path} is damaged ({reason}); replace it with the original, or "
+            "delete it so that it is fetched again"
+        )
+
+
 def load_bold(run: SubjectRun):
-    """The run's image with its data decompressed into memory once (float32)."""
-    image = nib.load(str(run.bold))
-    return nib.Nifti1Image(
-        np.asarray(image.get_fdata(dtype=np.float32)), image.affine, image.header
-    )
+    """The run's image with its data decompressed into memory once (float32).
+
+    Raises :class:`DamagedImageError` naming the file when it cannot be read whole: nibabel's own
+    errors (an ``EOFError`` of a truncated gzip stream...) say nothing of which file it was.
+    """
+    try:
+        image = nib.load(str(run.bold))
+        data = np.asarray(image.get_fdata(dtype=np.float32))
+    except (EOFError, OSError, ValueError, zlib.error, ImageFileError) as exc:
+        raise DamagedImageError(run.bold, f"{type(exc).__name__}: {exc}"[:160]) from None
+    return nib.Nifti1Image(data, image.affine, image.header)
 
 
 def extract_roi_timeseries(
