@@ -27,17 +27,18 @@ from helpers.data.atlases import load_atlas
 from helpers.decoding.runs import RegressionRun
 from helpers.decoding.splits import WindowMeta, purge_gap_trs
 from helpers.decoding.stats import fdr_bh
+from helpers.explain.accounts import account_tests, conclusion, target_correlation
 from helpers.explain.heldout import ExplainOptions, explained_model, heldout_patterns
-from helpers.explain.inputs import explanation_data, explanation_splitter, network_blocks
-from helpers.explain.interpretation import (
+from helpers.explain.indices import (
     INDEX_DIRECTIONS,
     index_test,
     lono_concentration,
     null_pattern_indices,
     pattern_indices,
 )
+from helpers.explain.inputs import explanation_data, explanation_splitter, network_blocks
 from helpers.explain.lesions import lesion_null_drops
-from helpers.features import build_feature_sets
+from helpers.features import FeatureSet, build_feature_sets
 from helpers.progress import tqdm
 from helpers.simulate import SIMULATED_STIMULUS_ONSET_S, simulate_roi_level
 
@@ -133,54 +134,153 @@ def interpretation_tests(run: RegressionRun, base: dict[str, Any]) -> list[dict[
     (``explain.*``), on the calibration design's DFC; every null draw comes from one fit.
     Random-lesion tests are left out: 200 refits per lesion would dominate the calibration's cost.
     """
-    params = run.params
-    data = explanation_data(run.sets["dfc"], params.explain.window_stride)
+    model = explained_model(run.params.calibration.models)
+    sets = {name: run.sets[name] for name in ("dfc", "roi_window") if name in run.sets}
+    tests = interpretation_verdicts(run.params, sets, int(base["seed"]), model)
+    return [
+        dict(
+            base,
+            test=f"interpretation: {name} ({model})",
+            unit="index",
+            p_value=test.get("p_value"),
+            favours=test["favours"],
+        )
+        for name, test in tests.items()
+        if test.get("p_value") is not None  # the conclusion is a rule, not a test
+    ]
+
+
+def interpretation_verdicts(
+    params: Params, sets: dict[str, FeatureSet], seed: int, model: str
+) -> dict[str, dict[str, Any]]:
+    """Every index of the interpretation chapter on one dataset, and the conclusion.
+
+    The account indices (:data:`helpers.explain.accounts.ACCOUNT_DIRECTIONS`) of the decoder of
+    each feature set of ``sets`` (``dfc``, and ``roi_window`` when given), the descriptive pattern
+    indices and leave-one-network-out of the DFC decoder, each against the same null-target draws,
+    and the chapter's rule (:func:`helpers.explain.accounts.conclusion`) over the kept indices.
+    """
+    dfc = sets["dfc"]
+    data = explanation_data(dfc, params.explain.window_stride)
     atlas = load_atlas(params.atlas)
-    model = explained_model(params.calibration.models)
     splitter = explanation_splitter(params, WindowMeta.from_features(data))
     scaling = params.explain.feature_scaling
     options = ExplainOptions(
         feature_scaling=params.cv_options.feature_scaling if scaling == "cv" else scaling
     )
-    n_null = params.explain.n_null_draws
-    held = heldout_patterns(
-        model,
-        data,
-        splitter,
-        n_null=n_null,
+    draws = dict(
+        n_null=params.explain.n_null_draws,
         null_method=params.null_method,
-        seed=params.seed + int(base["seed"]),
-        min_shift=purge_gap_trs(params.window.length, params.cv_options.hrf_span_s),
+        seed=params.seed + seed,
         options=options,
     )
-    where = (data.edges, atlas.n_rois, atlas.networks, params.explain.top_edge_fraction)
+    min_shift = purge_gap_trs(params.window.length, params.cv_options.hrf_span_s)
+    held = heldout_patterns(model, data, splitter, min_shift=min_shift, **draws)
+    fraction = params.explain.top_edge_fraction
+    where = (data.edges, atlas.n_rois, atlas.networks, fraction)
     observed = pattern_indices(held.values, *where)
     null = null_pattern_indices(held.null_draws(), *where)
-    lono, lono_null = lesion_null_drops(
-        model,
-        data,
-        splitter,
-        network_blocks(data.edges, atlas.networks),
-        n_null=n_null,
-        null_method=params.null_method,
-        seed=params.seed + int(base["seed"]),
-        options=options,
-    )
+    blocks = network_blocks(data.edges, atlas.networks)
+    lono, lono_null = lesion_null_drops(model, data, splitter, blocks, **draws)
     observed["lono_concentration"] = float(lono_concentration(lono.to_numpy()))
     null["lono_concentration"] = lono_concentration(lono_null.to_numpy())
-    records = []
-    for name, above in INDEX_DIRECTIONS.items():
-        test = index_test(observed[name], null[name], above=above)
-        records.append(
-            dict(
-                base,
-                test=f"interpretation: {name} ({model})",
-                unit="index",
-                p_value=test["p_value"],
-                favours=test["favours"],
+    correlation = target_correlation(data.y)
+    tests = {}
+    for features, feature_set in sets.items():
+        if feature_set is dfc:
+            patterns, explained = held, data
+        else:  # the ROI decoder, explained the same way
+            explained = explanation_data(feature_set, params.explain.window_stride)
+            roi_splitter = explanation_splitter(params, WindowMeta.from_features(explained))
+            patterns = heldout_patterns(
+                model, explained, roi_splitter, min_shift=min_shift, **draws
             )
+        found = account_tests(
+            patterns.values, patterns.null_draws(), explained.edges, atlas.networks, correlation
         )
-    return records
+        for name, test in found.items():
+            tests[f"{name} ({features})"] = {k: v for k, v in test.items() if k != "null"}
+    for name, above in INDEX_DIRECTIONS.items():
+        tests[name] = index_test(observed[name], null[name], above=above)
+    verdicts = {name: test["favours"] for name, test in tests.items()}
+    tests["conclusion"] = {"p_value": None, "favours": conclusion(verdicts)}
+    return tests
+
+
+WORLDS = {"null": "locationist", "locationist": "locationist", "constructionist": "constructionist"}
+"""The worlds of the verdict table and the account each plants (the null world plants nothing)."""
+
+
+def world_verdicts(params: Params, world: str, seed: int) -> list[dict[str, Any]]:
+    """The interpretation chapter on one simulated dataset of ``world``: one record per index.
+
+    The dataset follows the calibration design (atlas, subjects, window step, DFC and windowed ROI
+    amplitude) with the chapter's own models (the explained one is the first of ``params.models``)
+    and ``params.simulation.effect`` as the planted code of the two planted worlds.
+    """
+    if world not in WORLDS:
+        raise ValueError(f"unknown world {world!r}; known: {', '.join(WORLDS)}")
+    account = WORLDS[world]
+    planted = params.simulation.effect if params.simulation.effect != "none" else "connectivity"
+    effect = "none" if world == "null" else planted
+    design = design_params(params, effect, seed, models=params.models)
+    design = design.model_copy(
+        update={"simulation": design.simulation.model_copy(update={"account": account})}
+    )
+    drive = emotion_targets(design, stimulus_onset=SIMULATED_STIMULUS_ONSET_S)
+    data = simulate_roi_level(
+        drive.to_numpy(), load_atlas(design.atlas), design.simulation, design.subject_ids()
+    )
+    sets = build_feature_sets(design, data, drive, use_cache=False)
+    model = explained_model(design.models)
+    tests = interpretation_verdicts(design, sets, int(seed), model)
+    return [
+        {"index": name, "world": world, "planted": effect, "seed": int(seed), "model": model} | test
+        for name, test in tests.items()
+    ]
+
+
+def run_worlds(
+    params: Params,
+    seeds: Sequence[int],
+    worlds: Iterable[str] = tuple(WORLDS),
+    executor: cf.Executor | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """:func:`world_verdicts` on every (world, seed), locally or through ``executor``."""
+    jobs = [(world, int(seed)) for world in worlds for seed in seeds]
+    records: list[dict[str, Any]] = []
+    if executor is None:
+        for world, seed in tqdm(jobs, desc="verdicts", disable=not progress):
+            records += world_verdicts(params, world, seed)
+    else:
+        futures = [executor.submit(world_verdicts, params, world, seed) for world, seed in jobs]
+        for future in tqdm(
+            cf.as_completed(futures), total=len(futures), desc="verdicts", disable=not progress
+        ):
+            records += future.result()
+    return pd.DataFrame(records)
+
+
+def verdicts(records: pd.DataFrame) -> pd.DataFrame:
+    """The verdict table: per (index, world), how often each verdict was given.
+
+    Records ``{index, world, planted, n_datasets, share_constructionist, share_locationist,
+    share_inconclusive}``, the chapter's conclusion included as ``index: "conclusion"``.
+    """
+    rows = []
+    keys = ["index", "world"] + (["planted"] if "planted" in records else [])
+    for values, group in records.groupby(keys, sort=False):
+        favours = group["favours"]
+        rows.append(
+            dict(zip(keys, values))
+            | {"n_datasets": int(group["seed"].nunique())}
+            | {
+                f"share_{account}": float((favours == account).mean())
+                for account in ("constructionist", "locationist", "inconclusive")
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def run_datasets(

@@ -43,9 +43,16 @@ class _Section(BaseModel):
 
 
 class SimulationParams(_Section):
-    """Knobs of the embedded simulated dataset (ignored for real data)."""
+    """Knobs of the embedded simulated dataset (ignored for real data).
+
+    ``effect`` says where the code sits (amplitude, connectivity, both, or nowhere: a null
+    dataset); ``account`` says which regions carry it: ``locationist`` (the default: each emotion
+    its own module, no ROI shared between emotions) or ``constructionist`` (one pool of ROIs in
+    domain-general networks carries every emotion, each with its own pattern of weights).
+    """
 
     effect: Literal["connectivity", "amplitude", "both", "none"] = "connectivity"
+    account: Literal["locationist", "constructionist"] = "locationist"
     snr: float = Field(3.0, ge=0.0, le=100.0)
     seed: int = 0
     resolution_mm: Literal[3, 4, 5, 6] = 4

@@ -11,11 +11,15 @@ Signal model, per subject, for ROI ``k`` at volume ``t`` (all ROI noise has unit
 
 * background: ``x_k = l_k z_net(k) + sqrt(1 - l_k^2) e_k``, a shared AR(1) fluctuation of the ROI's
   network (loading ``l_k``) plus private AR(1) noise, so static connectivity has network structure;
-* connectivity coding: each emotion ``e`` owns a module of ``module_size`` ROIs; every ROI ``i`` of
+* where (``account``): ``locationist`` (default) gives each emotion its own ROIs, none shared;
+  ``constructionist`` one pool in domain-general networks for all emotions, each emotion with its
+  own signed gains (definitions and citations: :mod:`helpers.simulate_accounts`);
+* connectivity coding: each emotion ``e`` has a module of ``module_size`` ROIs; every ROI ``i`` of
   the module receives ``a_i sqrt(c_e(t)) s_e(t)`` where ``s_e`` is the module's shared AR(1) driver
   and ``c_e`` the emotion's trajectory rescaled to [0, 1]. The coupling of every pair in the module
   (``module_size * (module_size - 1) / 2`` edges) rises with the emotion while no ROI's mean level
-  does: the information sits in the interactions only, spread over a small distributed network;
+  does: the information sits in the interactions only (constructionist: pairs whose gains have
+  opposite signs anti-couple);
 * amplitude coding: a planted ROI receives ``b * zscore(E_e(t))``: its mean level tracks the emotion;
 * ``a_i`` and ``b`` are ``snr`` times a per-ROI gain (0.8-1.2) times a per-subject factor (0.8-1.2);
   an edge's planted gain is the product of its two ROIs' gains.
@@ -43,6 +47,7 @@ from helpers.data.atlases import Atlas, roi_assignment
 from helpers.data.datasets import derivative_relpath, events_relpath, sidecar_relpath
 from helpers.data.files import apply_umask_permissions, file_lock
 from helpers.features.edges import edge_position
+from helpers.simulate_accounts import plant_constructionist
 from helpers.study import EMOTIONS, N_VOLUMES, TR_SECONDS
 
 SIMULATED_STIMULUS_ONSET_S = 0.657
@@ -94,29 +99,50 @@ def _host_rois(atlas: Atlas, emotion: str, rng: np.random.Generator) -> np.ndarr
 def plant_ground_truth(atlas: Atlas, sim: SimulationParams) -> dict:
     """Choose, per emotion, the module of ROIs (connectivity) and the ROIs (amplitude) that carry it.
 
-    No ROI is used by two emotions, so each planted signal belongs to exactly one emotion. The
-    choice depends only on the atlas and ``sim.seed``: a null dataset (``effect: none``) with the
-    same seed has the same noise and would have planted the same ROIs (``would_plant``).
+    ``sim.account`` decides where: ``locationist`` gives each emotion its own ROIs (no ROI used by
+    two emotions, so each planted signal belongs to exactly one emotion), ``constructionist`` one
+    shared pool with emotion-specific signed gains (:mod:`helpers.simulate_accounts`). The choice
+    depends only on the atlas, the account and ``sim.seed``: a null dataset (``effect: none``) with
+    the same seed has the same noise and would have planted the same ROIs (``would_plant``).
     """
-    rng = np.random.default_rng([sim.seed, 1])
-    used: set[int] = set()
-    per_emotion = sim.module_size + sim.rois_per_emotion
     truth: dict = {
         "atlas": atlas.name,
         "n_rois": atlas.n_rois,
         "effect": sim.effect,
+        "account": sim.account,
         "snr": sim.snr,
         "seed": sim.seed,
         "module_size": sim.module_size,
         "edge_order": "np.triu_indices(n_rois, k=1)",
         "emotions": {},
-        "would_plant": {},
+        "would_plant": (
+            _plant_locationist(atlas, sim)
+            if sim.account == "locationist"
+            else plant_constructionist(atlas, sim.module_size, sim.rois_per_emotion, sim.seed)
+        ),
     }
+    connectivity = sim.effect in ("connectivity", "both")
+    amplitude = sim.effect in ("amplitude", "both")
+    for emotion, plant in truth["would_plant"].items():
+        truth["emotions"][emotion] = {
+            "module": plant["module"] if connectivity else [],
+            "edges": plant["edges"] if connectivity else [],
+            "rois": plant["rois"] if amplitude else [],
+        }
+    return truth
+
+
+def _plant_locationist(atlas: Atlas, sim: SimulationParams) -> dict:
+    """Each emotion's own module and amplitude ROIs, drawn from its host networks, none shared."""
+    rng = np.random.default_rng([sim.seed, 1])
+    used: set[int] = set()
+    per_emotion = sim.module_size + sim.rois_per_emotion
     if per_emotion * len(EMOTIONS) > atlas.n_rois:
         raise ValueError(
             f"simulation.module_size + simulation.rois_per_emotion = {per_emotion} ROIs per emotion "
             f"need {per_emotion * len(EMOTIONS)} ROIs, more than {atlas.name} has ({atlas.n_rois})"
         )
+    plants = {}
     for emotion in EMOTIONS:
         hosts = [r for r in _host_rois(atlas, emotion, rng) if r not in used]
         if len(hosts) < per_emotion:
@@ -152,15 +178,8 @@ def plant_ground_truth(atlas: Atlas, sim: SimulationParams) -> dict:
             }
             for k in sorted(chosen[sim.module_size :])
         ]
-        truth["would_plant"][emotion] = {"module": module_entries, "edges": edges, "rois": rois}
-        connectivity = sim.effect in ("connectivity", "both")
-        amplitude = sim.effect in ("amplitude", "both")
-        truth["emotions"][emotion] = {
-            "module": module_entries if connectivity else [],
-            "edges": edges if connectivity else [],
-            "rois": rois if amplitude else [],
-        }
-    return truth
+        plants[emotion] = {"module": module_entries, "edges": edges, "rois": rois}
+    return plants
 
 
 def _rescale01(series: np.ndarray) -> np.ndarray:
@@ -306,7 +325,10 @@ def _write_metadata(root: Path, subjects: list[str], sim: SimulationParams) -> N
                 "GeneratedBy": [
                     {
                         "Name": "helpers.simulate",
-                        "Description": f"effect={sim.effect}, snr={sim.snr}, seed={sim.seed}",
+                        "Description": (
+                            f"effect={sim.effect}, account={sim.account}, snr={sim.snr}, "
+                            f"seed={sim.seed}"
+                        ),
                     }
                 ],
             },

@@ -11,12 +11,11 @@ import pytest
 from helpers.config import SimulationParams
 from helpers.decoding.splits import LeaveOneSubjectOut
 from helpers.decoding.stats import verdict
+from helpers.explain.accounts import constructionist_table
 from helpers.explain.graphs import top_edge_indices
 from helpers.explain.heldout import heldout_patterns
-from helpers.explain.interpretation import (
+from helpers.explain.indices import (
     INDEX_DIRECTIONS,
-    candidate_edge_masks,
-    constructionist_table,
     empirical_p,
     index_test,
     lesion_index,
@@ -27,12 +26,15 @@ from helpers.explain.interpretation import (
     null_pattern_indices,
     overlap_indices,
     pattern_indices,
-    planted_edge_masks,
-    rank_auroc,
-    recovery_auroc,
     top_edge_masks,
 )
 from helpers.explain.patterns import training_patterns
+from helpers.explain.recovery import (
+    candidate_edge_masks,
+    planted_edge_masks,
+    rank_auroc,
+    recovery_auroc,
+)
 from helpers.features import FeatureSet, sliding_window_connectivity, window_average, window_starts
 from helpers.study import EMOTIONS, N_VOLUMES
 
@@ -166,7 +168,7 @@ def test_p_values_verdicts_and_table():
 
 
 def test_keep_top_edges_zeroes_all_but_the_top_fraction():
-    from helpers.explain.interpretation import keep_top_edges
+    from helpers.explain.indices import keep_top_edges
 
     importance = np.array([[0.1, -5.0], [-3.0, 0.2], [2.0, 0.3], [0.05, 0.4]])
     kept = keep_top_edges(importance, 0.5)

@@ -2,7 +2,8 @@
 
 For each emotion the simulator knows which ROI pairs couple with it (connectivity coding) and which
 ROIs rise with it (amplitude coding). The mean Fisher z of its planted edges, and the mean windowed
-amplitude of its planted ROIs, are the best one-number summaries of what was planted; a line fitted
+amplitude of its planted ROIs (each signed by its gain: a constructionist pair may anti-couple),
+are the best one-number summaries of what was planted; a line fitted
 on them in the training folds and scored on the same test folds as every model says how much of the
 emotion any decoder could recover from these data. Real data have no oracle.
 """
@@ -54,13 +55,13 @@ def planted_summary(
     columns, names = [], []
     for emotion in emotions:
         for kind in kinds:
-            index = [
-                entry["edge_index"] if kind == "edges" else entry["roi"]
-                for entry in plants[emotion][kind]
-            ]
+            entries = plants[emotion][kind]
+            index = [entry["edge_index"] if kind == "edges" else entry["roi"] for entry in entries]
+            # a constructionist gain may be negative (the feature falls with the emotion)
+            sign = np.sign([entry.get("gain", 1.0) for entry in entries])
             X = feature_sets[source[kind]].X
             columns.append(
-                np.asarray(X[:, index], dtype=np.float64).mean(axis=1)
+                np.asarray(X[:, index], dtype=np.float64) @ sign / len(index)
                 if index
                 else np.zeros(len(reference.y))
             )

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from helpers.exercises.checking import check_array
-from helpers.explain.interpretation import network_entropy
+from helpers.explain.indices import network_entropy
 
 
 def check_network_entropy(answer: Any, strength: np.ndarray, networks: Sequence[str]) -> bool:

@@ -5,5 +5,7 @@
 * :mod:`~helpers.explain.permutation`: grouped permutation importance on held-out folds;
 * :mod:`~helpers.explain.lesions`: virtual lesions and leave-one-network-out;
 * :mod:`~helpers.explain.graphs`: importance graphs (spanning trees, degree, modularity...);
-* :mod:`~helpers.explain.interpretation`: the constructionist and locationist indices and verdicts.
+* :mod:`~helpers.explain.recovery`: recovery of the planted edges (simulated data);
+* :mod:`~helpers.explain.indices`: pattern statistics (entropy, overlap, lesions) and null tests;
+* :mod:`~helpers.explain.accounts`: the indices that tell the accounts apart, and the conclusion.
 """
