@@ -30,7 +30,9 @@ indices without that power are shown as descriptive and never enter :func:`concl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,6 +40,8 @@ import pandas as pd
 
 from helpers.decoding.stats import verdict
 from helpers.explain.indices import index_test, network_shares, node_strength, top_edge_masks
+
+VERDICTS = ("locationist", "constructionist", "inconclusive")
 
 TOP_ROI_FRACTION = 0.05
 """Share of the atlas's ROIs counted as an emotion's top ROIs (8 of 160, 15 of 300)."""
@@ -202,6 +206,37 @@ def comparison_test(comparison: Mapping[str, Any], level_z: float = 1.96) -> dic
 
 # ---------------------------------------------------------------------------------- lesions
 
+# ------------------------------------------------------------------------------ verdict table
+def read_verdicts(path: Path) -> list[dict[str, Any]] | None:
+    """The ``verdicts`` records of a calibration results file, or ``None`` when it has none yet."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        records = json.loads(path.read_text()).get("verdicts")
+    except (json.JSONDecodeError, AttributeError) as error:
+        raise ValueError(
+            f"{path} is not a calibration results file ({error}); delete it and build chapter 8 "
+            "again, or run python -m book_runner calibrate"
+        ) from None
+    return records or None
+
+
+def verdict_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The confusion table: per index, the share of each verdict in each world (rows: index and
+    world; columns: the three verdicts and the number of datasets)."""
+    table = pd.DataFrame(list(records))
+    needed = {"index", "world", "n_datasets"} | {f"share_{v}" for v in VERDICTS}
+    if table.empty or not needed <= set(table.columns):
+        raise ValueError(f"verdict records need the keys {sorted(needed)}")
+    table = table.rename(columns={f"share_{v}": v for v in VERDICTS})
+    order = {"null": 0, "locationist": 1, "constructionist": 2}
+    table = table.sort_values(
+        ["index", "world"], key=lambda c: c.map(order) if c.name == "world" else c
+    )
+    return table.set_index(["index", "world"])[[*VERDICTS, "n_datasets"]]
+
+
 # --------------------------------------------------------------------------------- final table
 PREDICTIONS = {
     "roi_specificity": (
@@ -247,20 +282,22 @@ PREDICTIONS = {
 def constructionist_table(indices: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """The side-by-side table: what each account predicts, what the data show, and which it favours.
 
-    ``indices`` maps an index name of :data:`PREDICTIONS` to ``{"observed": value or text,
+    ``indices`` maps an index name of :data:`PREDICTIONS` (optionally followed by the feature set
+    in parentheses) to ``{"observed": value or text,
     "p_value": p, "favours": "locationist" | "constructionist" | "inconclusive"}`` (see
     :func:`helpers.decoding.stats.verdict`), optionally with the ``null_mean``, ``effect``,
     ``ci_low`` and ``ci_high`` of :func:`index_test`.
     """
     rows = []
     for name, result in indices.items():
-        if name not in PREDICTIONS:
+        base = name.split(" (")[0]  # "roi_specificity (dfc)": the index of the DFC decoder
+        if base not in PREDICTIONS:
             raise ValueError(f"unknown index {name!r}; known: {', '.join(PREDICTIONS)}")
-        locationist, constructionist = PREDICTIONS[name]
+        locationist, constructionist = PREDICTIONS[base]
         rows.append(
             {
                 "index": name,
-                "role": "descriptive" if name in DESCRIPTIVE else "in the conclusion",
+                "role": "in the conclusion" if base in KEPT else "descriptive",
                 "locationist predicts": locationist,
                 "constructionist predicts": constructionist,
                 "data show": result["observed"],
@@ -289,6 +326,9 @@ __all__ = [
     "account_tests",
     "conclusion",
     "comparison_test",
+    "read_verdicts",
+    "verdict_table",
+    "VERDICTS",
     "PREDICTIONS",
     "constructionist_table",
 ]
