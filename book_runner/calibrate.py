@@ -2,7 +2,9 @@
 
 Locally in worker processes, or on a Dask cluster when a scheduler address is given (the workers
 need the project installed and the data mirror, as for sweeps). Writes the per-test summary (the
-``tests`` records of ``08_calibration.json``) and every dataset's p-values to one JSON file.
+``tests`` records of ``08_calibration.json``), every dataset's p-values and the interpretation
+chapter's verdict table (``verdicts``: how often each index names each account on null,
+locationist and constructionist worlds) to one JSON file.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from pathlib import Path
 
 from book_runner.sweep.runner import open_executor
-from helpers.calibration import run_datasets, summarise
+from helpers.calibration import run_datasets, run_worlds, summarise, verdicts
 from helpers.config import ParameterError, load_params, parse_overrides
 from helpers.data.storage import atomic_write_json
 
@@ -64,16 +66,20 @@ def main(argv: list[str] | None = None) -> int:
         pool = contextlib.nullcontext(None)
     with pool as executor:
         records = run_datasets(params, list(seeds), executor=executor)
+        # the interpretation chapter on null, locationist and constructionist worlds
+        table = verdicts(run_worlds(params, list(seeds), executor=executor))
     summary = summarise(records)
     atomic_write_json(
         Path(args.out),
         {
             "tests": summary.to_dict("records"),
             "p_values": records.to_dict("records"),
+            "verdicts": table.to_dict("records"),
             "datasets": args.datasets,
             "design": params.calibration.model_dump(mode="json"),
             "seconds": round(time.perf_counter() - began, 1),
         },
     )
     print(summary.to_string(index=False))
+    print(table.to_string(index=False))
     return 0
