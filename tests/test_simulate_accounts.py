@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
+from test_simulate import smooth_emotions, window_correlation
 
 from helpers.config import SimulationParams
 from helpers.data.atlases import load_atlas
 from helpers.simulate import plant_ground_truth, simulate_roi_signals
 from helpers.simulate_accounts import DOMAIN_GENERAL, pool_size, signed_patterns
 from helpers.study import EMOTIONS
-from test_simulate import smooth_emotions, window_correlation
 
 SUBJECTS = ["sub-18", "sub-22", "sub-23"]
 
