@@ -206,6 +206,7 @@ def comparison_test(comparison: Mapping[str, Any], level_z: float = 1.96) -> dic
 
 # ---------------------------------------------------------------------------------- lesions
 
+
 # ------------------------------------------------------------------------------ verdict table
 def read_verdicts(path: Path) -> list[dict[str, Any]] | None:
     """The ``verdicts`` records of a calibration results file, or ``None`` when it has none yet."""
