@@ -56,22 +56,25 @@ def main() -> None:
     parser.add_argument("--effect", default="connectivity", choices=["connectivity", "amplitude"])
     parser.add_argument("--null-draws", type=int, default=100)
     parser.add_argument("--first-seed", type=int, default=5000)
+    parser.add_argument("--snr", type=float, default=None, help="calibration.snr of the worlds")
+    parser.add_argument("--worlds", nargs="+", default=["null", "locationist", "constructionist"])
     parser.add_argument("--out", default="benchmarks/accounts.json")
     args = parser.parse_args()
     overrides = {
         "simulation": {"effect": args.effect},
         "explain": {"n_null_draws": args.null_draws},
     }
+    if args.snr is not None:
+        overrides["calibration"] = {"snr": args.snr}
     params = load_params(args.params, overrides)
     started = time.perf_counter()
     seeds = range(args.first_seed, args.first_seed + args.oracle_datasets)
-    oracle = {
-        a: oracle_r(params, args.effect, a, seeds) for a in ("locationist", "constructionist")
-    }
+    accounts = [w for w in args.worlds if w != "null"]
+    oracle = {a: oracle_r(params, args.effect, a, seeds) for a in accounts}
     for account, values in oracle.items():
         print(f"oracle r, {account}: {np.mean(values):.3f} ({np.round(values, 3).tolist()})")
     seeds = range(args.first_seed, args.first_seed + args.datasets)
-    records = run_worlds(params, list(seeds))
+    records = run_worlds(params, list(seeds), worlds=args.worlds)
     table = verdicts(records)
     pd.set_option("display.width", 200)
     print(table.round(2).to_string(index=False))
@@ -83,6 +86,7 @@ def main() -> None:
             json.dumps(
                 {
                     "effect": args.effect,
+                    "snr": params.calibration.snr,
                     "oracle_r": oracle,
                     "verdicts": table.to_dict("records"),
                     "records": records.to_dict("records"),
