@@ -5,10 +5,13 @@ either with nothing planted (``effect: none``) or with connectivity coding, and 
 same inference as the regression chapter: cross-validated decoders with null targets, permutation
 p-values per emotion and for the mean, Benjamini-Hochberg within each model x feature-set family,
 the oracle, and the joint permutation test of DFC against windowed ROI amplitude; and the
-interpretation indices of the interpretation chapter (network entropy, Jaccard overlap, shared
-core, leave-one-network-out concentration) against their null-target draws. On null datasets
-the share of rejections at alpha 0.05 is each test's false-positive rate, with a Clopper-Pearson
-interval; on planted datasets it is its power.
+interpretation chapter's indices against their null-target draws. On null datasets the share of
+rejections at alpha 0.05 is each test's false-positive rate, with a Clopper-Pearson interval; on
+planted datasets it is its power.
+
+The verdict table (:func:`run_worlds`, :func:`verdicts`) asks the interpretation chapter's own
+question where the answer is known: on null, locationist and constructionist worlds, how often
+does each index, and the chapter's conclusion, say which account?
 """
 
 from __future__ import annotations

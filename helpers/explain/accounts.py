@@ -63,9 +63,10 @@ ACCOUNT_DIRECTIONS = {
 """Each account index with the account a value *above* the null favours."""
 
 KEPT = ("roi_specificity", "profile_similarity")
-"""The account indices that enter the conclusion (the calibration gives them power in both
-directions); ``shared_network_share`` named the wrong account on locationist worlds and is shown
-only."""
+"""The account indices that enter the conclusion: on the calibration's worlds each named the
+planted account (``roi_specificity`` the locationist one, ``profile_similarity`` the
+constructionist one) and rarely the other; ``shared_network_share`` named the wrong account on
+locationist worlds and is shown only."""
 
 DESCRIPTIVE = (
     "shared_network_share",
