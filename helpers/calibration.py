@@ -9,9 +9,8 @@ interpretation chapter's indices against their null-target draws. On null datase
 rejections at alpha 0.05 is each test's false-positive rate, with a Clopper-Pearson interval; on
 planted datasets it is its power.
 
-The verdict table (:func:`run_worlds`, :func:`verdicts`) asks the interpretation chapter's own
-question where the answer is known: on null, locationist and constructionist worlds, how often
-does each index, and the chapter's conclusion, say which account?
+The verdict table (:func:`run_worlds`, :func:`verdicts`): on null, locationist and constructionist
+worlds, how often each interpretation index, and the chapter's conclusion, names which account.
 """
 
 from __future__ import annotations
