@@ -1,8 +1,11 @@
 """``python -m book_runner calibrate``: the calibration chapter's inference on as many datasets as asked.
 
 Locally in worker processes, or on a Dask cluster when a scheduler address is given (the workers
-need the project installed and the data mirror, as for sweeps). Writes the per-test summary (the
-``tests`` records of ``08_calibration.json``) and every dataset's p-values to one JSON file.
+need the project installed and the data mirror, as for sweeps). Each finished dataset is recorded
+at once in a folder beside ``--out`` (``calibration.records/`` for ``calibration.json``), so a
+killed run loses at most the datasets in flight and the same command resumes; the result file
+(the per-test summary, every dataset's p-values, the design and its provenance) is written
+atomically at the end. ``--out`` is checked before anything is computed.
 """
 
 from __future__ import annotations
@@ -10,13 +13,29 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import contextlib
+import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
+from book_runner.chapters import ROOT
+from book_runner.process_pool import worker_pool
+from book_runner.reproducibility import git_commit
 from book_runner.sweep.runner import open_executor
 from helpers.calibration import run_datasets, summarise
+from helpers.calibration_records import (
+    CalibrationRecordsError,
+    DatasetRecords,
+    Identity,
+    calibration_document,
+    check_out_path,
+    records_folder,
+)
 from helpers.config import ParameterError, load_params, parse_overrides
 from helpers.data.storage import atomic_write_json
+from helpers.parameter_grid import SweepError
+
+USAGE_ERROR = 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--datasets", type=int, required=True, help="null datasets (and as many planted ones)"
     )
-    parser.add_argument("--out", required=True, help="JSON file for the summary and the p-values")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="JSON file for the summary and the p-values (records go to a .records folder beside it)",
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -41,39 +64,108 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786"
     )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait for the Dask scheduler (default 30)",
+    )
     return parser
 
 
+def _error(message: str, code: int = 1) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the calibration; returns the exit code (2 for a bad argument or --out, 130 on Ctrl-C)."""
     args = _parser().parse_args(argv)
     if args.datasets < 1:
-        raise SystemExit("error: --datasets must be at least 1")
+        return _error(f"--datasets must be at least 1 (got {args.datasets})", USAGE_ERROR)
+    if args.workers < 1:
+        return _error(
+            f"--workers must be at least 1 (got {args.workers}); 1 runs in this process",
+            USAGE_ERROR,
+        )
     try:
         params = load_params(
             args.params, parse_overrides(args.overrides, source="--set"), overrides_source="--set"
         )
     except ParameterError as error:
-        raise SystemExit(f"error: {error}") from None
-    seeds = range(params.calibration.first_seed, params.calibration.first_seed + args.datasets)
-    began = time.perf_counter()
-    if args.scheduler:
-        pool = open_executor(scheduler=args.scheduler)
-    elif args.workers > 1:
-        pool = cf.ProcessPoolExecutor(max_workers=args.workers)
-    else:
-        pool = contextlib.nullcontext(None)
-    with pool as executor:
-        records = run_datasets(params, list(seeds), executor=executor)
-    summary = summarise(records)
-    atomic_write_json(
-        Path(args.out),
-        {
-            "tests": summary.to_dict("records"),
-            "p_values": records.to_dict("records"),
-            "datasets": args.datasets,
-            "design": params.calibration.model_dump(mode="json"),
-            "seconds": round(time.perf_counter() - began, 1),
-        },
+        return _error(str(error))
+    out = Path(args.out)
+    identity = Identity.of(params)
+    seeds = list(
+        range(params.calibration.first_seed, params.calibration.first_seed + args.datasets)
     )
-    print(summary.to_string(index=False))
+    folder = records_folder(out)
+    recorded = 0
+    try:
+        check_out_path(out, identity)
+        with DatasetRecords.open(folder, identity) as store:
+            jobs = [(effect, seed) for effect in ("none", "connectivity") for seed in seeds]
+            done = store.recorded(jobs)
+            recorded = len(done)
+
+            def record(effect: str, seed: int, records: list) -> None:
+                nonlocal recorded
+                store.save(effect, seed, records)
+                recorded += 1
+
+            where = (
+                f"the Dask scheduler {args.scheduler}"
+                if args.scheduler
+                else f"{args.workers} local worker(s)"
+            )
+            print(
+                f"[calibrate] {len(jobs)} datasets: {len(done)} already recorded in {folder}, "
+                f"{len(jobs) - len(done)} to compute on {where}",
+                file=sys.stderr,
+                flush=True,
+            )
+            began = time.perf_counter()
+            with _executor(args, todo=len(jobs) - len(done)) as executor:
+                records = run_datasets(
+                    params, seeds, executor=executor, done=done, on_dataset=record
+                )
+            document = calibration_document(
+                records,
+                params,
+                seeds,
+                identity,
+                git_commit(ROOT),
+                run={
+                    "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "seconds": round(time.perf_counter() - began, 1),
+                    "computed": len(jobs) - len(done),
+                    "reused": len(done),
+                },
+            )
+            atomic_write_json(out, document)
+    except CalibrationRecordsError as error:
+        return _error(str(error), USAGE_ERROR)
+    except SweepError as error:
+        return _error(str(error))
+    except cf.process.BrokenProcessPool:
+        return _error(
+            f"a worker process died (out of memory, or killed); {recorded} datasets are recorded "
+            f"in {folder} and the same command resumes"
+        )
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: {recorded} datasets are recorded in {folder}; the same command resumes",
+            file=sys.stderr,
+        )
+        return 130
+    print(summarise(records).to_string(index=False))
     return 0
+
+
+def _executor(args: argparse.Namespace, todo: int) -> contextlib.AbstractContextManager:
+    """Where datasets run: nowhere new when all are recorded, a Dask cluster, or local processes."""
+    if todo and args.scheduler:
+        return open_executor(scheduler=args.scheduler, timeout=args.connect_timeout)
+    if todo and args.workers > 1:
+        return worker_pool(min(args.workers, todo))
+    return contextlib.nullcontext(None)

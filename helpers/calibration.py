@@ -14,7 +14,7 @@ interval; on planted datasets it is its power.
 from __future__ import annotations
 
 import concurrent.futures as cf
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -189,20 +189,45 @@ def run_datasets(
     effects: Iterable[str] = ("none", "connectivity"),
     executor: cf.Executor | None = None,
     progress: bool = True,
+    done: Mapping[tuple[str, int], list[dict[str, Any]]] | None = None,
+    on_dataset: Callable[[str, int, list[dict[str, Any]]], None] | None = None,
 ) -> pd.DataFrame:
-    """All tests on every (effect, seed), locally in this process or through ``executor``."""
+    """All tests on every (effect, seed), locally in this process or through ``executor``.
+
+    ``done`` holds datasets already computed (by an interrupted run): they are not recomputed.
+    ``on_dataset(effect, seed, records)`` is called as each dataset finishes, so a caller can
+    persist it at once. The records come in the order of ``effects`` and ``seeds`` whatever the
+    order in which workers finish, so a resumed run returns exactly what an uninterrupted one does.
+    """
     jobs = [(effect, int(seed)) for effect in effects for seed in seeds]
-    records: list[dict[str, Any]] = []
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {
+        job: list(done[job]) for job in jobs if done and job in done
+    }
+    todo = [job for job in jobs if job not in results]
+
+    def finished(job: tuple[str, int], records: list[dict[str, Any]]) -> None:
+        results[job] = records
+        if on_dataset is not None:
+            on_dataset(*job, records)
+
     if executor is None:
-        for effect, seed in tqdm(jobs, desc="calibration", disable=not progress):
-            records += dataset_tests(params, effect, seed)
+        for job in tqdm(todo, desc="calibration", disable=not progress):
+            finished(job, dataset_tests(params, *job))
     else:
-        futures = [executor.submit(dataset_tests, params, effect, seed) for effect, seed in jobs]
-        for future in tqdm(
-            cf.as_completed(futures), total=len(futures), desc="calibration", disable=not progress
-        ):
-            records += future.result()
-    return pd.DataFrame(records)
+        futures = {executor.submit(dataset_tests, params, *job): job for job in todo}
+        try:
+            for future in tqdm(
+                cf.as_completed(futures),
+                total=len(futures),
+                desc="calibration",
+                disable=not progress,
+            ):
+                finished(futures[future], future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return pd.DataFrame([record for job in jobs for record in results[job]])
 
 
 def binomial_interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:

@@ -194,7 +194,9 @@ class CalibrationParams(_Section):
     design the book uses (README, "Calibrating the book's own tests").
     ``datasets`` null and ``datasets`` planted datasets run in the book; the command line (``python
     -m book_runner calibrate``) runs as many as asked. ``snr_grid`` is the sensitivity chapter's
-    power curve (connectivity coding).
+    power curve (connectivity coding). ``results_file``: where the calibration chapter looks for the
+    command's full result (relative to the repository root), shown beside the in-book run when it
+    was made with the same design.
     """
 
     datasets: int = Field(5, ge=1, le=10_000)
@@ -207,6 +209,7 @@ class CalibrationParams(_Section):
     models: list[str] = ["ridge"]
     snr: float = Field(3.0, ge=0.0, le=100.0)
     snr_grid: list[float] = [0.0, 1.0, 2.0, 3.0, 4.0]
+    results_file: str = "_build/calibration.json"
 
     @field_validator("models")
     @classmethod
