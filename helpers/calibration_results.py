@@ -84,9 +84,11 @@ def full_calibration(
         "datasets": int(document.get("datasets", 0)),
         "finished": (document.get("run") or {}).get("finished", "unknown"),
     }
+    head, plus, rest = str(provenance["commit"]).partition("+")
+    short = head[:12] + plus + rest  # 12 hex digits name a commit; keep "+uncommitted"
     made = (
         f"{provenance['datasets']} null and {provenance['datasets']} planted datasets, "
-        f"commit {provenance['commit']}, design digest {provenance['design_digest']}, "
+        f"commit {short}, design digest {provenance['design_digest']}, "
         f"finished {provenance['finished']}"
     )
     identity = Identity.of(params)

@@ -61,6 +61,10 @@ def test_a_file_of_this_design_is_shown_with_its_provenance(tmp_path) -> None:
     }
     for words in ("200 null and 200 planted", "commit abc1234", "finished 2026-12-01"):
         assert words in full.message
+    document = json.loads((tmp_path / "_build" / "calibration.json").read_text())
+    document["commit"] = "0123456789abcdef0123456789abcdef01234567+uncommitted"
+    (tmp_path / "_build" / "calibration.json").write_text(json.dumps(document))
+    assert "commit 0123456789ab+uncommitted," in full_calibration(params, root=tmp_path).message
 
 
 def test_a_missing_file_is_said_so(tmp_path) -> None:
