@@ -167,5 +167,5 @@ def _executor(args: argparse.Namespace, todo: int) -> contextlib.AbstractContext
     if todo and args.scheduler:
         return open_executor(scheduler=args.scheduler, timeout=args.connect_timeout)
     if todo and args.workers > 1:
-        return worker_pool(min(args.workers, todo))
+        return worker_pool(min(args.workers, todo), environ={"TQDM_DISABLE": "1"})
     return contextlib.nullcontext(None)

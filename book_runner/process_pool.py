@@ -25,8 +25,9 @@ _PR_SET_PDEATHSIG = 1
 WATCH_INTERVAL_S = 0.5
 
 
-def _die_with_parent(parent: int) -> None:
-    """Worker initializer: ignore Ctrl-C and exit when ``parent`` is gone."""
+def _die_with_parent(parent: int, environ: dict[str, str]) -> None:
+    """Worker initializer: ignore Ctrl-C, exit when ``parent`` is gone, set ``environ``."""
+    os.environ.update(environ)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         try:
@@ -46,14 +47,20 @@ def _die_with_parent(parent: int) -> None:
 
 
 @contextmanager
-def worker_pool(workers: int) -> Iterator[cf.ProcessPoolExecutor]:
+def worker_pool(
+    workers: int, environ: dict[str, str] | None = None
+) -> Iterator[cf.ProcessPoolExecutor]:
     """A process pool whose workers die with this process; on any error, stopped at once.
 
-    A normal exit waits for the submitted work; an exception (Ctrl-C included) cancels what has
-    not started and terminates the workers instead of waiting for the datasets in flight.
+    ``environ``: variables set in each worker (e.g. ``TQDM_DISABLE=1``: one progress bar, the
+    parent's, instead of every worker's drawn over it). A normal exit waits for the submitted
+    work; an exception (Ctrl-C included) cancels what has not started and terminates the workers
+    instead of waiting for the datasets in flight.
     """
     pool = cf.ProcessPoolExecutor(
-        max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
+        max_workers=workers,
+        initializer=_die_with_parent,
+        initargs=(os.getpid(), dict(environ or {})),
     )
     try:
         yield pool
