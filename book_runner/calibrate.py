@@ -32,7 +32,8 @@ from helpers.calibration_records import (
     records_folder,
 )
 from helpers.config import ParameterError, load_params, parse_overrides
-from helpers.data.storage import atomic_write_json
+from helpers.data.fetch import DataUnavailableError
+from helpers.data.storage import DataHomeError, atomic_write_json
 from helpers.parameter_grid import SweepError
 
 USAGE_ERROR = 2
@@ -142,10 +143,16 @@ def main(argv: list[str] | None = None) -> int:
                     "reused": len(done),
                 },
             )
-            atomic_write_json(out, document)
+            try:
+                atomic_write_json(out, document)
+            except OSError as exc:
+                return _error(
+                    f"cannot write --out {out} ({exc.strerror}); every dataset is recorded in "
+                    f"{folder}, so the same command with a writable --out finishes at once"
+                )
     except CalibrationRecordsError as error:
         return _error(str(error), USAGE_ERROR)
-    except SweepError as error:
+    except (SweepError, DataUnavailableError, DataHomeError) as error:
         return _error(str(error))
     except cf.process.BrokenProcessPool:
         return _error(

@@ -129,3 +129,20 @@ def test_calibrate_names_an_unreachable_scheduler(tmp_path, capsys, mirror) -> N
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith(f"error: cannot reach the Dask scheduler at {address}")
     assert not (tmp_path / "c.json").exists()
+
+
+def test_a_second_calibrate_into_a_busy_out_is_refused(tmp_path, capsys) -> None:
+    from book_runner.calibrate import main as calibrate_main
+    from helpers.calibration_records import DatasetRecords, Identity, records_folder
+    from helpers.config import load_params
+
+    out = tmp_path / "c.json"
+    params = load_params(ROOT / "params" / "quick.yml")
+    with DatasetRecords.open(records_folder(out), Identity.of(params)):  # a run in progress
+        code = calibrate_main(
+            ["--params", str(ROOT / "params" / "quick.yml"), "--datasets", "9", "--out", str(out)]
+        )
+    assert code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: another calibration is writing into ")
+    assert list(records_folder(out).iterdir()) == [records_folder(out) / "identity.json"]
