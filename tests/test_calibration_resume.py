@@ -167,3 +167,22 @@ def test_an_unwritable_out_folder_is_refused_before_anything_runs(tmp_path: Path
     assert line.startswith("error: cannot create the records folder ")
     assert "Read-only file system" in line and "writable folder" in line
     assert time.monotonic() - began < 30  # refused at once, not after the computation
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_resumes_a_local_run_to_the_same_result(tmp_path: Path, mirror) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    from book_runner.calibrate import main as calibrate_main
+
+    out = tmp_path / "calibration.json"
+    local = _command(out, workers=1, datasets=1)[4:]
+    assert calibrate_main(local) == 0
+    reference = _without_run(out)
+    next((tmp_path / "calibration.records").glob("connectivity-*.json")).unlink()
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        assert calibrate_main([*local, "--scheduler", cluster.scheduler_address]) == 0
+    document = json.loads(out.read_text())
+    assert (document["run"]["computed"], document["run"]["reused"]) == (1, 1)
+    assert _without_run(out) == reference
