@@ -47,12 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--params", default="params/default.yml", help="parameter file (its calibration section)"
     )
-    parser.add_argument(
-        "--datasets", type=int, required=True, help="null datasets (and as many planted ones)"
-    )
+    parser.add_argument("--datasets", type=int, help="null datasets (and as many planted ones)")
     parser.add_argument(
         "--out",
-        required=True,
         help="JSON file for the summary and the p-values (records go to a .records folder beside it)",
     )
     parser.add_argument(
@@ -71,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
         default=30.0,
         help="seconds to wait for the Dask scheduler (default 30)",
     )
+    parser.add_argument(
+        "--identity",
+        action="store_true",
+        help="print the design and code digests that key the records (e.g. for a CI cache), and stop",
+    )
     return parser
 
 
@@ -81,8 +83,11 @@ def _error(message: str, code: int = 1) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the calibration; returns the exit code (2 for a bad argument or --out, 130 on Ctrl-C)."""
-    args = _parser().parse_args(argv)
-    if args.datasets < 1:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.identity and (args.datasets is None or args.out is None):
+        parser.error("the following arguments are required: --datasets, --out")
+    if args.datasets is not None and args.datasets < 1:
         return _error(f"--datasets must be at least 1 (got {args.datasets})", USAGE_ERROR)
     if args.workers < 1:
         return _error(
@@ -95,8 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ParameterError as error:
         return _error(str(error))
-    out = Path(args.out)
     identity = Identity.of(params)
+    if args.identity:
+        print(f"{identity.design_digest}-{identity.code_digest}")
+        return 0
+    out = Path(args.out)
     seeds = list(
         range(params.calibration.first_seed, params.calibration.first_seed + args.datasets)
     )

@@ -30,8 +30,15 @@ from helpers.privacy import redact
 
 FORMAT = "alice-calibration/1"
 PACKAGE = Path(__file__).resolve().parent
-# Sources that cannot change a p-value: figures and the exercises' checkers.
-_NOT_SCIENCE = ("plotting.py", "exercises")
+# Sources that cannot change a p-value: figures, the exercises' checkers, progress bars, and the
+# files that store and show calibration results.
+_NOT_SCIENCE = (
+    "plotting.py",
+    "exercises",
+    "progress.py",
+    "calibration_records.py",
+    "calibration_results.py",
+)
 # Keys of the resolved design that say how many datasets to run or where to find a result, or
 # that the simulated ROI-level design never reads (the real dataset's folder, sweep grids).
 _NOT_DESIGN = {
@@ -87,10 +94,10 @@ class Identity:
     def differences(self, other: dict[str, Any]) -> list[str]:
         """Human words for how a stored identity differs from this one (empty when equal)."""
         found = []
-        for name, what in (("design_digest", "design"), ("code_digest", "code")):
+        for name in ("design_digest", "code_digest"):
             theirs = other.get(name)
             if theirs != getattr(self, name):
-                found.append(f"{what} {theirs} (this run: {getattr(self, name)})")
+                found.append(f"{name.replace('_', ' ')} {theirs} (this run: {getattr(self, name)})")
         return found
 
 
@@ -241,6 +248,7 @@ def check_out_path(out: Path, identity: Identity) -> None:
         differences = identity.differences(stored)
         if differences:
             raise CalibrationRecordsError(
-                f"--out {out} holds a calibration of another {', '.join(differences)}; choose "
-                "another --out, or delete it (and its .records folder) to replace it"
+                f"--out {out} holds a calibration of another design or code "
+                f"({'; '.join(differences)}); choose another --out, or delete it (and its "
+                ".records folder) to replace it"
             )

@@ -146,3 +146,20 @@ def test_a_second_calibrate_into_a_busy_out_is_refused(tmp_path, capsys) -> None
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: another calibration is writing into ")
     assert list(records_folder(out).iterdir()) == [records_folder(out) / "identity.json"]
+
+
+def test_identity_prints_the_digests_that_key_the_records(capsys) -> None:
+    from book_runner.calibrate import main as calibrate_main
+    from helpers.calibration_records import Identity
+    from helpers.config import load_params
+
+    quick = str(ROOT / "params" / "quick.yml")
+    assert calibrate_main(["--params", quick, "--identity"]) == 0
+    identity = Identity.of(load_params(quick))
+    assert capsys.readouterr().out.strip() == f"{identity.design_digest}-{identity.code_digest}"
+    assert (
+        calibrate_main(["--params", quick, "--identity", "--set", '{"window": {"length": 9}}']) == 0
+    )
+    assert capsys.readouterr().out.split("-")[0] != identity.design_digest
+    with pytest.raises(SystemExit):  # without --identity, --datasets and --out are needed
+        calibrate_main(["--params", quick])

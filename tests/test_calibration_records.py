@@ -65,10 +65,10 @@ def test_records_are_kept_refused_for_another_identity_and_locked(tmp_path) -> N
             with DatasetRecords.open(folder, identity):
                 pass
     for other, named in (
-        (Identity("design-b", "code-a"), "design"),
-        (Identity("design-a", "c"), "code"),
+        (Identity("design-b", "code-a"), "design digest design-a .this run: design-b"),
+        (Identity("design-a", "c"), "code digest code-a .this run: c"),
     ):
-        with pytest.raises(CalibrationRecordsError, match=f"another calibration .*{named} "):
+        with pytest.raises(CalibrationRecordsError, match=f"another calibration .*{named}"):
             with DatasetRecords.open(folder, other):
                 pass
     (folder / "none-1001.json").write_text('{"effect": "none", "reco')  # killed mid-write elsewhere
@@ -89,7 +89,8 @@ def test_an_existing_out_of_another_design_is_named_not_overwritten(tmp_path) ->
         json.dumps({"format": FORMAT, "design_digest": "design-z", "code_digest": "code-a"})
     )
     with pytest.raises(
-        CalibrationRecordsError, match="another design design-z .this run: design-a"
+        CalibrationRecordsError,
+        match="another design or code .design digest design-z .this run: design-a",
     ):
         check_out_path(out, identity)
     out.write_text("not json")
