@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                 else f"{args.workers} local worker(s)"
             )
             print(
-                f"[calibrate] {len(jobs)} datasets: {len(done)} already recorded in {folder}, "
+                f"[calibrate] {len(jobs)} datasets ({len(seeds)} null, {len(seeds)} planted): "
+                f"{len(done)} already recorded in {folder}, "
                 f"{len(jobs) - len(done)} to compute on {where}",
                 file=sys.stderr,
                 flush=True,
