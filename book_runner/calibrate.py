@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         range(params.calibration.first_seed, params.calibration.first_seed + args.datasets)
     )
     folder = records_folder(out)
+    commit = git_commit(ROOT)  # the code checked out when the computing starts
     recorded = 0
     try:
         check_out_path(out, identity)
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 params,
                 seeds,
                 identity,
-                git_commit(ROOT),
+                commit,
                 run={
                     "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "seconds": round(time.perf_counter() - began, 1),
@@ -157,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             except OSError as exc:
                 return _error(
                     f"cannot write --out {out} ({exc.strerror}); every dataset is recorded in "
-                    f"{folder}, so the same command with a writable --out finishes at once"
+                    f"{folder}: once {out.parent} can be written, the same command writes it "
+                    "without computing again"
                 )
     except CalibrationRecordsError as error:
         return _error(str(error), USAGE_ERROR)
