@@ -159,6 +159,12 @@ class CVParams(_Section):
     pairing: Literal["all", "rotation"] = "all"
     random_splits: int = Field(1, ge=1, le=10)
     feature_scaling: Literal["standard", "center"] = "center"
+    scheduler: str | None = Field(
+        None,
+        pattern=r"^(local|(tcp|tls|ucx|inproc)://\S+)$",
+        description="send the outer folds to Dask: 'local' (a cluster of this machine's cores) "
+        "or a scheduler address tcp://host:8786",
+    )
 
 
 class ExplainParams(_Section):
