@@ -16,6 +16,7 @@ from pathlib import Path
 from book_runner.sweep.runner import open_executor
 from helpers.calibration import run_datasets, summarise
 from helpers.config import ParameterError, load_params, parse_overrides
+from helpers.preflight import check_fold_designs
 from helpers.data.storage import atomic_write_json
 
 
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         params = load_params(
             args.params, parse_overrides(args.overrides, source="--set"), overrides_source="--set"
         )
+        check_fold_designs(params, str(args.params))
     except ParameterError as error:
         raise SystemExit(f"error: {error}") from None
     seeds = range(params.calibration.first_seed, params.calibration.first_seed + args.datasets)

@@ -62,6 +62,7 @@ from helpers.config import ParameterError, load_params, parse_overrides
 from helpers.data.fetch import get_mirror
 from helpers.data.files import atomic_write_bytes, file_lock, file_lock_if_free
 from helpers.data.storage import RESULTS_DIR_ENV, results_dir
+from helpers.preflight import check_fold_designs
 from helpers.privacy import credentials_in
 
 __all__ = [
@@ -319,6 +320,7 @@ def run(
         params_path = (cwd / params_path).resolve()
     changes = parse_overrides(overrides)
     params = load_params(params_path, changes, overrides_source="--set")
+    check_fold_designs(params, _shown(params_path, cwd) + (" with --set" if changes else ""))
     get_mirror()  # a mirror setting naming no folder stops here, in one line
     sources = chapter_sources(only, notebook_dir, toc_file)
     order = [p.stem for p in chapter_sources(None, notebook_dir, toc_file, quiet=True)]
