@@ -16,8 +16,8 @@ from pathlib import Path
 from book_runner.sweep.runner import open_executor
 from helpers.calibration import run_datasets, summarise
 from helpers.config import ParameterError, load_params, parse_overrides
-from helpers.preflight import check_fold_designs
 from helpers.data.storage import atomic_write_json
+from helpers.preflight import check_fold_designs
 
 
 def _parser() -> argparse.ArgumentParser:
