@@ -18,23 +18,17 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from helpers.config import MODELS
 from helpers.decoding.distributed import map_on_cluster
 from helpers.decoding.folds import FoldInput, FoldOutput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels
 from helpers.decoding.metrics import fold_mean_r, r2_columns
-from helpers.decoding.models import (
-    KERNEL_MODELS,
-    ORACLE,
-    SELECTION_MODELS,
-    ModelGrid,
-    is_linear_smoother,
-)
+from helpers.decoding.models import ModelGrid
 from helpers.decoding.nulls import null_window_table
 from helpers.decoding.results import CVResult
 from helpers.decoding.selection import CpmLesion, FeatureMajor
 from helpers.decoding.splits import WindowMeta, make_splitter, purge_gap_trs
 from helpers.progress import tqdm
+from helpers.registry import model_spec
 from helpers.study import TR_SECONDS
 
 _METRIC_COLUMNS = 1024
@@ -137,10 +131,6 @@ class CVOptions:
         return make_splitter(self, meta, cv=self.cv)
 
 
-COLUMN_MODELS = ("cpm", "ridge_screened", ORACLE)
-"""Models that fit null target columns alongside the real ones in one pass."""
-
-
 def n_null_draws(model: str, options: CVOptions) -> int:
     """Null draws a model gets: all of them when it has a shortcut, else at most the refit cap.
 
@@ -148,7 +138,7 @@ def n_null_draws(model: str, options: CVOptions) -> int:
     models refit per draw, so they take at most ``max_refit_permutations`` and their smallest
     possible p-value is ``1 / (n + 1)``.
     """
-    if is_linear_smoother(model) or model in ("cpm", ORACLE):
+    if model_spec(model).every_null_draw:
         return options.n_permutations
     cap = options.max_refit_permutations
     return options.n_permutations if cap is None else min(options.n_permutations, cap)
@@ -188,7 +178,7 @@ def _run_fold(
     if plan.n_null and not plan.joint:
         Y_null = null_windows[fold.window_of_sample]
         with threadpool_limits(limits=plan.blas_threads):
-            if plan.model in KERNEL_MODELS:
+            if model_spec(plan.model).kernel_model:
                 refit = fit_predict_fold(
                     plan.model, X, Y_null, fold, plan.grid, plan.feature_scaling, None, K_lin
                 )
@@ -240,7 +230,7 @@ def _folds_here(
         K_lin = kernels.full(k) if kernels is not None else None
         return _run_fold(plan, fold_inputs[k], X, Y, null_windows, K_lin, by_feature, lesion)
 
-    column_model = plan.model in COLUMN_MODELS
+    column_model = model_spec(plan.model).column_model
     workers = min(options.fold_workers, len(fold_inputs)) if column_model else 1
     outputs = []
     if workers > 1:
@@ -271,7 +261,7 @@ def cross_validate_model(
     ----------
     features : a :class:`helpers.features.FeatureSet` (``FeatureSet.from_arrays`` wraps plain arrays);
         its ``tr_targets`` are needed for null draws.
-    model : a model name of :data:`helpers.config.MODELS`.
+    model : a model name of the registry (:mod:`helpers.registry`).
     options : the split, tuning, nulls and arithmetic (:class:`CVOptions`).
     kernels : each fold's linear kernel, shared between calls on the same features and folds
         (:class:`helpers.decoding.kernels.FoldKernels`), so several kernel models pay for it once.
@@ -285,8 +275,7 @@ def cross_validate_model(
     Y = np.asarray(features.y, dtype=float)
     if Y.ndim == 1:
         Y = Y[:, None]
-    if model not in MODELS and model != ORACLE:
-        raise ValueError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
+    spec = model_spec(model)  # a ValueError naming the known models
     if len(X) != len(meta) or len(Y) != len(meta):
         raise ValueError(
             f"X ({len(X)}), y ({len(Y)}) and the metadata ({len(meta)}) must have one row per sample"
@@ -304,7 +293,7 @@ def cross_validate_model(
         raise ValueError(
             "the kernels were computed for other folds; build FoldKernels from this splitter"
         )
-    needs_kernel = model in KERNEL_MODELS or model == "ridge_screened"
+    needs_kernel = spec.uses_fold_kernel
     if kernels is None and needs_kernel:
         kernels = FoldKernels(X, folds, options.feature_scaling)
 
@@ -319,7 +308,7 @@ def cross_validate_model(
             features, options.n_permutations, options.null_method, options.seed, min_shift
         )
     n_null = n_null_draws(model, options) if null_windows is not None else 0
-    joint = null_windows is not None and (is_linear_smoother(model) or model in COLUMN_MODELS)
+    joint = null_windows is not None and spec.joint_nulls
     if null_windows is not None:
         null_windows = null_windows[:, : n_null * n_targets]
 
@@ -332,7 +321,7 @@ def cross_validate_model(
     by_feature = None
     if lesion is not None and lesion.cache is not None:
         by_feature = lesion.cache.feature_major(X)
-    elif model in SELECTION_MODELS:
+    elif spec.selection:
         by_feature = FeatureMajor(X)
     label = f"{model} {features.name} {options.cv}"
     fold_inputs = [
