@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 from sklearn.cross_decomposition import PLSRegression
+from test_book import ROOT
+from test_importance import _toy_data, _with_tr_targets
 
 from helpers.config import ParameterError, load_params
 from helpers.decoding.crossval import CVOptions, cross_validate_model, n_null_draws
 from helpers.decoding.splits import LeaveOneSubjectOut
 from helpers.explain.heldout import explained_model, heldout_patterns
 from helpers.registry import ModelSpec, model_names, model_spec, models_table, registered
-from test_book import ROOT
-from test_importance import _toy_data, _with_tr_targets
 
 TOY = ModelSpec(
     "pls",
