@@ -35,6 +35,7 @@ from helpers.config import ParameterError, load_params, parse_overrides
 from helpers.data.fetch import DataUnavailableError
 from helpers.data.storage import DataHomeError, atomic_write_json
 from helpers.parameter_grid import SweepError
+from helpers.preflight import check_fold_designs
 
 USAGE_ERROR = 2
 
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         params = load_params(
             args.params, parse_overrides(args.overrides, source="--set"), overrides_source="--set"
         )
+        check_fold_designs(params, str(args.params))
     except ParameterError as error:
         return _error(str(error))
     identity = Identity.of(params)

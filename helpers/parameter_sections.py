@@ -10,31 +10,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from helpers.registry import model_names
+
 ATLASES = ("seitzman300", "schaefer400", "dosenbach160")
-MODELS = (
-    "linear",
-    "ridge",
-    "lasso",
-    "elastic_net",
-    "kernel_ridge_linear",
-    "kernel_ridge_rbf",
-    "svr_rbf",
-    "svr_linear",
-    "random_forest",
-    "cpm",
-    "ridge_screened",
-)
+MODELS = model_names()
+"""The models a parameter file may name, from :mod:`helpers.registry`."""
 FEATURE_SETS = ("roi", "roi_window", "dfc", "dfc_networks")
 CV_SCHEMES = ("random", "loso", "loso_blocked")
 
 
 def check_model_names(value: list[str]) -> list[str]:
     """A non-empty list of known model names, or a ValueError naming the first unknown one."""
-    unknown = [m for m in value if m not in MODELS]
+    allowed = model_names()
+    unknown = [m for m in value if m not in allowed]
     if unknown:
-        raise ValueError(f"unknown model {unknown[0]!r}; allowed: {', '.join(MODELS)}")
+        raise ValueError(f"unknown model {unknown[0]!r}; allowed: {', '.join(allowed)}")
     if not value:
-        raise ValueError(f"give at least one model; allowed: {', '.join(MODELS)}")
+        raise ValueError(f"give at least one model; allowed: {', '.join(allowed)}")
     return value
 
 
@@ -159,6 +151,12 @@ class CVParams(_Section):
     pairing: Literal["all", "rotation"] = "all"
     random_splits: int = Field(1, ge=1, le=10)
     feature_scaling: Literal["standard", "center"] = "center"
+    scheduler: str | None = Field(
+        None,
+        pattern=r"^(local|(tcp|tls|ucx|inproc)://\S+)$",
+        description="send the outer folds to Dask: 'local' (a cluster of this machine's cores) "
+        "or a scheduler address tcp://host:8786",
+    )
 
 
 class ExplainParams(_Section):
