@@ -23,7 +23,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from helpers.calibration import design_params, summarise
-from helpers.config import Params
+from helpers.config import EXECUTION_ONLY_KEYS, Params
 from helpers.data.files import atomic_write_json, lock_path
 from helpers.data.storage import digest_of
 from helpers.privacy import redact
@@ -56,6 +56,10 @@ class CalibrationRecordsError(RuntimeError):
 def design_key(params: Params) -> dict[str, Any]:
     """Every parameter one calibration dataset depends on, except its seed and kind."""
     design = design_params(params, "none", 0).model_dump(mode="json")
+    for section, key in EXECUTION_ONLY_KEYS:  # where the work runs, never what it computes
+        design.get(section, {}).pop(key, None)
+    if design["annotation"]["annotator"] != "llm":
+        design.pop("llm", None)  # the endpoint's settings matter only to LLM ratings
     for section, keys in _NOT_DESIGN.items():
         if keys is None:
             design.pop(section, None)

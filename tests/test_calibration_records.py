@@ -29,6 +29,8 @@ def test_the_design_digest_ignores_how_many_datasets_and_follows_the_design() ->
         {"calibration": {"datasets": 50, "first_seed": 7, "results_file": "x.json"}},
         {"simulation": {"effect": "none", "seed": 3}},
         {"sweep": {"grid": {"window.length": [8]}}},
+        {"cv_options": {"scheduler": "local"}},
+        {"llm": {"model": "other"}},  # the reference labels are the targets
     ):
         assert design_digest(load_params(QUICK, same)) == base, same
     for other in (
@@ -36,6 +38,7 @@ def test_the_design_digest_ignores_how_many_datasets_and_follows_the_design() ->
         {"calibration": {"pairing": "rotation"}},
         {"window": {"length": 10}},
         {"null_method": "circular_shift"},
+        {"annotation": {"annotator": "lexicon"}},
     ):
         assert design_digest(load_params(QUICK, other)) != base, other
     assert design_digest(load_params(ROOT / "params" / "default.yml")) != base  # other folds
