@@ -75,7 +75,8 @@ def full_calibration(
         return FullCalibration(
             "unreadable",
             shown,
-            f"The full calibration {shown} cannot be read ({reason}); it is not shown. {refresh}.",
+            f"The full calibration {shown} cannot be read ({reason}); it is not shown. To "
+            f"replace it, delete it and its .records folder, then {refresh}.",
         )
     provenance = {
         "commit": document.get("commit") or "unknown",
@@ -92,12 +93,13 @@ def full_calibration(
         f"finished {provenance['finished']}"
     )
     identity = Identity.of(params)
+    refresh = f"delete it and its .records folder, then {refresh}"
     if document.get("design_digest") != identity.design_digest:
         return FullCalibration(
             "mismatched",
             shown,
             f"The full calibration {shown} ({made}) was made with another design than this book's "
-            f"(design digest {identity.design_digest}), so it is not shown; {refresh}.",
+            f"(design digest {identity.design_digest}), so it is not shown; to replace it, {refresh}.",
             provenance=provenance,
         )
     if document.get("code_digest") != identity.code_digest:
@@ -106,7 +108,7 @@ def full_calibration(
             shown,
             f"The full calibration {shown} ({made}) was made with other code than this book's "
             f"(code digest {provenance['code_digest']}, this book: {identity.code_digest}), so it "
-            f"is stale and not shown; {refresh}.",
+            f"is stale and not shown; to replace it, {refresh}.",
             provenance=provenance,
         )
     return FullCalibration(
