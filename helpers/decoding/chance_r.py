@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold
 
-from helpers.decoding.metrics import pearson_columns
+from helpers.decoding.metrics import fold_mean_r, pearson_columns
 from helpers.decoding.stats import permutation_p_value
 
 
@@ -43,6 +42,18 @@ def _slope(x: np.ndarray, y: np.ndarray) -> float:
     return float(xc @ (y - y.mean()) / (xc @ xc))
 
 
+def _held_out(x: np.ndarray, y: np.ndarray, n_folds: int) -> tuple[list, np.ndarray, np.ndarray]:
+    """Contiguous folds, and each fold predicted by its training mean and by a line fitted there."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    folds = list(KFold(n_folds).split(x.reshape(-1, 1)))
+    mean_only, fitted = np.empty_like(y), np.empty_like(y)
+    for train, test in folds:
+        slope, intercept = np.polyfit(x[train], y[train], deg=1)  # least squares, as in OLS
+        mean_only[test] = y[train].mean()
+        fitted[test] = intercept + slope * x[test]
+    return folds, mean_only, fitted
+
+
 def fold_lean(x: np.ndarray, y: np.ndarray, n_folds: int = 5) -> pd.DataFrame:
     """Per contiguous fold: the held-out mean and slope beside the training ones that predict it.
 
@@ -51,20 +62,18 @@ def fold_lean(x: np.ndarray, y: np.ndarray, n_folds: int = 5) -> pd.DataFrame:
     ``train_slope * test_slope``.
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    rows = []
-    for fold, (train, test) in enumerate(KFold(n_folds).split(x.reshape(-1, 1))):
-        fit = LinearRegression().fit(x[train, None], y[train])
-        predicted = fit.predict(x[test, None])
-        rows.append(
-            {
-                "fold": fold + 1,
-                "test_mean": y[test].mean(),
-                "train_mean": y[train].mean(),
-                "test_slope": _slope(x[test], y[test]),
-                "train_slope": float(fit.coef_[0]),
-                "r": float(pearson_columns(y[test, None], predicted[:, None])[0]),
-            }
-        )
+    folds, _, fitted = _held_out(x, y, n_folds)
+    rows = [
+        {
+            "fold": fold + 1,
+            "test_mean": y[test].mean(),
+            "train_mean": y[train].mean(),
+            "test_slope": _slope(x[test], y[test]),
+            "train_slope": _slope(x[train], y[train]),
+            "r": float(pearson_columns(y[test, None], fitted[test, None])[0]),
+        }
+        for fold, (train, test) in enumerate(folds)
+    ]
     return pd.DataFrame(rows).set_index("fold")
 
 
@@ -73,17 +82,15 @@ def cv_scores(x: np.ndarray, y: np.ndarray, n_folds: int = 5) -> dict[str, float
 
     ``mean_pooled_r``: the training mean as the prediction (a model that found nothing falls back
     to it), correlated over all held-out samples. ``fit_r``: the mean within-fold r of a fitted
-    line; ``fit_pooled_r``: the same predictions correlated over all held-out samples.
+    line (scored by the chapters' own :func:`~helpers.decoding.metrics.fold_mean_r`);
+    ``fit_pooled_r``: the same predictions correlated over all held-out samples.
     """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    mean_only, fitted = np.empty_like(y), np.empty_like(y)
-    for train, test in KFold(n_folds).split(x.reshape(-1, 1)):
-        mean_only[test] = y[train].mean()
-        fitted[test] = LinearRegression().fit(x[train, None], y[train]).predict(x[test, None])
+    y = np.asarray(y, dtype=float)
+    folds, mean_only, fitted = _held_out(x, y, n_folds)
     pooled = pearson_columns(np.column_stack([y, y]), np.column_stack([mean_only, fitted]))
     return {
         "mean_pooled_r": float(pooled[0]),
-        "fit_r": float(fold_lean(x, y, n_folds)["r"].mean()),
+        "fit_r": float(fold_mean_r(y[:, None], fitted[:, None], folds)[0]),
         "fit_pooled_r": float(pooled[1]),
     }
 
