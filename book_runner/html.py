@@ -20,7 +20,12 @@ from typing import Any
 
 from book_runner.chapters import CHAPTER_PREFIX, ROOT, BookError, toc_chapters
 from book_runner.front_matter import draw_pipeline_figure, render_chapter_list, render_findings
-from book_runner.manifest import MANIFEST_NAME, chapter_problems, read_manifest
+from book_runner.manifest import (
+    MANIFEST_NAME,
+    chapter_problems,
+    mixed_parameters_problem,
+    read_manifest,
+)
 from book_runner.reproducibility import render_reproducibility
 from book_runner.runner import run
 from book_runner.sphinx_assets import STATUS_FILE
@@ -45,20 +50,34 @@ def _front_page_warning(problems: dict[str, str]) -> str:
     )
 
 
-def status_warnings(problems: dict[str, str], root_doc: str = "book/index") -> dict[str, str]:
+def _mixed_warning(problem: str) -> str:
+    return (
+        f"This book is not one run: {problem}. Its numbers cannot be compared across chapters. "
+        "Re-run every chapter with one parameter file: python -m book_runner run --params FILE"
+    )
+
+
+def status_warnings(
+    problems: dict[str, str], root_doc: str = "book/index", mixed: str | None = None
+) -> dict[str, str]:
     """The warning text of each page that needs one (document name -> text)."""
-    if not problems:
-        return {}
     warnings = {
         f"{CHAPTER_PREFIX}{chapter}": _chapter_warning(chapter, problem)
         for chapter, problem in problems.items()
     }
-    warnings[root_doc] = _front_page_warning(problems)
+    front = [_front_page_warning(problems)] if problems else []
+    if mixed:
+        front.append(_mixed_warning(mixed))
+    if front:
+        warnings[root_doc] = " ".join(front)
     return warnings
 
 
 def render_generated_pages(
-    root: Path = ROOT, results: Path | None = None, problems: dict[str, str] | None = None
+    root: Path = ROOT,
+    results: Path | None = None,
+    problems: dict[str, str] | None = None,
+    mixed: str | None = None,
 ) -> Path:
     """Write the build-time pages into ``book/_generated``: findings, chapter list, pipeline figure,
     reproducibility, and the status warnings of unfinished chapters."""
@@ -70,7 +89,7 @@ def render_generated_pages(
     atomic_write_text(generated / "findings.md", render_findings(results, chapters, manifest))
     atomic_write_text(generated / "chapters.md", render_chapter_list(chapters))
     atomic_write_text(generated / "reproducibility.md", render_reproducibility(manifest))
-    atomic_write_json(root / STATUS_FILE, status_warnings(problems or {}))
+    atomic_write_json(root / STATUS_FILE, status_warnings(problems or {}, mixed=mixed))
     draw_pipeline_figure(generated / "pipeline.svg")
     return generated
 
@@ -93,6 +112,13 @@ def build_html(strict: bool = False, root: Path = ROOT, results: Path | None = N
             f"`python -m book_runner run --only {' '.join(missing)}` first"
         )
     problems = unfinished_chapters(root, results)
+    results_folder = Path(results) if results is not None else root / "_build" / "results"
+    mixed = mixed_parameters_problem(read_manifest(results_folder / MANIFEST_NAME), chapters)
+    if strict and mixed:
+        raise BookError(
+            f"not publishing a book whose {mixed.removeprefix('its ')}; re-run every chapter "
+            "with one parameter file (python -m book_runner run --params FILE)"
+        )
     if strict and problems:
         listed = "; ".join(f"{chapter}: {problem}" for chapter, problem in problems.items())
         raise BookError(
@@ -103,7 +129,9 @@ def build_html(strict: bool = False, root: Path = ROOT, results: Path | None = N
         print(
             f"[book] warning: {chapter}: {problem}; its page says so", file=sys.stderr, flush=True
         )
-    render_generated_pages(root, results, problems)
+    if mixed:
+        print(f"[book] warning: this book is not one run: {mixed}", file=sys.stderr, flush=True)
+    render_generated_pages(root, results, problems, mixed)
     command = [
         str(Path(sys.executable).parent / "jupyter-book"),
         "build",

@@ -144,3 +144,28 @@ def chapter_problems(
         if problem is not None:
             problems[chapter] = problem
     return problems
+
+
+def parameter_sets(manifest: dict[str, Any] | None, chapters: list[str]) -> dict[str, list[str]]:
+    """The chapters of ``chapters`` grouped by the digest of the parameters they ran with.
+
+    More than one group means the book's numbers do not come from one run.
+    """
+    groups: dict[str, list[str]] = {}
+    for entry in (manifest or {}).get("chapters", []):
+        if isinstance(entry, dict) and entry.get("notebook") in chapters:
+            digest = entry.get("params_digest")
+            if digest:
+                groups.setdefault(str(digest), []).append(str(entry["notebook"]))
+    return groups
+
+
+def mixed_parameters_problem(manifest: dict[str, Any] | None, chapters: list[str]) -> str | None:
+    """Why a book mixes parameter sets (naming the chapters of each), or None when it does not."""
+    groups = parameter_sets(manifest, chapters)
+    if len(groups) < 2:
+        return None
+    listed = "; ".join(
+        f"{', '.join(names)} with parameters {digest[:8]}" for digest, names in groups.items()
+    )
+    return f"its chapters were executed with {len(groups)} different parameter sets ({listed})"

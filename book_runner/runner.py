@@ -37,7 +37,12 @@ from book_runner.chapters import (
     source_notebook,
     toc_chapters,
 )
-from book_runner.executed import failed_cell_summary, finalize_notebook
+from book_runner.executed import (
+    OUTSIDE_LABEL,
+    failed_cell_summary,
+    finalize_notebook,
+    machine_path_labels,
+)
 from book_runner.manifest import (
     FAILED,
     MANIFEST_NAME,
@@ -55,8 +60,9 @@ from book_runner.reproducibility import (
 )
 from helpers.config import ParameterError, load_params, parse_overrides
 from helpers.data.fetch import get_mirror
-from helpers.data.files import file_lock, file_lock_if_free
+from helpers.data.files import atomic_write_bytes, file_lock, file_lock_if_free
 from helpers.data.storage import RESULTS_DIR_ENV, results_dir
+from helpers.preflight import check_fold_designs
 from helpers.privacy import credentials_in
 
 __all__ = [
@@ -161,6 +167,7 @@ def execute_chapter(
     target = output_dir / f"{source.stem}.ipynb"
     staging = _staging_path(output_dir, source.stem)
     secrets = run_secrets(params_file, overrides, cwd)
+    paths = machine_path_labels(cwd, params_file)
     with file_lock(
         output_dir / source.stem, what=f"chapter {source.stem} in {output_dir}", remove=True
     ):
@@ -172,7 +179,7 @@ def execute_chapter(
                 )
         except pm.PapermillExecutionError as exc:
             cell = f"cell {exc.exec_count}{failed_cell_summary(target)}"
-            finalize_notebook(target, source, cwd, secrets)
+            finalize_notebook(target, source, cwd, secrets, paths)
             raise ChapterFailed(
                 f"chapter {source.stem} failed in {cell}: {exc.ename}: {exc.evalue}. "
                 f"The partly executed notebook is {target}.",
@@ -180,7 +187,7 @@ def execute_chapter(
             ) from None
         finally:
             staging.unlink(missing_ok=True)
-        finalize_notebook(target, source, cwd, secrets)
+        finalize_notebook(target, source, cwd, secrets, paths)
     return target
 
 
@@ -253,13 +260,41 @@ def prepare_chapters(
                 )
             finally:
                 staging.unlink(missing_ok=True)
-            finalize_notebook(target, source, ROOT, secrets)
+            finalize_notebook(target, source, ROOT, secrets, machine_path_labels(ROOT, params_file))
         prepared.append(target)
     return prepared
 
 
 def _relative(path: Path, cwd: Path) -> Path:
     return path.relative_to(cwd) if path.is_relative_to(cwd) else path
+
+
+def _shown(path: Path, cwd: Path) -> str:
+    """How the book names a parameter file: relative to the repository, or by its name alone."""
+    relative = _relative(path, cwd)
+    return str(relative) if not relative.is_absolute() else f"{OUTSIDE_LABEL}/{path.name}"
+
+
+class _ResultsGuard:
+    """A chapter's results file as it was before the chapter ran, to put back if the chapter fails.
+
+    A chapter that fails after writing some numbers must not replace a finished run's numbers
+    with partial ones; what it wrote is kept beside them as ``<chapter>.failed.json``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.before = path.read_bytes() if path.is_file() else None
+
+    def restore(self) -> None:
+        now_there = self.path.read_bytes() if self.path.is_file() else None
+        if now_there == self.before:
+            return
+        failed = self.path.with_suffix(".failed.json")
+        if now_there is not None:
+            os.replace(self.path, failed)
+        if self.before is not None:
+            atomic_write_bytes(self.path, self.before)
 
 
 def run(
@@ -285,6 +320,7 @@ def run(
         params_path = (cwd / params_path).resolve()
     changes = parse_overrides(overrides)
     params = load_params(params_path, changes, overrides_source="--set")
+    check_fold_designs(params, _shown(params_path, cwd) + (" with --set" if changes else ""))
     get_mirror()  # a mirror setting naming no folder stops here, in one line
     sources = chapter_sources(only, notebook_dir, toc_file)
     order = [p.stem for p in chapter_sources(None, notebook_dir, toc_file, quiet=True)]
@@ -299,7 +335,7 @@ def run(
         def start(manifest: dict[str, Any]) -> None:
             manifest.pop("finished", None)
             manifest.update(
-                params_file=str(shown_params_file),
+                params_file=_shown(params_path, cwd),
                 params=params.model_dump(mode="json"),
                 params_digest=params.digest(),
                 git_commit=git_commit(cwd),
@@ -324,9 +360,11 @@ def run(
                 "params_digest": params.digest(),
                 "started": entry["started"],
             }
+            kept = _ResultsGuard(results_dir() / f"{source.stem}.json")
             try:
                 execute_chapter(source, shown_params_file, changes, output_dir=output_dir, cwd=cwd)
             except Exception as err:  # recorded whatever it is (a dead kernel too), then raised
+                kept.restore()
                 cell = (
                     err.cell
                     if isinstance(err, ChapterFailed)

@@ -9,14 +9,14 @@ interpretation chapter's indices against their null-target draws. On null datase
 rejections at alpha 0.05 is each test's false-positive rate, with a Clopper-Pearson interval; on
 planted datasets it is its power.
 
-The verdict table (:func:`run_worlds`, :func:`verdicts`): on null, locationist and constructionist
+The verdict table (:mod:`helpers.calibration_verdicts`): on null, locationist and constructionist
 worlds, how often each interpretation index, and the chapter's conclusion, names which account.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -209,102 +209,51 @@ def interpretation_verdicts(
     return tests
 
 
-WORLDS = {"null": "locationist", "locationist": "locationist", "constructionist": "constructionist"}
-"""The worlds of the verdict table and the account each plants (the null world plants nothing)."""
-
-
-def world_verdicts(params: Params, world: str, seed: int) -> list[dict[str, Any]]:
-    """The interpretation chapter on one simulated dataset of ``world``: one record per index.
-
-    The dataset follows the calibration design (atlas, subjects, window step, DFC and windowed ROI
-    amplitude) with the chapter's own models (the explained one is the first of ``params.models``)
-    and ``params.simulation.effect`` as the planted code of the two planted worlds.
-    """
-    if world not in WORLDS:
-        raise ValueError(f"unknown world {world!r}; known: {', '.join(WORLDS)}")
-    account = WORLDS[world]
-    planted = params.simulation.effect if params.simulation.effect != "none" else "connectivity"
-    effect = "none" if world == "null" else planted
-    design = design_params(params, effect, seed, models=params.models)
-    design = design.model_copy(
-        update={"simulation": design.simulation.model_copy(update={"account": account})}
-    )
-    drive = emotion_targets(design, stimulus_onset=SIMULATED_STIMULUS_ONSET_S)
-    data = simulate_roi_level(
-        drive.to_numpy(), load_atlas(design.atlas), design.simulation, design.subject_ids()
-    )
-    sets = build_feature_sets(design, data, drive, use_cache=False)
-    model = explained_model(design.models)
-    tests = interpretation_verdicts(design, sets, int(seed), model)
-    return [
-        {"index": name, "world": world, "planted": effect, "seed": int(seed), "model": model} | test
-        for name, test in tests.items()
-    ]
-
-
-def run_worlds(
-    params: Params,
-    seeds: Sequence[int],
-    worlds: Iterable[str] = tuple(WORLDS),
-    executor: cf.Executor | None = None,
-    progress: bool = True,
-) -> pd.DataFrame:
-    """:func:`world_verdicts` on every (world, seed), locally or through ``executor``."""
-    jobs = [(world, int(seed)) for world in worlds for seed in seeds]
-    records: list[dict[str, Any]] = []
-    if executor is None:
-        for world, seed in tqdm(jobs, desc="verdicts", disable=not progress):
-            records += world_verdicts(params, world, seed)
-    else:
-        futures = [executor.submit(world_verdicts, params, world, seed) for world, seed in jobs]
-        for future in tqdm(
-            cf.as_completed(futures), total=len(futures), desc="verdicts", disable=not progress
-        ):
-            records += future.result()
-    return pd.DataFrame(records)
-
-
-def verdicts(records: pd.DataFrame) -> pd.DataFrame:
-    """The verdict table: per (index, world), how often each verdict was given.
-
-    Records ``{index, world, planted, n_datasets, share_constructionist, share_locationist,
-    share_inconclusive}``, the chapter's conclusion included as ``index: "conclusion"``.
-    """
-    rows = []
-    keys = ["index", "world"] + (["planted"] if "planted" in records else [])
-    for values, group in records.groupby(keys, sort=False):
-        favours = group["favours"]
-        rows.append(
-            dict(zip(keys, values))
-            | {"n_datasets": int(group["seed"].nunique())}
-            | {
-                f"share_{account}": float((favours == account).mean())
-                for account in ("constructionist", "locationist", "inconclusive")
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def run_datasets(
     params: Params,
     seeds: Sequence[int],
     effects: Iterable[str] = ("none", "connectivity"),
     executor: cf.Executor | None = None,
     progress: bool = True,
+    done: Mapping[tuple[str, int], list[dict[str, Any]]] | None = None,
+    on_dataset: Callable[[str, int, list[dict[str, Any]]], None] | None = None,
 ) -> pd.DataFrame:
-    """All tests on every (effect, seed), locally in this process or through ``executor``."""
+    """All tests on every (effect, seed), locally in this process or through ``executor``.
+
+    ``done`` holds datasets already computed (by an interrupted run): they are not recomputed.
+    ``on_dataset(effect, seed, records)`` is called as each dataset finishes, so a caller can
+    persist it at once. The records come in the order of ``effects`` and ``seeds`` whatever the
+    order in which workers finish, so a resumed run returns exactly what an uninterrupted one does.
+    """
     jobs = [(effect, int(seed)) for effect in effects for seed in seeds]
-    records: list[dict[str, Any]] = []
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {
+        job: list(done[job]) for job in jobs if done and job in done
+    }
+    todo = [job for job in jobs if job not in results]
+
+    def finished(job: tuple[str, int], records: list[dict[str, Any]]) -> None:
+        results[job] = records
+        if on_dataset is not None:
+            on_dataset(*job, records)
+
     if executor is None:
-        for effect, seed in tqdm(jobs, desc="calibration", disable=not progress):
-            records += dataset_tests(params, effect, seed)
+        for job in tqdm(todo, desc="calibration", disable=not progress):
+            finished(job, dataset_tests(params, *job))
     else:
-        futures = [executor.submit(dataset_tests, params, effect, seed) for effect, seed in jobs]
-        for future in tqdm(
-            cf.as_completed(futures), total=len(futures), desc="calibration", disable=not progress
-        ):
-            records += future.result()
-    return pd.DataFrame(records)
+        futures = {executor.submit(dataset_tests, params, *job): job for job in todo}
+        try:
+            for future in tqdm(
+                cf.as_completed(futures),
+                total=len(futures),
+                desc="calibration",
+                disable=not progress,
+            ):
+                finished(futures[future], future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return pd.DataFrame([record for job in jobs for record in results[job]])
 
 
 def binomial_interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:

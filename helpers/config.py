@@ -80,6 +80,10 @@ __all__ = [
 ]
 
 
+EXECUTION_ONLY_KEYS = (("cv_options", "scheduler"),)
+"""Parameters that change where the work runs, never its results: kept out of digests."""
+
+
 class Params(_Section):
     """Everything a run of the book depends on."""
 
@@ -192,13 +196,19 @@ class Params(_Section):
         return list(self._subject_pool()[: self.subjects])
 
     def section(self, *names: str) -> dict[str, Any]:
-        """The named top-level keys as a plain dict, e.g. to key a cache folder."""
+        """The named top-level keys as a plain dict, e.g. to key a cache folder.
+
+        Keys that say where the work runs, not what it computes (``cv_options.scheduler``), are
+        left out: a run on a cluster has the same results, caches and digest as a local one.
+        """
         dumped = self.model_dump(mode="json")
-        return {name: dumped[name] for name in names}
+        for section, key in EXECUTION_ONLY_KEYS:
+            dumped.get(section, {}).pop(key, None)
+        return {name: dumped[name] for name in names or dumped}
 
     def digest(self, *names: str) -> str:
         """A short stable hash of the named keys (all keys when none are named)."""
-        payload = self.section(*names) if names else self.model_dump(mode="json")
+        payload = self.section(*names)
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 

@@ -10,31 +10,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from helpers.registry import model_names
+
 ATLASES = ("seitzman300", "schaefer400", "dosenbach160")
-MODELS = (
-    "linear",
-    "ridge",
-    "lasso",
-    "elastic_net",
-    "kernel_ridge_linear",
-    "kernel_ridge_rbf",
-    "svr_rbf",
-    "svr_linear",
-    "random_forest",
-    "cpm",
-    "ridge_screened",
-)
+MODELS = model_names()
+"""The models a parameter file may name, from :mod:`helpers.registry`."""
 FEATURE_SETS = ("roi", "roi_window", "dfc", "dfc_networks")
 CV_SCHEMES = ("random", "loso", "loso_blocked")
 
 
 def check_model_names(value: list[str]) -> list[str]:
     """A non-empty list of known model names, or a ValueError naming the first unknown one."""
-    unknown = [m for m in value if m not in MODELS]
+    allowed = model_names()
+    unknown = [m for m in value if m not in allowed]
     if unknown:
-        raise ValueError(f"unknown model {unknown[0]!r}; allowed: {', '.join(MODELS)}")
+        raise ValueError(f"unknown model {unknown[0]!r}; allowed: {', '.join(allowed)}")
     if not value:
-        raise ValueError(f"give at least one model; allowed: {', '.join(MODELS)}")
+        raise ValueError(f"give at least one model; allowed: {', '.join(allowed)}")
     return value
 
 
@@ -166,6 +158,12 @@ class CVParams(_Section):
     pairing: Literal["all", "rotation"] = "all"
     random_splits: int = Field(1, ge=1, le=10)
     feature_scaling: Literal["standard", "center"] = "center"
+    scheduler: str | None = Field(
+        None,
+        pattern=r"^(local|(tcp|tls|ucx|inproc)://\S+)$",
+        description="send the outer folds to Dask: 'local' (a cluster of this machine's cores) "
+        "or a scheduler address tcp://host:8786",
+    )
 
 
 class ExplainParams(_Section):
@@ -201,7 +199,9 @@ class CalibrationParams(_Section):
     design the book uses (README, "Calibrating the book's own tests").
     ``datasets`` null and ``datasets`` planted datasets run in the book; the command line (``python
     -m book_runner calibrate``) runs as many as asked. ``snr_grid`` is the sensitivity chapter's
-    power curve (connectivity coding).
+    power curve (connectivity coding). ``results_file``: where the calibration chapter looks for the
+    command's full result (relative to the repository root), shown beside the in-book run when it
+    was made with the same design.
     """
 
     datasets: int = Field(5, ge=1, le=10_000)
@@ -214,6 +214,7 @@ class CalibrationParams(_Section):
     models: list[str] = ["ridge"]
     snr: float = Field(3.0, ge=0.0, le=100.0)
     snr_grid: list[float] = [0.0, 1.0, 2.0, 3.0, 4.0]
+    results_file: str = "_build/calibration.json"
 
     @field_validator("models")
     @classmethod

@@ -133,17 +133,29 @@ def credentials_in(value: Any) -> set[str]:
     return {secret for secret in found if len(secret) >= MIN_SECRET_LENGTH}
 
 
+def replace_exact(value: Any, replacements: Mapping[str, str]) -> Any:
+    """A copy of a JSON-like value with every occurrence of each key replaced by its value.
+
+    Longer keys go first, so a folder inside another one keeps its own label.
+    """
+    if not replacements:
+        return value
+    ordered = sorted(replacements.items(), key=lambda item: len(item[0]), reverse=True)
+
+    def replace(item: Any) -> Any:
+        if isinstance(item, str):
+            for old, new in ordered:
+                item = item.replace(old, new)
+            return item
+        if isinstance(item, Mapping):
+            return {key: replace(inner) for key, inner in item.items()}
+        if isinstance(item, (list, tuple)):
+            return type(item)(replace(inner) for inner in item)
+        return item
+
+    return replace(value)
+
+
 def mask_credentials(value: Any, secrets: set[str]) -> Any:
     """A copy of a JSON-like value with every occurrence of the given secrets replaced by ``***``."""
-    if not secrets:
-        return value
-    ordered = sorted(secrets, key=len, reverse=True)
-    if isinstance(value, str):
-        for secret in ordered:
-            value = value.replace(secret, MASK)
-        return value
-    if isinstance(value, Mapping):
-        return {key: mask_credentials(item, secrets) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(mask_credentials(item, secrets) for item in value)
-    return value
+    return replace_exact(value, dict.fromkeys(secrets, MASK))

@@ -1,8 +1,9 @@
 """Open every page of the built book in headless Chromium and check what a reader would see.
 
 The build can succeed while a reader still sees a broken page: a figure that does not load, a
-traceback left in an output cell, a script error that stops the interactive connectome, or a
-leaked API key. Chapter pages are also checked as a student meets them: the anatomy's sections
+traceback left in an output cell, a script error that stops the interactive connectome, a leaked
+API key, a request to another host (the page would not read offline) or a formula left as raw TeX
+(see :mod:`offline_check`). Chapter pages are also checked as a student meets them: the anatomy's sections
 (Overview ... Exercises) are there, no code block scrolls sideways, every exercise has a solution
 that stays collapsed until clicked, and every glossary link lands on a glossary entry.
 :func:`check_site` serves ``_build/html`` on 127.0.0.1, drives Chromium through
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from anatomy_check import REQUIRED_SECTIONS
+from offline_check import MATH_PROBE, foreign_requests, math_problems
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = (
@@ -162,6 +164,10 @@ class PageReport:
     orphan_solutions: list[str] = field(default_factory=list)  # pointing at no exercise here
     broken_glossary_links: list[str] = field(default_factory=list)
     unlinked_terms: list[str] = field(default_factory=list)  # {term} that resolved to nothing
+    foreign_requests: list[str] = field(default_factory=list)  # URLs asked from another host
+    n_formulas: int = 0  # math elements on the page
+    n_typeset: int = 0  # MathJax containers made from them
+    math_problems: list[str] = field(default_factory=list)  # untypeset formulas, raw TeX, errors
     screenshot: Path | None = None
 
     @property
@@ -186,6 +192,8 @@ class PageReport:
             f"glossary link to no glossary entry: {href}" for href in self.broken_glossary_links
         ]
         found += [f"{{term}} not in the glossary (not linked): {t}" for t in self.unlinked_terms]
+        found += [f"request to another host (not offline): {url}" for url in self.foreign_requests]
+        found += self.math_problems
         if self.is_chapter:
             if self.n_figures == 0:
                 found.append(
@@ -346,10 +354,11 @@ class Chromium:
 
 
 def _javascript_errors(events: list[dict[str, Any]], local_prefix: str) -> list[str]:
-    """Uncaught exceptions and console errors; failed loads only for this site's own files.
+    """Uncaught exceptions, console errors and failed loads, from this site or any other host.
 
-    Resources from other hosts (a CDN for MathJax, a favicon) cannot load in an offline test;
-    that is the reader's network, not a defect of the book.
+    A resource from another host fails here (the browser resolves no host but 127.0.0.1) as it
+    would for a reader without a network: that is a defect of the book, reported as an error and,
+    through :func:`offline_check.foreign_requests`, as a request that should not have been made.
     """
     errors = []
     for event in events:
@@ -373,9 +382,8 @@ def _javascript_errors(events: list[dict[str, Any]], local_prefix: str) -> list[
             if entry.get("level") != "error":
                 continue
             url = entry.get("url", "")
-            if entry.get("source") == "network" and url and not url.startswith(local_prefix):
-                continue
-            if url.endswith("/favicon.ico"):  # asked for by the browser itself, not by the page
+            # The favicon is asked for by the browser itself, not by the page.
+            if url == f"{local_prefix}/favicon.ico":
                 continue
             errors.append(f"{entry.get('source', 'log')}: {entry.get('text', '')} {url}".strip())
     return errors
@@ -415,7 +423,7 @@ def check_page(
     page, target_id = browser.new_page()
     report = PageReport(page=page_name)
     try:
-        for domain in ("Page", "Runtime", "Log"):
+        for domain in ("Page", "Runtime", "Log", "Network"):
             page.send(f"{domain}.enable")
         page.send(
             "Emulation.setDeviceMetricsOverride",
@@ -428,6 +436,9 @@ def check_page(
         if not page.wait_for("Page.loadEventFired", timeout=60):
             report.javascript_errors.append("page did not finish loading within 60 s")
         page.wait_for("never", timeout=settle_seconds)  # let scripts and iframes run
+        math = page.evaluate(MATH_PROBE)  # waits for MathJax to finish typesetting
+        report.n_formulas, report.n_typeset = int(math["formulas"]), int(math["typeset"])
+        report.math_problems = math_problems(math)
         probe = page.evaluate(_PAGE_PROBE.replace("PATTERN", json.dumps(API_KEY_PATTERN.pattern)))
         report.title = probe["title"]
         report.n_images = len(probe["images"])
@@ -453,6 +464,7 @@ def check_page(
                 )
         _read_teaching_probe(report, probe)
         report.javascript_errors += _javascript_errors(page.events, base_url)
+        report.foreign_requests = foreign_requests(page.events, base_url)
         if screenshot is not None:
             # Grow the viewport to the whole page, so the layout is the one a reader scrolls through.
             height = int(min(max(probe["height"], 900), 16000))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.calibration import verdicts
+from helpers.calibration_verdicts import verdicts
 from helpers.explain.accounts import (
     KEPT,
     account_indices,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.calibration import world_verdicts
+from helpers.calibration_verdicts import world_verdicts
 from helpers.config import load_params
 from helpers.explain.accounts import KEPT
 

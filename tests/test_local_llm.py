@@ -143,6 +143,39 @@ def test_missing_model_or_package_names_the_fix(
         LocalLLMServer(model).start()
 
 
+CRASHES_ON_FIRST_PROMPT = STAND_IN.replace(
+    "    def log_message(self, *args):",
+    "    def do_POST(self):\n"
+    "        print('ggml: decoding the prompt', flush=True)\n"
+    "        import os, signal\n"
+    "        os.kill(os.getpid(), signal.SIGSEGV)\n"
+    "    def log_message(self, *args):",
+)
+
+
+def test_a_server_that_crashes_on_its_first_prompt_is_named_with_the_fix(
+    fake_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpers.annotation import llm as llm_annotator
+
+    class CrashesOnPrompt(StandInServer):
+        script = CRASHES_ON_FIRST_PROMPT
+        delay_s = 0.0
+
+    monkeypatch.setattr(llm_annotator, "LocalLLMServer", CrashesOnPrompt)
+    params = LLMParams(
+        model="stand-in",
+        server="local",
+        local_model=str(fake_model),
+        max_segments=1,
+        backoff_s=0.01,
+        max_retries=1,
+        timeout_s=10.0,
+    )
+    with pytest.raises(LLMAnnotationError, match=r"stopped with signal 11.*setup_local_llm\.sh"):
+        LLMAnnotator(params, tmp_path, progress=False).annotate(SEGMENTS[:1])
+
+
 def test_local_endpoint_identity_does_not_depend_on_the_port() -> None:
     params = LLMParams(server="local")
     assert endpoint_id(params) == f"llama.cpp-local:{PACKAGED_MODEL_FILE}"
@@ -198,6 +231,7 @@ def params_at(server: LocalLLMServer, **changes: object) -> LLMParams:
         "context_size": 1,
         "timeout_s": 120.0,
         "backoff_s": 0.05,
+        "max_clamped_share": 1.0,  # a 135M model strays off the scale: clamping is under test
     }
     settings.update(changes)
     return LLMParams(**settings)
@@ -301,6 +335,7 @@ def test_annotator_starts_and_stops_its_own_server(tmp_path: Path) -> None:
         context_size=1,
         backoff_s=0.05,
         timeout_s=120.0,
+        max_clamped_share=1.0,
     )
     assert not has_llm_results(params, SEGMENTS, tmp_path)
     annotator = LLMAnnotator(params, tmp_path, progress=False)

@@ -86,6 +86,22 @@ def test_every_page_renders_cleanly_in_a_browser(reports) -> None:
             assert report.n_figures > 0, f"{name} shows no figure"
 
 
+def test_formulas_are_typeset_from_the_site_itself(built_book: Path, reports) -> None:
+    """MathJax ships inside the built site and typesets every formula (no request left the site)."""
+    assert (built_book / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    fonts = list(
+        (built_book / "_static" / "mathjax" / "output" / "chtml" / "fonts").rglob("*.woff")
+    )
+    assert fonts, "MathJax's fonts were not copied into the site"
+    with_math = {name: r for name, r in reports.items() if r.n_formulas}
+    assert any(name.startswith("book/chapters/") for name in with_math), (
+        "no chapter page has a formula: the math check would prove nothing"
+    )
+    for name, report in with_math.items():
+        assert report.n_typeset >= report.n_formulas, name
+        assert not report.foreign_requests and not report.math_problems, name
+
+
 def test_interactive_connectome_renders_when_present(reports) -> None:
     pages = [r for r in reports.values() if r.n_connectomes]
     if "05_explanations" in book.toc_chapters(ROOT / "_toc.yml"):
@@ -279,3 +295,51 @@ def test_checker_catches_what_a_student_would_trip_over(tmp_path: Path, chromium
     assert bad_report.broken_glossary_links == ["../glossary.html#term-Nothing (nothing)"]
     assert bad_report.unlinked_terms == ["Wonderland index"]
     assert not bad_report.javascript_errors and not bad_report.orphan_solutions
+
+
+def _mathjax_site(site: Path) -> None:
+    """The MathJax copy the book ships (scripts and fonts), as the build places it."""
+    from importlib.util import find_spec
+
+    spec = find_spec("sphinx-mathjax-offline")
+    assert spec is not None and spec.origin, "sphinx-mathjax-offline is not installed"
+    shutil.copytree(Path(spec.origin).parent / "static" / "mathjax", site / "_static" / "mathjax")
+
+
+def test_checker_fails_a_page_that_needs_the_network_or_leaves_raw_tex(
+    tmp_path: Path, chromium: str
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    _mathjax_site(site)
+    local_mathjax = '<script defer src="_static/mathjax/tex-chtml.js"></script>'
+    formula = (
+        '<p>The correlation <span class="math notranslate nohighlight">\\(\\rho_{xy}\\)</span>.</p>'
+    )
+    (site / "typeset.html").write_text(
+        f"<html><head><title>ok</title>{local_mathjax}</head><body>{formula}</body></html>"
+    )
+    (site / "cdn.html").write_text(
+        "<html><head><title>cdn</title>"
+        '<script defer src="https://cdn.example.org/mathjax/tex-chtml.js"></script>'
+        '<link rel="stylesheet" href="https://fonts.example.org/css?family=Lato">'
+        f"</head><body>{formula}</body></html>"
+    )
+    (site / "raw.html").write_text(
+        f"<html><head><title>raw</title>{local_mathjax}</head><body>"
+        "<p>Fisher's $z = \\operatorname{artanh}(r)$ was never parsed.</p>"
+        "<pre>echo $HOME and $PATH</pre></body></html>"
+    )
+    found = {r.page: r for r in check_site(site, None, chromium)}
+    typeset = found["typeset.html"]
+    assert typeset.problems == [] and typeset.n_formulas == 1 and typeset.n_typeset == 1
+    cdn = found["cdn.html"]
+    assert cdn.foreign_requests == [
+        "https://cdn.example.org/mathjax/tex-chtml.js",
+        "https://fonts.example.org/css?family=Lato",
+    ]
+    assert any("MathJax did not load" in p for p in cdn.problems)
+    assert any("formula not typeset" in p and "rho" in p for p in cdn.problems)
+    assert any("request to another host" in p for p in cdn.problems)
+    raw = found["raw.html"].math_problems
+    assert raw == ["raw TeX left in the text: '$z = \\\\operatorname{artanh}(r)$'"]

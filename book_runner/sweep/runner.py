@@ -27,8 +27,13 @@ from helpers.progress import tqdm
 
 
 @contextmanager
-def open_executor(max_workers: int = 2, scheduler: str | None = None) -> Iterator[cf.Executor]:
-    """A ``concurrent.futures`` executor: local threads, or a Dask cluster's when ``scheduler`` is set."""
+def open_executor(
+    max_workers: int = 2, scheduler: str | None = None, timeout: float = 30
+) -> Iterator[cf.Executor]:
+    """A ``concurrent.futures`` executor: local threads, or a Dask cluster's when ``scheduler`` is set.
+
+    ``timeout``: seconds to wait for the scheduler before saying it cannot be reached.
+    """
     if scheduler:
         try:  # deferred: dask.distributed is an extra, and heavy; only a cluster run needs it
             from dask.distributed import Client
@@ -39,7 +44,7 @@ def open_executor(max_workers: int = 2, scheduler: str | None = None) -> Iterato
                 "a scheduler address needs dask.distributed; pip install 'dask[distributed]'"
             ) from exc
         try:
-            client = Client(scheduler, timeout=30)
+            client = Client(scheduler, timeout=timeout)
         except (OSError, TimeoutError) as exc:
             raise SweepError(
                 f"cannot reach the Dask scheduler at {scheduler}: {exc}; check the address "

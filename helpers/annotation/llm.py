@@ -221,7 +221,22 @@ class LLMAnnotator:
             startup_timeout_s=self.params.local_startup_timeout_s,
         ) as server:
             logger.info("local llama.cpp server ready at %s", server.base_url)
-            yield server.base_url
+            try:
+                yield server.base_url
+            except LLMAnnotationError as error:
+                ended = server.exit_description()
+                if ended is None:
+                    raise
+                hint = (
+                    " (a llama-cpp-python build for another CPU: reinstall it with "
+                    "`bash tests/setup_local_llm.sh`)"
+                    if ended in {"signal 4", "signal 11"}
+                    else ""
+                )
+                raise LLMAnnotationError(
+                    f"{error} The local llama.cpp server itself stopped with {ended}{hint}; "
+                    f"its last lines:\n{server.log_tail(5)}"
+                ) from None
 
     def _record(self, job: RatingJob, rated: Rated) -> dict[str, Any]:
         """The cache line of one answer: the key, the raw ratings and how they were obtained."""

@@ -157,6 +157,13 @@ class LocalLLMServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def exit_description(self) -> str | None:
+        """How the server process ended (``"signal 11"``, ``"exit code 1"``), or None if it runs."""
+        if self._process is None or self._process.poll() is None:
+            return None
+        code = self._process.returncode
+        return f"signal {-code}" if code < 0 else f"exit code {code}"
+
     def command(self, port: int) -> list[str]:
         """The command line that starts the server on ``port``."""
         cmd = [

@@ -18,22 +18,17 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from helpers.config import MODELS
-from helpers.decoding.folds import FoldInput, fit_predict_fold
+from helpers.decoding.distributed import map_on_cluster
+from helpers.decoding.folds import FoldInput, FoldOutput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels
 from helpers.decoding.metrics import fold_mean_r, r2_columns
-from helpers.decoding.models import (
-    KERNEL_MODELS,
-    ORACLE,
-    SELECTION_MODELS,
-    ModelGrid,
-    is_linear_smoother,
-)
+from helpers.decoding.models import ModelGrid
 from helpers.decoding.nulls import null_window_table
 from helpers.decoding.results import CVResult
 from helpers.decoding.selection import CpmLesion, FeatureMajor
 from helpers.decoding.splits import WindowMeta, make_splitter, purge_gap_trs
 from helpers.progress import tqdm
+from helpers.registry import model_spec
 from helpers.study import TR_SECONDS
 
 _METRIC_COLUMNS = 1024
@@ -72,7 +67,9 @@ class CVOptions:
     hat-matrix shortcut refit at most ``max_refit_permutations`` of them. ``feature_scaling`` is
     ``center`` or ``standard`` (see :mod:`helpers.decoding.kernels`). ``blas_threads`` limits BLAS
     threads in the per-fold algebra; ``fold_workers`` outer folds of the column models (CPM,
-    screening, the oracle) run side by side, one BLAS thread each.
+    screening, the oracle) run side by side, one BLAS thread each. ``scheduler`` (``"local"`` or
+    a Dask scheduler's address) sends every model's outer folds to a Dask cluster instead
+    (:mod:`helpers.decoding.distributed`), ``fold_workers`` processes for ``"local"``.
     """
 
     cv: str = "loso_blocked"
@@ -93,6 +90,7 @@ class CVOptions:
     seed: int = 0
     blas_threads: int | None = 1
     fold_workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+    scheduler: str | None = None
     progress: bool = False
 
     @classmethod
@@ -112,6 +110,7 @@ class CVOptions:
             n_permutations=params.n_permutations,
             null_method=params.null_method,
             feature_scaling=fold.feature_scaling,
+            scheduler=fold.scheduler,
             grid=ModelGrid(seed=params.seed),
             seed=params.seed,
         )
@@ -132,10 +131,6 @@ class CVOptions:
         return make_splitter(self, meta, cv=self.cv)
 
 
-COLUMN_MODELS = ("cpm", "ridge_screened", ORACLE)
-"""Models that fit null target columns alongside the real ones in one pass."""
-
-
 def n_null_draws(model: str, options: CVOptions) -> int:
     """Null draws a model gets: all of them when it has a shortcut, else at most the refit cap.
 
@@ -143,10 +138,113 @@ def n_null_draws(model: str, options: CVOptions) -> int:
     models refit per draw, so they take at most ``max_refit_permutations`` and their smallest
     possible p-value is ``1 / (n + 1)``.
     """
-    if is_linear_smoother(model) or model in ("cpm", ORACLE):
+    if model_spec(model).every_null_draw:
         return options.n_permutations
     cap = options.max_refit_permutations
     return options.n_permutations if cap is None else min(options.n_permutations, cap)
+
+
+@dataclass(frozen=True)
+class _FoldPlan:
+    """What the outer folds of one call share, so that a fold runs the same here or on a worker."""
+
+    model: str
+    grid: ModelGrid
+    feature_scaling: str
+    joint: bool  # null targets predicted alongside the real ones (hat matrix, column models)
+    n_null: int
+    n_targets: int
+    blas_threads: int | None
+
+
+def _run_fold(
+    plan: _FoldPlan,
+    fold: FoldInput,
+    X: np.ndarray,
+    Y: np.ndarray,
+    null_windows: np.ndarray | None,
+    K_lin: np.ndarray | None = None,
+    by_feature: FeatureMajor | None = None,
+    lesion: CpmLesion | None = None,
+) -> FoldOutput:
+    """One outer fold: tune and fit on the real targets, then predict the null draws.
+
+    Models without a shortcut refit once per null draw (at most the refit cap), inside the fold.
+    """
+    out = fit_predict_fold(
+        plan.model, X, Y, fold, plan.grid, plan.feature_scaling, None, K_lin,
+        null_windows if plan.joint else None, by_feature, lesion,
+    )  # fmt: skip
+    if plan.n_null and not plan.joint:
+        Y_null = null_windows[fold.window_of_sample]
+        with threadpool_limits(limits=plan.blas_threads):
+            if model_spec(plan.model).kernel_model:
+                refit = fit_predict_fold(
+                    plan.model, X, Y_null, fold, plan.grid, plan.feature_scaling, None, K_lin
+                )
+                out.null_predictions = refit.predictions
+            else:
+                width = plan.n_targets
+                columns = [
+                    fit_predict_fold(
+                        plan.model, X, Y_null[:, j * width : (j + 1) * width], fold, plan.grid
+                    ).predictions
+                    for j in range(plan.n_null)
+                ]
+                out.null_predictions = np.concatenate(columns, axis=1)
+    return out
+
+
+def _fold_on_worker(
+    task: tuple[_FoldPlan, FoldInput],
+    X: np.ndarray,
+    Y: np.ndarray,
+    null_windows: np.ndarray | None,
+) -> FoldOutput:
+    """A fold on a Dask worker: one BLAS thread, its own kernel (see :mod:`.distributed`)."""
+    plan, fold = task
+    with threadpool_limits(limits=1):
+        return _run_fold(plan, fold, X, Y, null_windows)
+
+
+def _folds_here(
+    plan: _FoldPlan,
+    options: CVOptions,
+    fold_inputs: list[FoldInput],
+    X: np.ndarray,
+    Y: np.ndarray,
+    null_windows: np.ndarray | None,
+    kernels: FoldKernels | None,
+    by_feature: FeatureMajor | None,
+    lesion: CpmLesion | None,
+    progress: Any,
+) -> list[FoldOutput]:
+    """The folds in this process: column models side by side in threads, others in turn.
+
+    Column models spend their time in numpy and BLAS calls that release the GIL, so their folds
+    run side by side with one BLAS thread each; other models run folds in turn with their BLAS
+    threads.
+    """
+
+    def fit_fold(k: int) -> FoldOutput:
+        K_lin = kernels.full(k) if kernels is not None else None
+        return _run_fold(plan, fold_inputs[k], X, Y, null_windows, K_lin, by_feature, lesion)
+
+    column_model = model_spec(plan.model).column_model
+    workers = min(options.fold_workers, len(fold_inputs)) if column_model else 1
+    outputs = []
+    if workers > 1:
+        with threadpool_limits(limits=1), ThreadPoolExecutor(workers) as pool:
+            for out in pool.map(fit_fold, range(len(fold_inputs))):
+                outputs.append(out)
+                progress.update()
+        return outputs
+    threads = None if column_model else options.blas_threads
+    for k in range(len(fold_inputs)):
+        with threadpool_limits(limits=threads):
+            outputs.append(fit_fold(k))
+        progress.update()
+    return outputs
 
 
 def cross_validate_model(
@@ -163,7 +261,7 @@ def cross_validate_model(
     ----------
     features : a :class:`helpers.features.FeatureSet` (``FeatureSet.from_arrays`` wraps plain arrays);
         its ``tr_targets`` are needed for null draws.
-    model : a model name of :data:`helpers.config.MODELS`.
+    model : a model name of the registry (:mod:`helpers.registry`).
     options : the split, tuning, nulls and arithmetic (:class:`CVOptions`).
     kernels : each fold's linear kernel, shared between calls on the same features and folds
         (:class:`helpers.decoding.kernels.FoldKernels`), so several kernel models pay for it once.
@@ -177,8 +275,7 @@ def cross_validate_model(
     Y = np.asarray(features.y, dtype=float)
     if Y.ndim == 1:
         Y = Y[:, None]
-    if model not in MODELS and model != ORACLE:
-        raise ValueError(f"unknown model {model!r}; allowed: {', '.join(MODELS)}")
+    spec = model_spec(model)  # a ValueError naming the known models
     if len(X) != len(meta) or len(Y) != len(meta):
         raise ValueError(
             f"X ({len(X)}), y ({len(Y)}) and the metadata ({len(meta)}) must have one row per sample"
@@ -196,7 +293,7 @@ def cross_validate_model(
         raise ValueError(
             "the kernels were computed for other folds; build FoldKernels from this splitter"
         )
-    needs_kernel = model in KERNEL_MODELS or model == "ridge_screened"
+    needs_kernel = spec.uses_fold_kernel
     if kernels is None and needs_kernel:
         kernels = FoldKernels(X, folds, options.feature_scaling)
 
@@ -211,7 +308,7 @@ def cross_validate_model(
             features, options.n_permutations, options.null_method, options.seed, min_shift
         )
     n_null = n_null_draws(model, options) if null_windows is not None else 0
-    joint = null_windows is not None and (is_linear_smoother(model) or model in COLUMN_MODELS)
+    joint = null_windows is not None and spec.joint_nulls
     if null_windows is not None:
         null_windows = null_windows[:, : n_null * n_targets]
 
@@ -224,7 +321,7 @@ def cross_validate_model(
     by_feature = None
     if lesion is not None and lesion.cache is not None:
         by_feature = lesion.cache.feature_major(X)
-    elif model in SELECTION_MODELS:
+    elif spec.selection:
         by_feature = FeatureMajor(X)
     label = f"{model} {features.name} {options.cv}"
     fold_inputs = [
@@ -233,52 +330,29 @@ def cross_validate_model(
         for train, test in folds
     ]  # fmt: skip
 
-    def fit_fold(k: int) -> Any:
-        K_lin = kernels.full(k) if needs_kernel else None
-        return fit_predict_fold(
-            model, X, Y, fold_inputs[k], grid, options.feature_scaling, None, K_lin,
-            null_windows if joint else None, by_feature, lesion,
-        )  # fmt: skip
-
-    # column models spend their time in numpy and BLAS calls that release the GIL: their folds run
-    # side by side, one BLAS thread each; other models run folds in turn with their BLAS threads
-    workers = min(options.fold_workers, len(folds)) if model in COLUMN_MODELS else 1
+    plan = _FoldPlan(
+        model, grid, options.feature_scaling, joint, n_null, n_targets, options.blas_threads
+    )
     progress = tqdm(total=len(folds), desc=label, disable=not options.progress, leave=False)
-    if workers > 1:
-        outputs = []
-        with threadpool_limits(limits=1), ThreadPoolExecutor(workers) as pool:
-            for out in pool.map(fit_fold, range(len(folds))):
-                outputs.append(out)
-                progress.update()
+    if options.scheduler and lesion is None:
+        # every worker builds its folds' kernels and feature-major copies from the shared arrays
+        outputs = map_on_cluster(
+            _fold_on_worker,
+            [(plan, fold) for fold in fold_inputs],
+            [X, Y, null_windows],
+            options.scheduler,
+            workers=options.fold_workers,
+            on_done=progress.update,
+        )
     else:
-        outputs = []
-        threads = None if model in COLUMN_MODELS else options.blas_threads
-        for k in range(len(folds)):
-            with threadpool_limits(limits=threads):
-                outputs.append(fit_fold(k))
-            progress.update()
+        outputs = _folds_here(plan, options, fold_inputs, X, Y, null_windows,
+                              kernels if needs_kernel else None, by_feature, lesion, progress)  # fmt: skip
     progress.close()
-    for k, (out, fold) in enumerate(zip(outputs, fold_inputs, strict=True)):
-        test = fold.test
-        predictions[test] = out.predictions
+    for out, fold in zip(outputs, fold_inputs, strict=True):
+        predictions[fold.test] = out.predictions
         chosen.append(out.chosen)
-        if joint and n_null:
-            null_pred[test] = out.null_predictions
-        elif n_null:
-            Y_null = null_windows[window_of_sample]
-            K_lin = kernels.full(k) if needs_kernel else None
-            with threadpool_limits(limits=options.blas_threads):
-                if model in KERNEL_MODELS:
-                    refit = fit_predict_fold(
-                        model, X, Y_null, fold, grid, options.feature_scaling, None, K_lin
-                    )
-                    null_pred[test] = refit.predictions
-                else:
-                    columns = []
-                    for j in range(n_null):
-                        block = Y_null[:, j * n_targets : (j + 1) * n_targets]
-                        columns.append(fit_predict_fold(model, X, block, fold, grid).predictions)
-                    null_pred[test] = np.concatenate(columns, axis=1)
+        if n_null:
+            null_pred[fold.test] = out.null_predictions
     result = CVResult(
         model,
         features.name,

@@ -25,16 +25,7 @@ from helpers.decoding.kernels import (
     median_heuristic_gamma,
     squared_distances,
 )
-from helpers.decoding.models import (
-    ESTIMATOR_MODELS,
-    ORACLE,
-    SELECTION_MODELS,
-    SVR_MODELS,
-    ModelGrid,
-    _estimator_param_grid,
-    check_model_name,
-    make_estimator,
-)
+from helpers.decoding.models import ModelGrid, estimator_param_grid, make_estimator
 from helpers.decoding.selection import (
     CpmLesion,
     FeatureMajor,
@@ -42,6 +33,7 @@ from helpers.decoding.selection import (
     cpm_fold,
     screened_ridge_fold,
 )
+from helpers.registry import model_spec
 
 InnerFolds = list[tuple[np.ndarray, np.ndarray]]
 
@@ -67,11 +59,12 @@ def _kernel_variants(
     name: str, K_lin: np.ndarray, n_train: int, grid: ModelGrid
 ) -> list[tuple[float | None, np.ndarray]]:
     """(gamma, kernel) pairs over the fold's rows; ``gamma=None`` is the (centred) linear kernel."""
-    if name in ("ridge", "kernel_ridge_linear", "svr_linear"):
+    spec = model_spec(name)
+    if spec.kernel == "linear":
         return [(None, K_lin)]
     d2 = squared_distances(K_lin)
     gamma0 = median_heuristic_gamma(d2[:n_train, :n_train])
-    factors = grid.gamma_factors if name == "kernel_ridge_rbf" else (1.0,)
+    factors = grid.gamma_factors if spec.engine == "kernel_ridge" else (1.0,)
     return [(gamma0 * f, np.exp(-gamma0 * f * d2)) for f in factors]
 
 
@@ -233,7 +226,7 @@ def estimator_fold(
 ) -> FoldOutput:
     """Estimator route: scaler + model in a pipeline, grid-searched on the inner folds."""
     pipeline = make_estimator(name, grid)
-    param_grid = _estimator_param_grid(name, grid)
+    param_grid = estimator_param_grid(name, grid)
     X_tr, Y_tr = X[fold.train], Y[fold.train]
     if param_grid:
         search = GridSearchCV(
@@ -273,12 +266,13 @@ def column_fold(
         columns = TargetColumns(
             np.concatenate([real.table, nulls], axis=1), real.window_of_sample, real.shared
         )
-    if name in SELECTION_MODELS:
+    engine = model_spec(name).engine
+    if engine in ("cpm", "screened_ridge"):
         # circular-shift nulls repeat lags: fit each distinct column once
         unique, inverse = np.unique(columns.table, axis=1, return_inverse=True)
         inverse = inverse.ravel()
         distinct = TargetColumns(unique, columns.window_of_sample, columns.shared)
-        if name == "cpm":
+        if engine == "cpm":
             lesion = lesion or CpmLesion()
             predictions, n_edges = cpm_fold(
                 X, distinct, fold.train, fold.test, fold.inner, grid.cpm_edges, by_feature,
@@ -349,20 +343,20 @@ def fit_predict_fold(
     selection models and the oracle, which predict them alongside the real targets.
     """
     grid = grid or ModelGrid()
-    check_model_name(name)
+    engine = model_spec(name).engine
     Y = np.asarray(Y, dtype=float)
     if Y.ndim == 1:
         Y = Y[:, None]
-    if name in ESTIMATOR_MODELS:
+    if engine == "estimator":
         return estimator_fold(name, X, Y, fold, grid)
-    if lesion is not None and name != "cpm":
+    if lesion is not None and engine != "cpm":
         raise ValueError(f"a lesion through shared rankings is a CPM route; {name} was asked")
-    if name == ORACLE or name == "cpm":
+    if engine in ("oracle", "cpm"):
         return column_fold(name, X, Y, fold, grid, None, null_windows, by_feature, lesion)
     if K_lin is None:
         K_lin = fold_linear_kernel(X, fold.train, fold.test, feature_scaling, gram)
-    if name in SELECTION_MODELS:
+    if engine == "screened_ridge":
         return column_fold(name, X, Y, fold, grid, K_lin, null_windows, by_feature)
-    if name in SVR_MODELS:
+    if engine == "svr":
         return svr_fold(name, K_lin, Y, fold, grid)
     return kernel_ridge_fold(name, K_lin, Y, fold, grid, null_windows)

@@ -1,10 +1,8 @@
-"""The models a parameter file can name, their hyperparameter grids, and plain scikit-learn versions.
+"""Hyperparameter grids, and the scikit-learn pipelines of the models the registry declares.
 
-Kernel models (``ridge``, ``kernel_ridge_linear``, ``kernel_ridge_rbf``, ``svr_rbf``, ``svr_linear``)
-run on the fast fold engine (:mod:`helpers.decoding.folds`); the others (``linear``, ``lasso``,
-``elastic_net``, ``random_forest``) are scikit-learn pipelines tuned with ``GridSearchCV``.
-``ridge`` and ``kernel_ridge_linear`` are the same estimator (ridge with an intercept, solved in
-the dual); both names are kept because the paper lists both.
+Which models exist and how each is fitted is declared once in :mod:`helpers.registry`; this module
+holds the grids they search (:class:`ModelGrid`) and turns a registry entry into a scaled
+scikit-learn pipeline (:func:`make_estimator`) with its search space.
 """
 
 from __future__ import annotations
@@ -12,34 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.ensemble import RandomForestRegressor
-from sklearn.kernel_ridge import KernelRidge
-from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
-from sklearn.multioutput import MultiOutputRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVR
 
-from helpers.config import MODELS
-
-KERNEL_RIDGE_MODELS = ("ridge", "kernel_ridge_linear", "kernel_ridge_rbf")
+from helpers.registry import model_names, model_spec
 
 
-SVR_MODELS = ("svr_rbf", "svr_linear")
+def _names(test: Any) -> tuple[str, ...]:
+    return tuple(name for name in model_names() if test(model_spec(name)))
 
 
-KERNEL_MODELS = KERNEL_RIDGE_MODELS + SVR_MODELS
-
-
-ESTIMATOR_MODELS = ("linear", "lasso", "elastic_net", "random_forest")
-
-
-SELECTION_MODELS = ("cpm", "ridge_screened")
-"""Models that select features inside each training fold (:mod:`helpers.decoding.selection`)."""
-
-
-ORACLE = "oracle"
-"""The planted signal's own summary fitted on the training folds (simulated data only)."""
+KERNEL_MODELS = _names(lambda spec: spec.kernel_model)
+"""The kernel models declared when this module was imported (what the chapters list)."""
 
 
 @dataclass(frozen=True)
@@ -65,44 +47,29 @@ class ModelGrid:
 
 
 def check_model_name(name: str) -> str:
-    if name not in MODELS and name != ORACLE:
-        raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODELS)}")
+    """``name`` if the registry knows it (the oracle included), else a ValueError listing the models."""
+    model_spec(name)
     return name
 
 
 def is_linear_smoother(name: str) -> bool:
     """Predictions are a fixed linear map of the training targets (hat-matrix permutations apply)."""
-    return check_model_name(name) in KERNEL_RIDGE_MODELS
+    return model_spec(name).linear_smoother
 
 
 def make_estimator(name: str, grid: ModelGrid | None = None) -> Any:
     """A plain scikit-learn estimator for ``name`` with scaling in the pipeline and default settings.
 
-    Used by the estimator route (wrapped in a grid search) and as an independent reference.
+    Used by the estimator engine (wrapped in a grid search) and as an independent reference.
     """
-    grid = grid or ModelGrid()
-    check_model_name(name)
-    regressors = {
-        "linear": LinearRegression(),
-        "ridge": Ridge(alpha=1.0),
-        "lasso": Lasso(alpha=grid.lasso_alphas[1], max_iter=5000),
-        "elastic_net": ElasticNet(alpha=grid.lasso_alphas[1], l1_ratio=0.5, max_iter=5000),
-        "kernel_ridge_linear": KernelRidge(kernel="linear", alpha=1.0),
-        "kernel_ridge_rbf": KernelRidge(kernel="rbf", alpha=1.0),
-        "svr_rbf": MultiOutputRegressor(SVR(kernel="rbf")),
-        "svr_linear": MultiOutputRegressor(SVR(kernel="linear")),
-        "random_forest": RandomForestRegressor(
-            n_estimators=grid.forest_trees, random_state=grid.seed, n_jobs=1
-        ),
-    }
-    return Pipeline([("scale", StandardScaler()), ("model", regressors[name])])
+    spec = model_spec(name)
+    if spec.estimator is None:
+        raise ValueError(f"model {name!r} has no scikit-learn estimator in the registry")
+    return Pipeline([("scale", StandardScaler()), ("model", spec.estimator(grid or ModelGrid()))])
 
 
-def _estimator_param_grid(name: str, grid: ModelGrid) -> dict[str, list[Any]]:
-    if name == "lasso":
-        return {"model__alpha": list(grid.lasso_alphas)}
-    if name == "elastic_net":
-        return {"model__alpha": list(grid.lasso_alphas), "model__l1_ratio": list(grid.l1_ratios)}
-    if name == "random_forest":
-        return {"model__max_features": list(grid.forest_max_features)}
-    return {}
+def estimator_param_grid(name: str, grid: ModelGrid) -> dict[str, list[Any]]:
+    """The search space of ``name``'s pipeline over the inner folds (empty: nothing to tune)."""
+    spec = model_spec(name)
+    space = spec.param_grid(grid) if spec.param_grid is not None else {}
+    return {f"model__{key}": values for key, values in space.items()}

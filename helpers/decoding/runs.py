@@ -16,11 +16,11 @@ import pandas as pd
 
 from helpers.decoding.crossval import CVOptions, cross_validate_model, n_null_draws
 from helpers.decoding.kernels import FoldKernels, linear_gram
-from helpers.decoding.models import KERNEL_MODELS, ORACLE
 from helpers.decoding.oracle import planted_summary
 from helpers.decoding.results import CVResult
 from helpers.decoding.stats import joint_permutation_test
 from helpers.features import FeatureSet
+from helpers.registry import ORACLE, model_spec
 
 Key = tuple[str, str, str]  # (model, features, cv)
 
@@ -71,7 +71,7 @@ class RegressionRun:
         key = (model, name, cv)
         if key not in self.results:
             options = self.options(cv, n_permutations)
-            uses_kernel = model in KERNEL_MODELS or model == "ridge_screened"
+            uses_kernel = model_spec(model).uses_fold_kernel
             kernels = self._fold_kernels(name, options) if uses_kernel else None
             self.results[key] = cross_validate_model(
                 self.sets[name], model, options, kernels=kernels

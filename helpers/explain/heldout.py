@@ -21,15 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from helpers.decoding.crossval import COLUMN_MODELS
 from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, _fold_scaling
-from helpers.decoding.models import KERNEL_MODELS, ModelGrid, check_model_name, is_linear_smoother
+from helpers.decoding.models import ModelGrid, check_model_name
 from helpers.decoding.nulls import null_window_table
 from helpers.decoding.results import CVResult
 from helpers.explain.patterns import FeatureImportance, _small_blas, pattern_kind
 from helpers.features import FeatureSet
 from helpers.progress import tqdm
+from helpers.registry import model_spec
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def options_from(options: ExplainOptions | None, **keywords: Any) -> ExplainOpti
 
 def has_null_shortcut(model: str) -> bool:
     """True when every null draw comes from the real fit (hat matrix or one pass over columns)."""
-    return is_linear_smoother(model) or model in COLUMN_MODELS
+    return model_spec(model).joint_nulls
 
 
 def explained_model(models: list[str]) -> str:
@@ -191,7 +191,7 @@ def heldout_patterns(
     Y = np.asarray(data.y, dtype=float)
     folds = list(splitter.split(X))
     kernels = options.kernels
-    if kernels is None and model in KERNEL_MODELS:
+    if kernels is None and model_spec(model).kernel_model:
         kernels = FoldKernels(X, folds, options.feature_scaling)
     if kernels is not None and len(kernels.folds) != len(folds):
         raise ValueError("the kernels were computed for other folds; build them from this splitter")
@@ -212,7 +212,7 @@ def heldout_patterns(
     ):
         inner = list(splitter.inner(train, options.inner_splits).split())
         fold = FoldInput(train, test, inner, window_of_sample)
-        K_lin = kernels.full(k) if model in KERNEL_MODELS else None
+        K_lin = kernels.full(k) if model_spec(model).kernel_model else None
         with _small_blas():
             out = fit_predict_fold(
                 model, X, Y, fold, options.grid, options.feature_scaling, None, K_lin,
@@ -256,7 +256,7 @@ def _refit_nulls(
     K_lin: np.ndarray | None,
 ) -> np.ndarray:
     """Held-out predictions of every null draw for a model without a shortcut: one refit per draw."""
-    if model in KERNEL_MODELS:
+    if model_spec(model).kernel_model:
         return fit_predict_fold(
             model, X, Y_null, fold, options.grid, options.feature_scaling, None, K_lin
         ).predictions

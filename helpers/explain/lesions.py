@@ -16,7 +16,7 @@ import pandas as pd
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, centre_kernel
-from helpers.decoding.models import KERNEL_MODELS, ModelGrid, check_model_name
+from helpers.decoding.models import ModelGrid, check_model_name
 from helpers.decoding.results import CVResult
 from helpers.decoding.selection import (
     CorrelationCache,
@@ -28,6 +28,7 @@ from helpers.explain.inputs import roi_set_block
 from helpers.explain.patterns import _small_blas
 from helpers.features import FeatureSet
 from helpers.progress import tqdm
+from helpers.registry import model_spec
 
 
 def lesion_drops(
@@ -71,7 +72,7 @@ def lesion_drops(
     )
     X = data.X
     folds = list(splitter.split(X))
-    if kernels is None and model in KERNEL_MODELS:
+    if kernels is None and model_spec(model).kernel_model:
         kernels = FoldKernels(X, folds, feature_scaling)
     options = CVOptions(
         splitter=splitter,
@@ -83,7 +84,7 @@ def lesion_drops(
         with _small_blas():
             baseline = cross_validate_model(data, model, options, kernels=kernels)
     full = baseline.scores().set_index("emotion")["r"]
-    cache = CorrelationCache() if model == "cpm" else None
+    cache = CorrelationCache() if model_spec(model).engine == "cpm" else None
     r_lesioned, sizes = {}, {}
     for name, columns in tqdm(
         list(lesions.items()), desc=f"lesions {model}", disable=not progress, leave=False
@@ -96,13 +97,17 @@ def lesion_drops(
                 f"lesion {name!r} removes every feature; nothing is left to decode from"
             )
         with _small_blas():
-            if model == "cpm":  # the remaining features keep their training correlations
+            if (
+                model_spec(model).engine == "cpm"
+            ):  # the remaining features keep their training correlations
                 lesioned = cross_validate_model(
                     data, model, options, lesion=CpmLesion(columns, cache)
                 )
             else:
                 keep = np.setdiff1d(np.arange(X.shape[1]), columns)
-                lesioned_kernels = kernels.without(columns) if model in KERNEL_MODELS else None
+                lesioned_kernels = (
+                    kernels.without(columns) if model_spec(model).kernel_model else None
+                )
                 lesioned = cross_validate_model(
                     data.with_features(X[:, keep]), model, options, kernels=lesioned_kernels
                 )
@@ -138,7 +143,7 @@ def lesion_null_drops(
     X = data.X
     folds = list(splitter.split(X))
     kernels = options.kernels
-    if kernels is None and model in KERNEL_MODELS:
+    if kernels is None and model_spec(model).kernel_model:
         kernels = FoldKernels(X, folds, options.feature_scaling)
     cv = CVOptions(
         splitter=splitter,
@@ -151,7 +156,7 @@ def lesion_null_drops(
     )
 
     # CPM lesions keep every feature and exclude the lesioned ones from the shared rankings
-    cache = CorrelationCache() if model == "cpm" else None
+    cache = CorrelationCache() if model_spec(model).engine == "cpm" else None
 
     def run(
         features: FeatureSet, fold_kernels: FoldKernels | None, excluded: np.ndarray | None = None
@@ -173,7 +178,7 @@ def lesion_null_drops(
             r, r_null = run(data, None, columns)
         else:
             keep = np.setdiff1d(np.arange(X.shape[1]), columns)
-            lesioned = kernels.without(columns) if model in KERNEL_MODELS else None
+            lesioned = kernels.without(columns) if model_spec(model).kernel_model else None
             r, r_null = run(data.with_features(X[:, keep]), lesioned)
         observed[name] = full_r - r
         null[name] = full_null - r_null
@@ -230,9 +235,9 @@ def roi_lesion_scores(
     check_model_name(model)
     if data.edges is None:
         raise ValueError("ROI lesions of edge features need the feature set's edges")
-    if model == "cpm":
+    if model_spec(model).engine == "cpm":
         return _cpm_lesion_scores(data, splitter, roi_sets, options, rankings or CorrelationCache())
-    fast = model in KERNEL_MODELS and options.feature_scaling == "center"
+    fast = model_spec(model).kernel_model and options.feature_scaling == "center"
     if not fast:
         blocks = {name: roi_set_block(data.edges, rois) for name, rois in roi_sets.items()}
         drops = lesion_drops(model, data, splitter, blocks, options=options)
@@ -334,8 +339,8 @@ def roi_lesions_with_null(
         raise ValueError(f"n_random must be >= 1, got {n_random}")
     n_rois = int(np.max(data.edges)) + 1
     scores = baseline.scores().set_index("emotion")["r"]
-    grams, rankings = None, CorrelationCache() if model == "cpm" else None
-    if model in KERNEL_MODELS and options.feature_scaling == "center":
+    grams, rankings = None, CorrelationCache() if model_spec(model).engine == "cpm" else None
+    if model_spec(model).kernel_model and options.feature_scaling == "center":
         grams = EdgeGrams(data.X, data.edges, n_rois)
 
     def sizes(sets: Mapping[Any, np.ndarray]) -> dict:

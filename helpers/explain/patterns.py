@@ -22,12 +22,12 @@ from threadpoolctl import threadpool_limits
 
 from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, _extended_kernel, _fold_scaling
-from helpers.decoding.models import KERNEL_MODELS, ModelGrid, check_model_name
+from helpers.decoding.models import ModelGrid, check_model_name
 from helpers.decoding.results import CVResult
 from helpers.features import FeatureSet
 from helpers.progress import tqdm
+from helpers.registry import model_spec
 
-LINEAR_MODELS = ("linear", "ridge", "lasso", "elastic_net", "kernel_ridge_linear", "svr_linear")
 """Models whose prediction is a linear function of the features: their pattern is Haufe's."""
 
 
@@ -107,7 +107,7 @@ def _as_2d_features(X: Any) -> np.ndarray:
 
 def pattern_kind(model: str) -> str:
     """``"haufe"`` for linear models, ``"output_covariance"`` for the others."""
-    return "haufe" if check_model_name(model) in LINEAR_MODELS else "output_covariance"
+    return model_spec(model).pattern
 
 
 @dataclass
@@ -157,7 +157,7 @@ def training_patterns(
     Y = np.asarray(data.y if y is None else y, dtype=float)
     X = data.X
     folds = list(splitter.split(X))
-    if kernels is None and model in KERNEL_MODELS:
+    if kernels is None and model_spec(model).kernel_model:
         kernels = FoldKernels(X, folds, feature_scaling)
     total = np.zeros((X.shape[1], Y.shape[1]))
     total_sq = np.zeros_like(total)
@@ -172,7 +172,9 @@ def training_patterns(
             inner = list(splitter.inner(train, inner_splits).split())
             fold = FoldInput(train, np.concatenate([test, train]), inner)
             K_ext = (
-                _extended_kernel(kernels.full(k), len(train)) if model in KERNEL_MODELS else None
+                _extended_kernel(kernels.full(k), len(train))
+                if model_spec(model).kernel_model
+                else None
             )
             out = fit_predict_fold(model, X, Y, fold, grid, feature_scaling, None, K_ext)
         predictions[test] = out.predictions[: len(test)]

@@ -20,8 +20,6 @@ from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, _fold_scaling, squared_distances
 from helpers.decoding.metrics import pearson_columns
 from helpers.decoding.models import (
-    KERNEL_MODELS,
-    SVR_MODELS,
     ModelGrid,
     check_model_name,
     make_estimator,
@@ -30,6 +28,7 @@ from helpers.explain.heldout import ExplainOptions, options_from
 from helpers.explain.patterns import _small_blas
 from helpers.features import FeatureSet
 from helpers.progress import tqdm
+from helpers.registry import model_spec
 
 
 class _KernelPredictor:
@@ -52,7 +51,7 @@ class _KernelPredictor:
         n_targets = Y_train.shape[1]
         d2 = squared_distances(K_train)
         self.parts: list[tuple[float | None, np.ndarray, Any]] = []
-        if model in SVR_MODELS:
+        if model_spec(model).engine == "svr":
             gamma = chosen.get("gamma")
             K = K_train if gamma is None else np.exp(-gamma * d2)
             mean, sd = Y_train.mean(axis=0), Y_train.std(axis=0)
@@ -89,7 +88,7 @@ class _KernelPredictor:
             else:
                 d2 = np.maximum(diag_test[:, None] + self.diag_train[None, :] - 2.0 * K_test, 0.0)
                 K = np.exp(-gamma * d2)
-            if self.model in SVR_MODELS:
+            if model_spec(self.model).engine == "svr":
                 machines, mean, sd = state
                 for t in targets:
                     out[:, t] = machines[t].predict(K) * sd[t] + mean[t]
@@ -155,7 +154,7 @@ def block_permutation_importance(
             )
     names = list(blocks)
     folds = list(splitter.split(X))
-    if kernels is None and model in KERNEL_MODELS:
+    if kernels is None and model_spec(model).kernel_model:
         kernels = FoldKernels(X, folds, feature_scaling)
     if kernels is not None:
         kernels.cache()
@@ -166,14 +165,14 @@ def block_permutation_importance(
         tqdm(folds, desc=f"permutation {model}", disable=not progress, leave=False)
     ):
         inner = list(splitter.inner(train, inner_splits).split())
-        K_full = kernels.full(k) if model in KERNEL_MODELS else None
+        K_full = kernels.full(k) if model_spec(model).kernel_model else None
         with _small_blas():
             out = fit_predict_fold(
                 model, X, Y, FoldInput(train, test, inner), grid, feature_scaling, None, K_full
             )
         base[test] = out.predictions
         orders = [rng.permutation(len(test)) for _ in range(n_repeats)]
-        if model in KERNEL_MODELS:
+        if model_spec(model).kernel_model:
             n_tr = len(train)
             with _small_blas():
                 predictor = _KernelPredictor(
