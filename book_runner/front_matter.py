@@ -193,22 +193,29 @@ def _explanations(results: dict[str, Any]) -> str:
 
 
 def _interpretation(results: dict[str, Any]) -> str:
-    favours = [row.get("favours") for row in _get(results, "table") if row.get("favours")]
-    if not favours:
-        raise MissingResult("`table[].favours`")
-    counts: dict[str, int] = {}
-    for account in favours:
-        counts[account] = counts.get(account, 0) + 1
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return "; ".join(
-        f"{n} of {len(favours)} indices favour "
-        + (
-            "neither account (inconclusive)"
-            if account in ("neither", "inconclusive")
-            else f"the {account} account"
-        )
-        for account, n in ranked
+    """The chapter's conclusion from its kept indices, beside the planted account on simulated data.
+
+    Descriptive indices are counted apart: they are shown in the chapter but never decide.
+    """
+    conclusion = results.get("conclusion")
+    rows = _get(results, "table")
+    if not conclusion:
+        raise MissingResult("`conclusion`")
+    kept = [r for r in rows if r.get("role") == "in the conclusion"]
+    named = [r["favours"] for r in kept if r.get("favours") not in (None, "inconclusive")]
+    verdict = (
+        "inconclusive (no kept index names an account)"
+        if conclusion == "inconclusive"
+        else f"{conclusion} ({len(named)} of {len(kept)} kept indices name it)"
     )
+    planted = results.get("planted_account")
+    source = (
+        f"the planted account is {planted}"
+        if planted
+        else "real data: how often such a verdict is right comes from simulated worlds "
+        "(chapter 08's verdict table)"
+    )
+    return f"concludes {verdict}; {source}"
 
 
 CLAIMS: tuple[Claim, ...] = (

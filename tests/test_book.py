@@ -500,22 +500,21 @@ def test_features_row_reads_the_feature_sets(tmp_path):
     )
 
 
-def test_interpretation_row_counts_the_verdicts(tmp_path):
+def test_interpretation_row_gives_the_conclusion_beside_the_planted_account(tmp_path):
     results = tmp_path / "results"
+    table = [
+        {"role": "in the conclusion", "favours": "locationist"},
+        {"role": "in the conclusion", "favours": "inconclusive"},
+        {"role": "descriptive", "favours": "constructionist"},  # shown, never counted
+    ]
     _write(
         results,
         "06_interpretation",
-        {
-            "table": [
-                {"favours": "constructionist"},
-                {"favours": "locationist"},
-                {"favours": "constructionist"},
-                {"favours": None},
-            ]
-        },
+        {"conclusion": "locationist", "planted_account": "locationist", "table": table},
     )
     text = render_findings(results, ["06_interpretation"])
-    assert (
-        "2 of 3 indices favour the constructionist account; 1 of 3 indices favour the locationist"
-        in text
-    )
+    assert "concludes locationist (1 of 2 kept indices name it)" in text
+    assert "the planted account is locationist" in text
+    _write(results, "06_interpretation", {"conclusion": "inconclusive", "table": table})
+    text = render_findings(results, ["06_interpretation"])
+    assert "concludes inconclusive" in text and "chapter 08's verdict table" in text
