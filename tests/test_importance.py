@@ -59,6 +59,10 @@ def test_haufe_pattern_recovers_signal_where_weights_mislead():
         activation_pattern(X, signal[:10])
 
 
+CENTRED = ExplainOptions(feature_scaling="center")
+"""The explanation options of the chapters: features centred on each training fold."""
+
+
 def _toy_data(seed: int = 0, n_subjects: int = 4, n_per: int = 60) -> FeatureSet:
     """Two 'networks' of 5 ROIs each -> 45 edges; targets are driven by edges of network A only."""
     rng = np.random.default_rng(seed)
@@ -105,7 +109,7 @@ def test_permutation_importance_fast_path_and_blocks():
     assert sorted(np.concatenate(list(blocks.values())).tolist()) == list(range(45))
     for model in ("kernel_ridge_rbf", "svr_rbf", "random_forest"):
         table = block_permutation_importance(
-            model, data, splitter, blocks, n_repeats=3, feature_scaling="center"
+            model, data, splitter, blocks, n_repeats=3, options=CENTRED
         )
         by_block = table.groupby("block")["importance"].mean()
         assert by_block["A|A"] > 0.2, model
@@ -115,7 +119,7 @@ def test_permutation_importance_fast_path_and_blocks():
         data, "kernel_ridge_rbf", CVOptions(splitter=splitter, feature_scaling="center")
     )
     table = block_permutation_importance(
-        "kernel_ridge_rbf", data, splitter, blocks, n_repeats=1, feature_scaling="center"
+        "kernel_ridge_rbf", data, splitter, blocks, n_repeats=1, options=CENTRED
     )
     assert table["r_full"].iloc[:2].to_numpy() == pytest.approx(
         direct.scores()["r_pooled"].iloc[:2].to_numpy(), abs=1e-6
@@ -126,7 +130,9 @@ def test_lesion_kernel_subtraction_equals_refit():
     data = _toy_data(2)
     splitter = LeaveOneSubjectOut(data)
     lesions = network_blocks(data.edges, data.roi_networks)
-    table = lesion_drops("ridge", data, splitter, lesions, feature_scaling="standard")
+    table = lesion_drops(
+        "ridge", data, splitter, lesions, options=ExplainOptions(feature_scaling="standard")
+    )
     keep = np.setdiff1d(np.arange(45), lesions["A"])
     refit = cross_validate_model(
         data.with_features(data.X[:, keep]),
@@ -203,13 +209,15 @@ def test_roi_lesions_fast_route_equals_refit_and_edge_grams_add_up():
     options = ExplainOptions()
     fast = roi_lesion_scores("ridge", data, splitter, sets, options=options)
     blocks = {name: roi_set_block(data.edges, rois) for name, rois in sets.items()}
-    slow = lesion_drops("ridge", data, splitter, blocks, feature_scaling="center")
+    slow = lesion_drops("ridge", data, splitter, blocks, options=CENTRED)
     wide = slow.pivot(index="lesion", columns="emotion", values="r_lesioned")
     assert fast.to_numpy() == pytest.approx(wide.loc[["a", "b"], ["e1", "e2"]].to_numpy(), abs=1e-6)
     cpm = roi_lesion_scores("cpm", data, splitter, sets, options=options)  # shared correlations
     assert list(cpm.index) == ["a", "b"] and list(cpm.columns) == ["e1", "e2"]
     assert cpm.loc["b"].min() > cpm.loc["a"].max()  # ROIs 0 and 1 carry network A's signal
-    refit = lesion_drops("cpm", data, splitter, blocks, grid=options.grid)
+    refit = lesion_drops(
+        "cpm", data, splitter, blocks, options=ExplainOptions(feature_scaling="standard")
+    )
     wide = refit.pivot(index="lesion", columns="emotion", values="r_lesioned")
     assert cpm.to_numpy() == pytest.approx(wide.loc[["a", "b"], ["e1", "e2"]].to_numpy(), abs=1e-6)
     grams = EdgeGrams(data.X, data.edges, 10)
@@ -254,18 +262,14 @@ def test_explained_model_and_options_refuse_bad_input():
         fold_pattern(np.ones((2, 3)), np.ones(2), np.ones(3))
 
 
-def test_settings_come_as_keywords_or_as_one_options_object_not_both():
+def test_settings_come_as_one_options_object():
     data = _toy_data(6)
     splitter = LeaveOneSubjectOut(data)
     lesions = network_blocks(data.edges, data.roi_networks)
-    by_keywords = lesion_drops("ridge", data, splitter, lesions, feature_scaling="center")
-    options = ExplainOptions(feature_scaling="center")
-    by_options = lesion_drops("ridge", data, splitter, lesions, options=options)
-    assert by_options.equals(by_keywords)
-    with pytest.raises(ValueError, match="inside options"):
-        lesion_drops("ridge", data, splitter, lesions, feature_scaling="center", options=options)
+    default = lesion_drops("ridge", data, splitter, lesions)
+    assert default.equals(lesion_drops("ridge", data, splitter, lesions, options=CENTRED))
+    with pytest.raises(TypeError, match="feature_scaling"):
+        lesion_drops("ridge", data, splitter, lesions, feature_scaling="center")
     blocks = network_pair_blocks(data.edges, data.roi_networks)
-    with pytest.raises(ValueError, match="inside options"):
-        block_permutation_importance(
-            "ridge", data, splitter, blocks, inner_splits=4, options=options
-        )
+    with pytest.raises(TypeError, match="inner_splits"):
+        block_permutation_importance("ridge", data, splitter, blocks, inner_splits=4)

@@ -55,39 +55,6 @@ class ExplainOptions:
             raise ValueError(f"inner_splits must be at least 2, got {self.inner_splits}")
 
 
-_KEYWORD_DEFAULTS = {
-    "inner_splits": 3,
-    "feature_scaling": "standard",
-    "kernels": None,
-    "grid": None,
-    "progress": False,
-}
-
-
-def options_from(options: ExplainOptions | None, **keywords: Any) -> ExplainOptions:
-    """One :class:`ExplainOptions` from either an options object or the older keywords.
-
-    The explanation functions accept ``inner_splits``, ``feature_scaling``, ``kernels``, ``grid``
-    and ``progress`` one by one (their defaults unchanged) or all at once as ``options``; giving a
-    keyword beside ``options`` is refused, so no setting is silently ignored.
-    """
-    unknown = set(keywords) - set(_KEYWORD_DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown explanation options: {', '.join(sorted(unknown))}")
-    if options is None:
-        settings = {**_KEYWORD_DEFAULTS, **keywords}
-        settings["grid"] = settings["grid"] or ModelGrid()
-        return ExplainOptions(**settings)
-    clashing = [
-        k
-        for k, v in keywords.items()
-        if v is not _KEYWORD_DEFAULTS[k] and v != _KEYWORD_DEFAULTS[k]
-    ]
-    if clashing:
-        raise ValueError(f"give {', '.join(clashing)} inside options, not beside it")
-    return options
-
-
 def has_null_shortcut(model: str) -> bool:
     """True when every null draw comes from the real fit (hat matrix or one pass over columns)."""
     return model_spec(model).joint_nulls
@@ -271,7 +238,6 @@ def _refit_nulls(
 
 __all__ = [
     "explained_model",
-    "options_from",
     "ExplainOptions",
     "HeldOutPatterns",
     "fold_pattern",

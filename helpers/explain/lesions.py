@@ -16,13 +16,13 @@ import pandas as pd
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.folds import FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, centre_kernel
-from helpers.decoding.models import ModelGrid, check_model_name
+from helpers.decoding.models import check_model_name
 from helpers.decoding.results import CVResult
 from helpers.decoding.selection import (
     CorrelationCache,
     CpmLesion,
 )
-from helpers.explain.heldout import ExplainOptions, options_from
+from helpers.explain.heldout import ExplainOptions
 from helpers.explain.indices import random_roi_sets
 from helpers.explain.inputs import roi_set_block
 from helpers.explain.patterns import _small_blas
@@ -37,12 +37,7 @@ def lesion_drops(
     splitter: Any,
     lesions: Mapping[str, np.ndarray],
     *,
-    inner_splits: int = 3,
-    feature_scaling: str = "standard",
-    kernels: FoldKernels | None = None,
-    grid: ModelGrid | None = None,
     baseline: CVResult | None = None,
-    progress: bool = False,
     options: ExplainOptions | None = None,
 ) -> pd.DataFrame:
     """Retrain without each block of features and report the drop in held-out r per emotion.
@@ -53,18 +48,11 @@ def lesion_drops(
     nested tuning as the intact one; for kernel models the lesioned fold kernels are the intact ones
     minus the block's (exact, since kernels are sums over features). Returns one row per (lesion,
     emotion) plus an emotion ``"mean"`` row: ``r_full``, ``r_lesioned``, ``drop``. The fitting
-    settings come one by one or as ``options`` (:class:`ExplainOptions`), not both.
+    settings (tuning, scaling, shared kernels, progress) come as ``options``.
     """
 
     check_model_name(model)
-    settings = options_from(
-        options,
-        inner_splits=inner_splits,
-        feature_scaling=feature_scaling,
-        kernels=kernels,
-        grid=grid,
-        progress=progress,
-    )
+    settings = options or ExplainOptions()
     feature_scaling, kernels, progress = (
         settings.feature_scaling,
         settings.kernels,

@@ -24,7 +24,7 @@ from helpers.decoding.models import (
     check_model_name,
     make_estimator,
 )
-from helpers.explain.heldout import ExplainOptions, options_from
+from helpers.explain.heldout import ExplainOptions
 from helpers.explain.patterns import _small_blas
 from helpers.features import FeatureSet
 from helpers.progress import tqdm
@@ -106,11 +106,6 @@ def block_permutation_importance(
     *,
     n_repeats: int = 5,
     seed: int = 0,
-    inner_splits: int = 3,
-    feature_scaling: str = "standard",
-    kernels: FoldKernels | None = None,
-    grid: ModelGrid | None = None,
-    progress: bool = False,
     options: ExplainOptions | None = None,
 ) -> pd.DataFrame:
     """Drop in held-out Pearson r when a block of features is shuffled across test samples.
@@ -126,18 +121,11 @@ def block_permutation_importance(
     test rows' block norms are computed once per fold, and a permutation ``pi`` turns the kernel into
     ``K - G_B + G_B[pi]``. Estimator models (forest, lasso...) are refitted once per fold with the
     chosen hyperparameters and predict on permuted copies of the test features. The fitting
-    settings come one by one or as ``options`` (:class:`ExplainOptions`), not both.
+    settings (tuning, scaling, shared kernels, progress) come as ``options``.
     """
 
     check_model_name(model)
-    settings = options_from(
-        options,
-        inner_splits=inner_splits,
-        feature_scaling=feature_scaling,
-        kernels=kernels,
-        grid=grid,
-        progress=progress,
-    )
+    settings = options or ExplainOptions()
     inner_splits, feature_scaling = settings.inner_splits, settings.feature_scaling
     kernels, grid, progress = settings.kernels, settings.grid, settings.progress
     if n_repeats < 1:
