@@ -7,16 +7,12 @@ import pytest
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.utils.estimator_checks import check_estimator
 
+from helpers.decoding.correlations import TargetColumns, top_features, training_correlations
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.estimators import CPMRegressor, ScreenedRegressor
 from helpers.decoding.metrics import fold_mean_r
 from helpers.decoding.models import ModelGrid
-from helpers.decoding.selection import (
-    CorrelationCache,
-    TargetColumns,
-    top_features,
-    training_correlations,
-)
+from helpers.decoding.selection import CorrelationCache
 from helpers.decoding.splits import LeaveOneSubjectOutBlocked
 from helpers.features import FeatureSet, window_targets
 
@@ -78,7 +74,7 @@ def _plain_loop(features, folds, fit_predict) -> np.ndarray:
 def test_cpm_equals_a_plain_loop_with_corrcoef_and_linear_regression(
     row_block, monkeypatch
 ) -> None:
-    monkeypatch.setattr("helpers.decoding.selection._ROW_BLOCK", row_block)
+    monkeypatch.setattr("helpers.decoding.correlations._ROW_BLOCK", row_block)
     features = _sparse_code()
     splitter = _splitter(features)
     fast = cross_validate_model(
