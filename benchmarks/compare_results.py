@@ -6,7 +6,10 @@ booleans and nulls exactly, mappings key by key and lists item by item. Every di
 by file and key path; the exit status is 0 when there is none, 1 otherwise, 2 on bad input.
 
 Run: ``python benchmarks/compare_results.py BEFORE AFTER [--exclude manifest.json]
-[--ignore-key seconds]`` (``--help`` for the options).
+[--ignore-key '*seconds']`` (``--help`` for the options). For the quick book, copy
+``_build/results`` aside, change the code, run ``python -m book_runner run --params
+params/quick.yml`` (with a fresh ``ALICE_DATA_HOME``, so no cached step hides a change) and compare
+with those two options: the manifest and the timings are the only things allowed to differ.
 """
 
 from __future__ import annotations
