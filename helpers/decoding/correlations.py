@@ -19,7 +19,6 @@ __all__ = [
     "TargetColumns",
     "TrainingCorrelations",
     "top_features",
-    "training_correlations",
 ]
 
 _ROW_COPY_BYTES = 512 * 2**20
@@ -100,11 +99,6 @@ class TrainingCorrelations:
         norm = np.sqrt(self.counts @ (table - mean) ** 2)
         scaled = table * np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)
         return scaled.T.astype(np.float32) @ self.window_sums
-
-
-def training_correlations(X: np.ndarray, rows: np.ndarray, columns: TargetColumns) -> np.ndarray:
-    """Pearson r of every target column with every feature over ``rows``: (n_columns, n_features)."""
-    return TrainingCorrelations(X, rows, columns)(slice(None))
 
 
 def top_features(r: np.ndarray, k_max: int) -> np.ndarray:

@@ -42,12 +42,7 @@ __all__ = [
     "CorrelationCache",
     "CpmLesion",
     "cpm_fold",
-    "cpm_predict",
-    "cpm_strengths",
-    "fit_lines",
-    "inner_loss",
     "screened_ridge_fold",
-    "screened_ridge_predict",
 ]
 
 
@@ -141,13 +136,13 @@ class CpmLesion:
     cache: CorrelationCache | None = None
 
 
-def inner_loss(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+def _inner_loss(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Squared error of every setting on one inner fold: (..., n_eval, c) predictions -> (..., c)."""
     return ((predicted - truth) ** 2).sum(axis=-2)
 
 
 # ------------------------------------------------------------------------------------------- CPM
-def cpm_strengths(
+def _cpm_strengths(
     by_feature: FeatureMajor, index: np.ndarray, signs: np.ndarray, n_edges: tuple[int, ...]
 ) -> np.ndarray:
     """Positive and negative network strengths for each edge count: (c, K, 2, n_samples) float32.
@@ -176,7 +171,7 @@ def cpm_strengths(
     return strengths
 
 
-def fit_lines(S_train: np.ndarray, y_train: np.ndarray, S_eval: np.ndarray) -> np.ndarray:
+def _fit_lines(S_train: np.ndarray, y_train: np.ndarray, S_eval: np.ndarray) -> np.ndarray:
     """Least squares of each column on its two strengths plus an intercept, for every edge count.
 
     ``S_train`` (c, K, 2, n_train), ``y_train`` (n_train, c), ``S_eval`` (c, K, 2, n_eval) ->
@@ -204,7 +199,7 @@ def fit_lines(S_train: np.ndarray, y_train: np.ndarray, S_eval: np.ndarray) -> n
     return predicted.transpose(1, 2, 0)
 
 
-def cpm_predict(
+def _cpm_predict(
     X: np.ndarray,
     train: np.ndarray,
     evaluate: np.ndarray,
@@ -252,9 +247,9 @@ def cpm_predict(
         index, signs = strongest(block)
         for sub in range(0, len(index), _COLUMN_CHUNK):
             part = slice(sub, sub + _COLUMN_CHUNK)
-            strengths = cpm_strengths(source, index[part], signs[part], n_edges)[..., keep_rows]
+            strengths = _cpm_strengths(source, index[part], signs[part], n_edges)[..., keep_rows]
             cols = slice(first + sub, first + sub + strengths.shape[0])
-            out[:, :, cols] = fit_lines(
+            out[:, :, cols] = _fit_lines(
                 strengths[..., :n_train], y_train[:, cols], strengths[..., n_train:]
             )
     return out
@@ -283,18 +278,18 @@ def cpm_fold(
     n_edges = tuple(sorted(set(int(k) for k in n_edges)))
     loss = np.zeros((len(n_edges), columns.n_columns))
     for it, iv in inner:
-        predicted = cpm_predict(
+        predicted = _cpm_predict(
             X, train[it], train[iv], columns, n_edges, by_feature, excluded, cache
         )
-        loss += inner_loss(predicted, columns.values(train[iv]))
+        loss += _inner_loss(predicted, columns.values(train[iv]))
     best = np.argmin(loss, axis=0)
-    predicted = cpm_predict(X, train, test, columns, n_edges, by_feature, excluded, cache)
+    predicted = _cpm_predict(X, train, test, columns, n_edges, by_feature, excluded, cache)
     chosen = np.asarray(n_edges)[best]
     return np.take_along_axis(predicted, best[None, None, :], axis=0)[0], chosen
 
 
 # -------------------------------------------------------------------------------- screening
-def screened_ridge_predict(
+def _screened_ridge_predict(
     X: np.ndarray,
     train: np.ndarray,
     evaluate: np.ndarray,
@@ -374,13 +369,13 @@ def screened_ridge_fold(
         if use_all:
             rows = np.concatenate([it, iv])
             K_inner = centre_kernel(K_fold[np.ix_(rows, rows)], len(it))
-        predicted = screened_ridge_predict(
+        predicted = _screened_ridge_predict(
             X, train[it], train[iv], columns, finite, relative_alphas, K_inner, by_feature
         )
-        loss += inner_loss(predicted, columns.values(train[iv]))
+        loss += _inner_loss(predicted, columns.values(train[iv]))
     flat = loss.reshape(-1, columns.n_columns).argmin(axis=0)
     best_k, best_alpha = np.divmod(flat, len(relative_alphas))
-    predicted = screened_ridge_predict(
+    predicted = _screened_ridge_predict(
         X, train, test, columns, finite, relative_alphas, K_fold if use_all else None, by_feature
     )
     test_pred = predicted[best_k, best_alpha, :, np.arange(columns.n_columns)].T
