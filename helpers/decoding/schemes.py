@@ -21,9 +21,21 @@ Splitter = RandomWindowSplit | LeaveOneSubjectOut | LeaveOneSubjectOutBlocked
 def make_splitter(settings: Any, meta: WindowMeta | Any = None, cv: str | None = None) -> Splitter:
     """The splitter named by ``cv`` (default ``settings.cv``), with the fold options of ``settings``.
 
-    ``settings`` is a parameter set (``params.cv_options``, ``params.window.length``, ``params.seed``)
-    or a :class:`helpers.decoding.crossval.CVOptions`. ``meta`` is a :class:`WindowMeta`, anything with
-    ``subject``/``start``/``stop`` (a FeatureSet), or ``None`` to pass the metadata later as ``groups``.
+    Parameters
+    ----------
+    settings : Params or CVOptions
+        A parameter set (``params.cv_options``, ``params.window.length``, ``params.seed``) or a
+        :class:`helpers.decoding.crossval.CVOptions`.
+    meta : WindowMeta, FeatureSet or None
+        The samples (anything with ``subject``/``start``/``stop``), or ``None`` to pass them
+        later as ``groups`` (``WindowMeta.as_groups()``).
+    cv : {"random", "loso", "loso_blocked"}, optional
+        The scheme; ``settings.cv`` when None.
+
+    Returns
+    -------
+    RandomWindowSplit, LeaveOneSubjectOut or LeaveOneSubjectOutBlocked
+        A scikit-learn splitter (``split``, ``get_n_splits``), usable as ``cv=``.
     """
     if hasattr(settings, "cv_options"):
         options, length = settings.cv_options, settings.window.length

@@ -15,9 +15,22 @@ ALPHA = 0.05
 def check_clopper_pearson(answer: Any, null_p_values: Any, alpha: float = ALPHA) -> bool:
     """Print whether ``answer`` is the 95% Clopper-Pearson interval of the rejection rate.
 
-    The rate is the share of ``null_p_values`` below ``alpha``; ``answer`` is ``(low, high)``.
     The reference is :func:`helpers.decoding.stats.clopper_pearson`, the interval behind the
-    chapter's table.
+    chapter's table; a Wald interval or swapped bounds are named.
+
+    Parameters
+    ----------
+    answer : tuple of float
+        The student's ``(low, high)``.
+    null_p_values : array_like, shape (n_datasets,)
+        p-values of one test on null datasets; the rate is the share below ``alpha``.
+    alpha : float
+        The test's level.
+
+    Returns
+    -------
+    bool
+        Whether the answer is correct (a sentence saying why is printed either way).
     """
     p = np.asarray(null_p_values, dtype=float)
     if p.ndim != 1 or p.size == 0:
