@@ -21,14 +21,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from helpers.annotation.targets import emotion_targets
 from helpers.config import Params, params_from_dict
 from helpers.data.atlases import load_atlas
 from helpers.decoding.runs import RegressionRun
 from helpers.decoding.splits import WindowMeta, purge_gap_trs
-from helpers.decoding.stats import fdr_bh
+from helpers.decoding.stats import clopper_pearson, fdr_bh
 from helpers.explain.accounts import account_tests, conclusion, target_correlation
 from helpers.explain.heldout import ExplainOptions, explained_model, heldout_patterns
 from helpers.explain.indices import (
@@ -258,16 +257,7 @@ def run_datasets(
 
 def binomial_interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
     """Clopper-Pearson interval of a rate."""
-    if trials == 0:
-        return float("nan"), float("nan")
-    tail = (1 - level) / 2
-    low = scipy_stats.beta.ppf(tail, successes, trials - successes + 1) if successes else 0.0
-    high = (
-        scipy_stats.beta.ppf(1 - tail, successes + 1, trials - successes)
-        if successes < trials
-        else 1.0
-    )
-    return float(low), float(high)
+    return clopper_pearson(successes, trials, level)
 
 
 def summarise(records: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:

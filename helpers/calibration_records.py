@@ -33,7 +33,7 @@ PACKAGE = Path(__file__).resolve().parent
 # Sources that cannot change a p-value: figures, the exercises' checkers, progress bars, and the
 # files that store and show calibration results.
 _NOT_SCIENCE = (
-    "plotting.py",
+    "plotting",
     "exercises",
     "progress.py",
     "calibration_records.py",

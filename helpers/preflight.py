@@ -19,7 +19,7 @@ from helpers.calibration import design_params
 from helpers.config import ParameterError, Params
 from helpers.cv_limits import PAPER_FIRST_ANCHOR_TR
 from helpers.decoding.samples import WindowMeta
-from helpers.decoding.splits import make_splitter
+from helpers.decoding.schemes import make_splitter
 from helpers.explain.inputs import explanation_splitter, thinned_rows
 from helpers.study import N_VOLUMES
 

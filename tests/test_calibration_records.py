@@ -47,9 +47,10 @@ def test_the_design_digest_ignores_how_many_datasets_and_follows_the_design() ->
 def test_the_code_digest_follows_the_science_sources_only(tmp_path) -> None:
     (tmp_path / "decoding").mkdir()
     (tmp_path / "decoding" / "cv.py").write_text("x = 1\n")
-    (tmp_path / "plotting.py").write_text("figure = 1\n")
+    (tmp_path / "plotting").mkdir()
+    (tmp_path / "plotting" / "theme.py").write_text("figure = 1\n")
     before = code_digest(tmp_path)
-    (tmp_path / "plotting.py").write_text("figure = 2\n")
+    (tmp_path / "plotting" / "theme.py").write_text("figure = 2\n")
     assert code_digest(tmp_path) == before
     (tmp_path / "decoding" / "cv.py").write_text("x = 2\n")
     assert code_digest(tmp_path) != before

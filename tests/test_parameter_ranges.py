@@ -13,7 +13,7 @@ import pytest
 from test_book import ROOT
 
 from helpers.config import ParameterError, load_params
-from helpers.decoding.splits import make_splitter
+from helpers.decoding.schemes import make_splitter
 from helpers.explain.inputs import explanation_splitter
 from helpers.preflight import _layout, check_fold_designs
 

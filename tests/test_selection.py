@@ -7,16 +7,12 @@ import pytest
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.utils.estimator_checks import check_estimator
 
+from helpers.decoding.correlations import TargetColumns, TrainingCorrelations, top_features
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.estimators import CPMRegressor, ScreenedRegressor
 from helpers.decoding.metrics import fold_mean_r
 from helpers.decoding.models import ModelGrid
-from helpers.decoding.selection import (
-    CorrelationCache,
-    TargetColumns,
-    top_features,
-    training_correlations,
-)
+from helpers.decoding.selection import CorrelationCache
 from helpers.decoding.splits import LeaveOneSubjectOutBlocked
 from helpers.features import FeatureSet, window_targets
 
@@ -78,7 +74,7 @@ def _plain_loop(features, folds, fit_predict) -> np.ndarray:
 def test_cpm_equals_a_plain_loop_with_corrcoef_and_linear_regression(
     row_block, monkeypatch
 ) -> None:
-    monkeypatch.setattr("helpers.decoding.selection._ROW_BLOCK", row_block)
+    monkeypatch.setattr("helpers.decoding.correlations._ROW_BLOCK", row_block)
     features = _sparse_code()
     splitter = _splitter(features)
     fast = cross_validate_model(
@@ -171,7 +167,7 @@ def test_constant_features_get_no_training_correlation() -> None:
     X[:, 3] = X[:, 0] * 0.5 + 7.0  # an affine copy of feature 0, far from zero
     columns = TargetColumns.from_samples(rng.standard_normal((len(window), 2)), window)
     rows = np.arange(len(window))
-    r = training_correlations(X, rows, columns)
+    r = TrainingCorrelations(X, rows, columns)(slice(None))
     assert np.all(r[:, 1:3] == 0.0)
     expected = [np.corrcoef(X[:, 0], columns.values(rows)[:, c])[0, 1] for c in range(2)]
     np.testing.assert_allclose(r[:, 0], expected, atol=1e-6)
@@ -194,7 +190,7 @@ def test_lesioned_rankings_equal_a_ranking_without_the_lesioned_features() -> No
     X = rng.standard_normal((len(window), n_features)).astype(np.float32)
     columns = TargetColumns.from_samples(rng.standard_normal((len(window), 6)), window)
     rows = np.arange(len(window))
-    r = training_correlations(X, rows, columns)
+    r = TrainingCorrelations(X, rows, columns)(slice(None))
     strongest = np.argsort(-np.abs(r), axis=1, kind="stable")
     # a lesion of column 0's ten strongest features: with a ranking only ten deep, column 0 has
     # none left and is ranked again from its correlations; the others keep most of theirs

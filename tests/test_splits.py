@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from helpers.config import params_from_dict
+from helpers.decoding.schemes import make_splitter
 from helpers.decoding.splits import (
     LeaveOneSubjectOut,
     LeaveOneSubjectOutBlocked,
     RandomWindowSplit,
     WindowMeta,
-    make_splitter,
     purge_gap_trs,
 )
 

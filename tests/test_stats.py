@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 from scipy.ndimage import gaussian_filter1d
 
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.nulls import circular_shift_nulls
 from helpers.decoding.splits import LeaveOneSubjectOutBlocked, RandomWindowSplit, WindowMeta
-from helpers.decoding.stats import fdr_bh, paired_subject_test, permutation_p_value
+from helpers.decoding.stats import (
+    clopper_pearson,
+    fdr_bh,
+    paired_subject_test,
+    permutation_p_value,
+)
 from helpers.features import FeatureSet, phase_randomize, window_targets
 
 N_SUBJECTS, N_TRS, N_ROIS, WINDOW = 6, 160, 8, 8
@@ -158,6 +164,21 @@ def test_p_values_and_fdr_known_answers() -> None:
     np.testing.assert_allclose(fdr_bh([0.01, 0.04, 0.03, 0.2]), [0.04, 0.16 / 3, 0.16 / 3, 0.2])
     np.testing.assert_allclose(fdr_bh([0.01, 0.02, 0.03]), [0.03, 0.03, 0.03])
     assert np.isnan(fdr_bh([np.nan, 0.5])[0])
+
+
+def test_fdr_leaves_missing_tests_out_of_the_family() -> None:
+    adjusted = fdr_bh(np.array([[0.01, np.nan], [0.04, 0.9]]))
+    np.testing.assert_allclose(adjusted, [[0.03, np.nan], [0.06, 0.9]])
+    assert np.isnan(fdr_bh([np.nan, np.nan])).all() and fdr_bh([]).shape == (0,)
+    assert fdr_bh([0.6, 0.7]).max() <= 1.0
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 20), (1, 3), (5, 100), (24, 24)])
+def test_clopper_pearson_is_the_beta_quantile_interval(k, n) -> None:
+    low = scipy_stats.beta.ppf(0.025, k, n - k + 1) if k else 0.0
+    high = scipy_stats.beta.ppf(0.975, k + 1, n - k) if k < n else 1.0
+    np.testing.assert_allclose(clopper_pearson(k, n), (low, high), rtol=1e-9, atol=1e-12)
+    assert all(np.isnan(clopper_pearson(0, 0)))
 
 
 def test_paired_sign_flip_exact() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.annotation.base import Annotation, Annotator, Segment
+from helpers.annotation.base import Annotation, Segment
 from helpers.annotation.rating_cache import endpoint_id
 from helpers.data.stimulus import load_segments
 from helpers.data.storage import (
@@ -35,7 +35,6 @@ from helpers.study import EMOTIONS
 __all__ = [
     "ANNOTATORS",
     "Annotation",
-    "Annotator",
     "IncompleteAnnotationError",
     "Segment",
     "annotate",

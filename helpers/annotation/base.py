@@ -1,9 +1,9 @@
-"""One interface for every annotator: segments in, a segments x 8 emotions table out."""
+"""What every annotator returns: a segments x 8 emotions table of scores in [0, 1], with provenance."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +11,7 @@ import pandas as pd
 from helpers.data.stimulus import Segment
 from helpers.study import EMOTIONS
 
-__all__ = ["Annotation", "Annotator", "Segment"]
+__all__ = ["Annotation", "Segment"]
 
 
 @dataclass
@@ -28,12 +28,3 @@ class Annotation:
         values = self.scores[list(EMOTIONS)].to_numpy(dtype=float)
         if np.isnan(values).any() or values.min() < 0 or values.max() > 1:
             raise ValueError("annotation scores must be finite and within [0, 1]")
-
-
-class Annotator(Protocol):
-    """Anything that scores segments on the eight emotions."""
-
-    name: str
-
-    def annotate(self, segments: list[Segment]) -> Annotation:  # pragma: no cover - protocol
-        ...

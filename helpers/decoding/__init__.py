@@ -1,8 +1,10 @@
 """Decoding the emotions: honest splits, models, nested cross-validation, nulls and tests.
 
-* :mod:`~helpers.decoding.splits`: splitters over (subject, window) samples, usable as ``cv=``;
+* :mod:`~helpers.decoding.splits`: splitters over (subject, window) samples, usable as ``cv=``,
+  and :mod:`~helpers.decoding.schemes` to build the one a parameter set names;
 * :mod:`~helpers.decoding.models`, :mod:`~helpers.decoding.kernels`, :mod:`~helpers.decoding.folds`:
   the models and the fast fold engine that tunes them inside training folds;
+  :mod:`~helpers.decoding.selection` (CPM, screening) on :mod:`~helpers.decoding.correlations`;
 * :mod:`~helpers.decoding.crossval`: :func:`cross_validate_model`, scored in
   :mod:`~helpers.decoding.metrics` and kept in :class:`~helpers.decoding.results.CVResult`;
 * :mod:`~helpers.decoding.nulls`, :mod:`~helpers.decoding.stats`: null targets, p-values, FDR;
@@ -11,12 +13,12 @@
 
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.results import CVResult
+from helpers.decoding.schemes import make_splitter
 from helpers.decoding.splits import (
     LeaveOneSubjectOut,
     LeaveOneSubjectOutBlocked,
     RandomWindowSplit,
     WindowMeta,
-    make_splitter,
 )
 
 __all__ = [

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from helpers.decoding.correlations import FeatureMajor
 from helpers.decoding.distributed import map_on_cluster
 from helpers.decoding.folds import FoldInput, FoldOutput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels
@@ -25,8 +26,9 @@ from helpers.decoding.metrics import fold_mean_r, r2_columns
 from helpers.decoding.models import ModelGrid
 from helpers.decoding.nulls import null_window_table
 from helpers.decoding.results import CVResult
-from helpers.decoding.selection import CpmLesion, FeatureMajor
-from helpers.decoding.splits import WindowMeta, make_splitter, purge_gap_trs
+from helpers.decoding.schemes import make_splitter
+from helpers.decoding.selection import CpmLesion
+from helpers.decoding.splits import WindowMeta, purge_gap_trs
 from helpers.progress import tqdm
 from helpers.registry import model_spec
 from helpers.study import TR_SECONDS

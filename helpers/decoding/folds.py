@@ -18,6 +18,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.svm import SVR
 
+from helpers.decoding.correlations import FeatureMajor, TargetColumns
 from helpers.decoding.kernels import (
     KernelSpectrum,
     centre_kernel,
@@ -26,13 +27,7 @@ from helpers.decoding.kernels import (
     squared_distances,
 )
 from helpers.decoding.models import ModelGrid, estimator_param_grid, make_estimator
-from helpers.decoding.selection import (
-    CpmLesion,
-    FeatureMajor,
-    TargetColumns,
-    cpm_fold,
-    screened_ridge_fold,
-)
+from helpers.decoding.selection import CpmLesion, cpm_fold, screened_ridge_fold
 from helpers.registry import model_spec
 
 InnerFolds = list[tuple[np.ndarray, np.ndarray]]

@@ -12,9 +12,8 @@ from independent samples, so p-values of edge-target correlations are much too s
 threshold keeps thousands of noise edges.
 
 Everything is written for many target columns at once - the eight emotions, or the eight emotions
-of every null draw - so a null draw costs one more column, not one more fit. Targets are stored per
-distinct window (all subjects share the story), which makes the correlations of all features with
-all columns one product of per-window feature sums with the target table.
+of every null draw - so a null draw costs one more column, not one more fit; the correlations and
+rankings behind the selection are in :mod:`helpers.decoding.correlations`.
 """
 
 from __future__ import annotations
@@ -25,6 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from helpers.decoding.correlations import (
+    FeatureMajor,
+    TargetColumns,
+    TrainingCorrelations,
+    top_features,
+)
 from helpers.decoding.kernels import KernelSpectrum, centre_kernel
 
 _CORRELATION_CHUNK = 512
@@ -33,89 +38,12 @@ _CORRELATION_CHUNK = 512
 _COLUMN_CHUNK = 128
 """Target columns whose selected features are gathered at a time (bounds scratch memory)."""
 
-_ROW_COPY_BYTES = 512 * 2**20
-"""Largest per-fit copy of the feature-major features restricted to the fit's rows."""
-
-_ROW_BLOCK = 1024
-"""Rows read at a time when summing features per window (bounds scratch memory)."""
-
-
-@dataclass
-class TargetColumns:
-    """Target columns stored once per distinct window: ``table[window_of_sample[i]]`` is sample i's row."""
-
-    table: np.ndarray  # (n_windows, n_columns)
-    window_of_sample: np.ndarray  # (n_samples,)
-    shared: bool = True  # False: one row per sample (targets not shared by the samples of a window)
-
-    @classmethod
-    def from_samples(
-        cls, Y: np.ndarray, window_of_sample: np.ndarray | None = None
-    ) -> TargetColumns:
-        """Per-sample targets; shared per window when every window's samples agree, else one row each."""
-        Y = np.asarray(Y, dtype=np.float64)
-        if window_of_sample is not None:
-            first = np.full(window_of_sample.max() + 1, -1)
-            first[window_of_sample[::-1]] = np.arange(len(window_of_sample))[::-1]
-            if (first >= 0).all() and np.allclose(Y[first][window_of_sample], Y):
-                return cls(Y[first], np.asarray(window_of_sample), True)
-        return cls(Y, np.arange(len(Y)), False)
-
-    @property
-    def n_columns(self) -> int:
-        return self.table.shape[1]
-
-    def values(self, rows: np.ndarray) -> np.ndarray:
-        return self.table[self.window_of_sample[rows]]
-
-
-class TrainingCorrelations:
-    """Correlations of every feature with any target columns over one set of training rows.
-
-    Features are centred on the rows, so the numerator needs no centring of the targets: it is the
-    product of the target table with each window's summed centred features. The per-window sums
-    and the feature norms are accumulated over blocks of rows (no copy of the training matrix, which
-    is gigabytes at paper scale); the correlations of a chunk of columns then cost one product.
-    """
-
-    def __init__(self, X: np.ndarray, rows: np.ndarray, columns: TargetColumns) -> None:
-        windows, local = np.unique(columns.window_of_sample[rows], return_inverse=True)
-        local = local.ravel()
-        n_features = X.shape[1]
-        sums = np.zeros((len(windows), n_features), dtype=np.float64)
-        squares = np.zeros(n_features, dtype=np.float64)
-        for first in range(0, len(rows), _ROW_BLOCK):
-            block = slice(first, first + _ROW_BLOCK)
-            values = np.asarray(X[rows[block]], dtype=np.float32)
-            onehot = sparse.csr_matrix(
-                (np.ones(len(values), np.float32), (local[block], np.arange(len(values)))),
-                shape=(len(windows), len(values)),
-            )
-            sums += onehot @ values
-            squares += np.einsum("ij,ij->j", values, values, dtype=np.float64)
-        self.counts = np.bincount(local, minlength=len(windows)).astype(np.float64)
-        mean = sums.sum(axis=0) / len(rows)
-        norm = np.sqrt(np.maximum(squares - len(rows) * mean**2, 0.0))
-        inverse_norm = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 1e-12 * len(rows))
-        # per-window sums of the centred features, each feature scaled to unit norm over the rows
-        sums -= self.counts[:, None] * mean
-        sums *= inverse_norm
-        self.window_sums = sums.astype(np.float32)  # (n_windows_in_rows, n_features)
-        self.windows = windows
-        self.columns = columns
-
-    def __call__(self, cols: slice | np.ndarray) -> np.ndarray:
-        """Pearson r (n_chunk, n_features) float32 of the columns ``cols`` (a slice or indices)."""
-        table = self.columns.table[self.windows][:, cols]
-        mean = self.counts @ table / self.counts.sum()
-        norm = np.sqrt(self.counts @ (table - mean) ** 2)
-        scaled = table * np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)
-        return scaled.T.astype(np.float32) @ self.window_sums
-
-
-def training_correlations(X: np.ndarray, rows: np.ndarray, columns: TargetColumns) -> np.ndarray:
-    """Pearson r of every target column with every feature over ``rows``: (n_columns, n_features)."""
-    return TrainingCorrelations(X, rows, columns)(slice(None))
+__all__ = [
+    "CorrelationCache",
+    "CpmLesion",
+    "cpm_fold",
+    "screened_ridge_fold",
+]
 
 
 class CorrelationCache:
@@ -208,71 +136,13 @@ class CpmLesion:
     cache: CorrelationCache | None = None
 
 
-def top_features(r: np.ndarray, k_max: int) -> np.ndarray:
-    """Indices (n_columns, k_max) of each column's strongest features by |r|, strongest first.
-
-    A full partition of tens of thousands of values per column is the slow part, so each column
-    first gets a threshold: the features are dealt into ``8 * k_max`` interleaved blocks and the
-    ``k_max``-th largest block maximum of |r| is a value that at least ``k_max`` features reach.
-    Every feature among the ``k_max`` strongest reaches it too, so only the few features at or
-    above it are sorted. Ties are broken by the lower feature index.
-    """
-    n_columns, n_features = r.shape
-    k_max = min(k_max, n_features)
-    n_blocks = 8 * k_max
-    size = n_features // n_blocks
-    if size < 2:  # few features: one partition of them all, then a sort of the strongest
-        strength = -np.abs(r)
-        part = np.sort(np.argpartition(strength, k_max - 1, axis=1)[:, :k_max], axis=1)
-        order = np.argsort(np.take_along_axis(strength, part, axis=1), axis=1, kind="stable")
-        return np.take_along_axis(part, order, axis=1)
-    # block j holds features j, j + n_blocks, ...: maxima over the middle axis are elementwise
-    main = r[:, : n_blocks * size].reshape(n_columns, size, n_blocks)
-    peaks = np.maximum(main.max(axis=1), -main.min(axis=1))
-    threshold = np.partition(peaks, n_blocks - k_max, axis=1)[:, n_blocks - k_max]
-    out = np.empty((n_columns, k_max), dtype=np.intp)
-    for c in range(n_columns):
-        row = r[c]
-        candidates = np.flatnonzero((row >= threshold[c]) | (row <= -threshold[c]))
-        strength = np.abs(row[candidates])
-        out[c] = candidates[np.argsort(-strength, kind="stable")[:k_max]]
-    return out
-
-
-class FeatureMajor:
-    """A feature-major copy of the features, made once and shared by every fold and inner fold.
-
-    Each column's selected features are then gathered as contiguous rows: ``values(index)`` is
-    ``X[:, index]`` moved to ``(c, k, n_samples)``. At paper scale the copy is gigabytes, so it is
-    made once per cross-validation run rather than once per fit.
-    """
-
-    def __init__(self, X: np.ndarray) -> None:
-        self.transposed = np.ascontiguousarray(np.asarray(X, dtype=np.float32).T)
-
-    def values(self, index: np.ndarray) -> np.ndarray:
-        return self.transposed[index]
-
-    def on_rows(self, rows: np.ndarray) -> FeatureMajor | None:
-        """The same copy restricted to ``rows`` (in that order), or None when it would be too large.
-
-        A fit needs strengths on its training and evaluation rows only, often half the samples:
-        summing over those alone halves the sparse product, for one copy per fit.
-        """
-        if self.transposed.shape[0] * len(rows) * 4 > _ROW_COPY_BYTES:
-            return None
-        restricted = FeatureMajor.__new__(FeatureMajor)
-        restricted.transposed = np.take(self.transposed, rows, axis=1)
-        return restricted
-
-
-def inner_loss(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+def _inner_loss(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Squared error of every setting on one inner fold: (..., n_eval, c) predictions -> (..., c)."""
     return ((predicted - truth) ** 2).sum(axis=-2)
 
 
 # ------------------------------------------------------------------------------------------- CPM
-def cpm_strengths(
+def _cpm_strengths(
     by_feature: FeatureMajor, index: np.ndarray, signs: np.ndarray, n_edges: tuple[int, ...]
 ) -> np.ndarray:
     """Positive and negative network strengths for each edge count: (c, K, 2, n_samples) float32.
@@ -301,7 +171,7 @@ def cpm_strengths(
     return strengths
 
 
-def fit_lines(S_train: np.ndarray, y_train: np.ndarray, S_eval: np.ndarray) -> np.ndarray:
+def _fit_lines(S_train: np.ndarray, y_train: np.ndarray, S_eval: np.ndarray) -> np.ndarray:
     """Least squares of each column on its two strengths plus an intercept, for every edge count.
 
     ``S_train`` (c, K, 2, n_train), ``y_train`` (n_train, c), ``S_eval`` (c, K, 2, n_eval) ->
@@ -329,7 +199,7 @@ def fit_lines(S_train: np.ndarray, y_train: np.ndarray, S_eval: np.ndarray) -> n
     return predicted.transpose(1, 2, 0)
 
 
-def cpm_predict(
+def _cpm_predict(
     X: np.ndarray,
     train: np.ndarray,
     evaluate: np.ndarray,
@@ -377,9 +247,9 @@ def cpm_predict(
         index, signs = strongest(block)
         for sub in range(0, len(index), _COLUMN_CHUNK):
             part = slice(sub, sub + _COLUMN_CHUNK)
-            strengths = cpm_strengths(source, index[part], signs[part], n_edges)[..., keep_rows]
+            strengths = _cpm_strengths(source, index[part], signs[part], n_edges)[..., keep_rows]
             cols = slice(first + sub, first + sub + strengths.shape[0])
-            out[:, :, cols] = fit_lines(
+            out[:, :, cols] = _fit_lines(
                 strengths[..., :n_train], y_train[:, cols], strengths[..., n_train:]
             )
     return out
@@ -408,18 +278,18 @@ def cpm_fold(
     n_edges = tuple(sorted(set(int(k) for k in n_edges)))
     loss = np.zeros((len(n_edges), columns.n_columns))
     for it, iv in inner:
-        predicted = cpm_predict(
+        predicted = _cpm_predict(
             X, train[it], train[iv], columns, n_edges, by_feature, excluded, cache
         )
-        loss += inner_loss(predicted, columns.values(train[iv]))
+        loss += _inner_loss(predicted, columns.values(train[iv]))
     best = np.argmin(loss, axis=0)
-    predicted = cpm_predict(X, train, test, columns, n_edges, by_feature, excluded, cache)
+    predicted = _cpm_predict(X, train, test, columns, n_edges, by_feature, excluded, cache)
     chosen = np.asarray(n_edges)[best]
     return np.take_along_axis(predicted, best[None, None, :], axis=0)[0], chosen
 
 
 # -------------------------------------------------------------------------------- screening
-def screened_ridge_predict(
+def _screened_ridge_predict(
     X: np.ndarray,
     train: np.ndarray,
     evaluate: np.ndarray,
@@ -499,13 +369,13 @@ def screened_ridge_fold(
         if use_all:
             rows = np.concatenate([it, iv])
             K_inner = centre_kernel(K_fold[np.ix_(rows, rows)], len(it))
-        predicted = screened_ridge_predict(
+        predicted = _screened_ridge_predict(
             X, train[it], train[iv], columns, finite, relative_alphas, K_inner, by_feature
         )
-        loss += inner_loss(predicted, columns.values(train[iv]))
+        loss += _inner_loss(predicted, columns.values(train[iv]))
     flat = loss.reshape(-1, columns.n_columns).argmin(axis=0)
     best_k, best_alpha = np.divmod(flat, len(relative_alphas))
-    predicted = screened_ridge_predict(
+    predicted = _screened_ridge_predict(
         X, train, test, columns, finite, relative_alphas, K_fold if use_all else None, by_feature
     )
     test_pred = predicted[best_k, best_alpha, :, np.arange(columns.n_columns)].T

@@ -42,7 +42,6 @@ __all__ = [
     "LeaveOneSubjectOutBlocked",
     "RandomWindowSplit",
     "WindowMeta",
-    "make_splitter",
     "purge_gap_trs",
 ]
 
@@ -365,43 +364,3 @@ class LeaveOneSubjectOutBlocked(_MetaSplitter):
             f"the training set ({len(train)} windows) is too short for inner blocks with a purge gap of "
             f"{self.gap} TR; use fewer outer blocks, a shorter window or a shorter hrf_span_s"
         )
-
-
-Splitter = RandomWindowSplit | LeaveOneSubjectOut | LeaveOneSubjectOutBlocked
-
-
-def make_splitter(settings: Any, meta: WindowMeta | Any = None, cv: str | None = None) -> Splitter:
-    """The splitter named by ``cv`` (default ``settings.cv``), with the fold options of ``settings``.
-
-    ``settings`` is a parameter set (``params.cv_options``, ``params.window.length``, ``params.seed``)
-    or a :class:`helpers.decoding.crossval.CVOptions`. ``meta`` is a :class:`WindowMeta`, anything with
-    ``subject``/``start``/``stop`` (a FeatureSet), or ``None`` to pass the metadata later as ``groups``.
-    """
-    if hasattr(settings, "cv_options"):
-        options, length = settings.cv_options, settings.window.length
-    else:
-        options, length = settings, getattr(settings, "window_length", None)
-    meta = None if meta is None else WindowMeta.from_features(meta)
-    scheme = cv or settings.cv
-    per_fold = getattr(options, "subjects_per_fold", 1)
-    if scheme == "random":
-        return RandomWindowSplit(
-            meta,
-            test_fraction=options.test_fraction,
-            n_splits=getattr(options, "random_splits", 1),
-            seed=settings.seed,
-        )
-    if scheme == "loso":
-        return LeaveOneSubjectOut(meta, subjects_per_fold=per_fold)
-    if scheme == "loso_blocked":
-        return LeaveOneSubjectOutBlocked(
-            meta,
-            n_blocks=options.n_blocks,
-            hrf_span_s=options.hrf_span_s,
-            tr=TR_SECONDS,
-            window_length=length,
-            subjects_per_fold=per_fold,
-            pairing=getattr(options, "pairing", "all"),
-            seed=settings.seed,
-        )
-    raise ValueError(f"unknown cv scheme {scheme!r}; allowed: random, loso, loso_blocked")

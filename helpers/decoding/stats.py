@@ -1,4 +1,4 @@
-"""Permutation p-values, false discovery rate and paired tests."""
+"""Permutation p-values, false discovery rate, binomial intervals and paired tests."""
 
 from __future__ import annotations
 
@@ -18,21 +18,27 @@ def permutation_p_value(observed: np.ndarray, null: np.ndarray) -> np.ndarray:
 
 
 def fdr_bh(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (monotone, capped at 1); NaNs stay NaN."""
+    """Benjamini-Hochberg adjusted p-values (monotone, capped at 1); NaNs stay NaN.
+
+    scipy's adjustment on the finite entries only, so a missing test neither counts in the family
+    nor receives a value.
+    """
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     valid = ~np.isnan(p)
-    m = int(valid.sum())
-    if m == 0:
-        return out
-    pv = p[valid]
-    order = np.argsort(pv)
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
-    result = np.empty(m)
-    result[order] = np.minimum(adjusted, 1.0)
-    out[valid] = result
+    if valid.any():
+        out[valid] = scipy_stats.false_discovery_control(p[valid], method="bh")
     return out
+
+
+def clopper_pearson(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval of a binomial rate; NaNs when there are no trials."""
+    if trials == 0:
+        return float("nan"), float("nan")
+    interval = scipy_stats.binomtest(int(successes), int(trials)).proportion_ci(
+        confidence_level=level, method="exact"
+    )
+    return float(interval.low), float(interval.high)
 
 
 def paired_sign_flip(differences: np.ndarray, n_flips: int = 10_000, seed: int = 0) -> float:

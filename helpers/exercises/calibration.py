@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from helpers.decoding.stats import clopper_pearson
 from helpers.exercises.checking import check_array, not_answered
 
 ALPHA = 0.05
@@ -15,16 +15,28 @@ ALPHA = 0.05
 def check_clopper_pearson(answer: Any, null_p_values: Any, alpha: float = ALPHA) -> bool:
     """Print whether ``answer`` is the 95% Clopper-Pearson interval of the rejection rate.
 
-    The rate is the share of ``null_p_values`` below ``alpha``; ``answer`` is ``(low, high)``.
-    The reference is computed here from the beta quantiles (the test suite holds it equal to
-    :func:`helpers.calibration.binomial_interval`, which the chapter's table comes from; the layers
-    keep this package from importing it).
+    The reference is :func:`helpers.decoding.stats.clopper_pearson`, the interval behind the
+    chapter's table; a Wald interval or swapped bounds are named.
+
+    Parameters
+    ----------
+    answer : tuple of float
+        The student's ``(low, high)``.
+    null_p_values : array_like, shape (n_datasets,)
+        p-values of one test on null datasets; the rate is the share below ``alpha``.
+    alpha : float
+        The test's level.
+
+    Returns
+    -------
+    bool
+        Whether the answer is correct (a sentence saying why is printed either way).
     """
     p = np.asarray(null_p_values, dtype=float)
     if p.ndim != 1 or p.size == 0:
         raise ValueError("null_p_values must be a non-empty one-dimensional list of p-values")
     k, n = int(np.sum(p < alpha)), int(p.size)
-    expected = np.array(_clopper_pearson(k, n))
+    expected = np.array(clopper_pearson(k, n))
     if not not_answered(answer) and np.shape(answer) == (2,):
         slip = _named_slip(np.asarray(answer, dtype=float), k, n)
         if slip:
@@ -45,11 +57,3 @@ def _named_slip(values: np.ndarray, k: int, n: int) -> str | None:
     if values[0] > values[1]:
         return "the lower bound is above the upper bound."
     return None
-
-
-def _clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Reference: the exact binomial interval of k successes in n trials."""
-    tail = (1 - level) / 2
-    low = stats.beta.ppf(tail, k, n - k + 1) if k > 0 else 0.0
-    high = stats.beta.ppf(1 - tail, k + 1, n - k) if k < n else 1.0
-    return float(low), float(high)

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from helpers.decoding.nulls import null_window_table
-from helpers.decoding.splits import WindowMeta, make_splitter
+from helpers.decoding.schemes import make_splitter
+from helpers.decoding.splits import WindowMeta
 from helpers.features import FeatureSet, build_feature_sets
 from helpers.pipeline import ground_truth, roi_timeseries, run_targets
 

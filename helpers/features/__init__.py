@@ -2,7 +2,7 @@
 
 * :mod:`~helpers.features.windows`: where windows start, their weights, window targets;
 * :mod:`~helpers.features.edges`: how ROI pairs are indexed;
-* :mod:`~helpers.features.connectivity`: sliding-window correlations (:class:`SlidingWindowConnectivity`);
+* :mod:`~helpers.features.connectivity`: sliding-window correlations (:func:`sliding_window_connectivity`);
 * :mod:`~helpers.features.networks`: mean connectivity within and between networks (``dfc_networks``);
 * :mod:`~helpers.features.feature_set`: :class:`FeatureSet`, samples with their targets and windows;
 * :mod:`~helpers.features.sets`: feature sets built and cached for a run (:func:`build_feature_sets`);
@@ -14,12 +14,11 @@ from helpers.features.connectivity import (
     R_CLIP,
     Z_MAX,
     ConstantWindowWarning,
-    SlidingWindowConnectivity,
     sliding_window_connectivity,
 )
 from helpers.features.edges import edge_pairs, edge_position, n_edges
 from helpers.features.feature_set import FeatureSet
-from helpers.features.networks import network_averaging, network_connectivity, network_pairs
+from helpers.features.networks import network_averaging, network_connectivity
 from helpers.features.sets import FEATURES_VERSION, build_feature_sets
 from helpers.features.summaries import (
     edge_target_correlations,
@@ -45,7 +44,6 @@ __all__ = [
     "Z_MAX",
     "ConstantWindowWarning",
     "FeatureSet",
-    "SlidingWindowConnectivity",
     "build_feature_sets",
     "dfc_temporal_std",
     "edge_pairs",
@@ -57,7 +55,6 @@ __all__ = [
     "network_averaging",
     "network_connectivity",
     "network_pair_summary",
-    "network_pairs",
     "paper_anchor_times",
     "phase_randomize",
     "sliding_window_connectivity",

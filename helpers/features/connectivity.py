@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn.base import BaseEstimator, TransformerMixin
 from threadpoolctl import threadpool_limits
 
 from helpers.features.edges import n_edges
@@ -268,82 +267,3 @@ def _name_rois(indices: Sequence[int], labels: Sequence[str] | None, limit: int 
     shown = ", ".join(one(i) for i in indices[:limit])
     more = len(indices) - limit
     return shown + (f" and {more} more" if more > 0 else "")
-
-
-class SlidingWindowConnectivity(TransformerMixin, BaseEstimator):
-    """Sliding-window connectivity of each subject's ROI time series, like nilearn's ConnectivityMeasure.
-
-    ``fit`` takes a list of (volumes x ROIs) arrays, one per subject, and checks that they share their
-    ROIs; ``transform`` returns, per subject, one row per window and one column per ROI pair
-    (Fisher z by default). Window placement and weighting are the parameters; nothing is learned
-    from the data, so fitting on training subjects and transforming test subjects cannot leak.
-
-    Parameters
-    ----------
-    length, step : int
-        Window length and the spacing of window starts, in volumes.
-    shape : {"rectangular", "tapered"}
-        Plain Pearson correlation, or weighted with a Gaussian-tapered window of ``taper_sigma`` TR.
-    fisher : bool
-        Return Fisher z (``arctanh`` of clipped r) instead of r.
-    """
-
-    def __init__(
-        self,
-        length: int = 12,
-        step: int = 1,
-        shape: str = "rectangular",
-        taper_sigma: float = DEFAULT_TAPER_SIGMA,
-        fisher: bool = True,
-    ) -> None:
-        self.length = length
-        self.step = step
-        self.shape = shape
-        self.taper_sigma = taper_sigma
-        self.fisher = fisher
-
-    def fit(self, X: Sequence[np.ndarray], y: Any = None) -> "SlidingWindowConnectivity":
-        """Check the subjects' series and remember their number of ROIs."""
-        series = self._series(X)
-        n_rois = {s.shape[1] for s in series}
-        if len(n_rois) != 1:
-            raise ValueError(f"subjects have different numbers of ROIs: {sorted(n_rois)}")
-        self.n_rois_ = n_rois.pop()
-        self.n_features_out_ = n_edges(self.n_rois_)
-        window_weights(self.length, self.shape, self.taper_sigma)  # validates the window
-        return self
-
-    def transform(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Per subject, a float32 array (n_windows, n_edges) in ``np.triu_indices`` edge order."""
-        if not hasattr(self, "n_rois_"):
-            raise ValueError("SlidingWindowConnectivity is not fitted yet; call fit first")
-        out = []
-        for k, data in enumerate(self._series(X)):
-            if data.shape[1] != self.n_rois_:
-                raise ValueError(f"subject {k} has {data.shape[1]} ROIs; fitted on {self.n_rois_}")
-            out.append(
-                sliding_window_connectivity(
-                    data,
-                    self.length,
-                    self.step,
-                    self.shape,
-                    self.fisher,
-                    taper_sigma=self.taper_sigma,
-                    subject=f"subject {k}",
-                )
-            )
-        return out
-
-    def fit_transform(self, X: Sequence[np.ndarray], y: Any = None, **_: Any) -> list[np.ndarray]:
-        return self.fit(X).transform(X)
-
-    @staticmethod
-    def _series(X: Any) -> list[np.ndarray]:
-        if isinstance(X, np.ndarray) and X.ndim == 2:
-            raise ValueError(
-                "give a list of (volumes x ROIs) arrays, one per subject, not one array"
-            )
-        series = [np.asarray(s) for s in X]
-        if not series:
-            raise ValueError("no subject given")
-        return series

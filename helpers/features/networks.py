@@ -13,12 +13,6 @@ import numpy as np
 from scipy import sparse
 
 
-def network_pairs(networks: Sequence[str]) -> list[tuple[str, str]]:
-    """Network pairs ``(a, b)`` with ``a <= b`` in the atlas's order of first appearance."""
-    names = list(dict.fromkeys(str(n) for n in networks))
-    return [(a, b) for i, a in enumerate(names) for b in names[i:]]
-
-
 def network_averaging(
     edges: np.ndarray, networks: Sequence[str]
 ) -> tuple[sparse.csr_matrix, list[str]]:
