@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from book_runner.chapters import CHAPTER_PREFIX, ROOT, BookError, toc_chapters
-from book_runner.front_matter import draw_pipeline_figure, render_chapter_list, render_findings
+from book_runner.front_matter import render_chapter_list, render_findings
 from book_runner.manifest import (
     MANIFEST_NAME,
     chapter_problems,
     mixed_parameters_problem,
     read_manifest,
 )
+from book_runner.pipeline_figure import draw_pipeline_figure
 from book_runner.reproducibility import render_reproducibility
 from book_runner.runner import run
 from book_runner.sphinx_assets import STATUS_FILE

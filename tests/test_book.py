@@ -14,11 +14,11 @@ from book_runner import chapters, cli, html
 from book_runner import runner as book
 from book_runner.front_matter import (
     CLAIMS,
-    draw_pipeline_figure,
     render_chapter_list,
     render_findings,
 )
 from book_runner.manifest import chapter_problems
+from book_runner.pipeline_figure import draw_pipeline_figure
 from book_runner.reproducibility import render_reproducibility
 from book_runner.sphinx_assets import remove_duplicate_scripts
 
