@@ -32,7 +32,7 @@ from helpers.calibration_records import (
     check_out_path,
     records_folder,
 )
-from helpers.calibration_verdicts import run_worlds, verdicts
+from helpers.calibration_verdicts import WORLDS, run_worlds, verdicts
 from helpers.config import ParameterError, load_params, parse_overrides
 from helpers.data.fetch import DataUnavailableError
 from helpers.data.storage import DataHomeError, atomic_write_json
@@ -139,14 +139,40 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+            # the interpretation chapter on null, locationist and constructionist worlds,
+            # recorded per dataset like the tests (a resumed run reuses them)
+            world_jobs = [(f"{VERDICTS_PREFIX}{w}", seed) for w in WORLDS for seed in seeds]
+            finished_worlds = {
+                (name.removeprefix(VERDICTS_PREFIX), seed): found
+                for (name, seed), found in store.recorded(world_jobs).items()
+            }
+
+            def record_world(world: str, seed: int, found: list) -> None:
+                store.save(f"{VERDICTS_PREFIX}{world}", seed, found)
+
+            print(
+                f"[calibrate] {len(world_jobs)} verdict-table datasets (null, locationist and "
+                f"constructionist worlds): {len(finished_worlds)} already recorded, "
+                f"{len(world_jobs) - len(finished_worlds)} to compute",
+                file=sys.stderr,
+                flush=True,
+            )
+
             began = time.perf_counter()
-            with _executor(args, todo=len(jobs) - len(done)) as executor:
+            todo = len(jobs) - len(done) + len(world_jobs) - len(finished_worlds)
+            with _executor(args, todo=todo) as executor:
                 records = run_datasets(
                     params, seeds, executor=executor, done=done, on_dataset=record
                 )
-                # the interpretation chapter on null, locationist and constructionist worlds
-                # (not recorded per dataset: a resumed run computes them again)
-                table = verdicts(run_worlds(params, seeds, executor=executor))
+                table = verdicts(
+                    run_worlds(
+                        params,
+                        seeds,
+                        executor=executor,
+                        done=finished_worlds,
+                        on_world=record_world,
+                    )
+                )
             document = calibration_document(
                 records,
                 params,
@@ -187,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     print(summarise(records).to_string(index=False))
     print(table.to_string(index=False))
     return 0
+
+
+VERDICTS_PREFIX = "verdicts_"
+"""Records of the verdict table's datasets sit beside the tests' as ``verdicts_<world>-<seed>.json``."""
 
 
 def _executor(args: argparse.Namespace, todo: int) -> contextlib.AbstractContextManager:

@@ -10,7 +10,7 @@ often each verdict came out, the chapter's conclusion included.
 from __future__ import annotations
 
 import concurrent.futures as cf
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -63,20 +63,35 @@ def run_worlds(
     worlds: Iterable[str] = tuple(WORLDS),
     executor: cf.Executor | None = None,
     progress: bool = True,
+    done: Mapping[tuple[str, int], list[dict[str, Any]]] | None = None,
+    on_world: Callable[[str, int, list[dict[str, Any]]], None] | None = None,
 ) -> pd.DataFrame:
-    """:func:`world_verdicts` on every (world, seed), locally or through ``executor``."""
+    """:func:`world_verdicts` on every (world, seed), locally or through ``executor``.
+
+    As :func:`helpers.calibration.run_datasets`: ``done`` holds (world, seed) datasets an
+    interrupted run finished, ``on_world(world, seed, records)`` is called as each one finishes
+    (to persist it), and the records come in job order, so a resumed run returns what an
+    uninterrupted one does.
+    """
     jobs = [(world, int(seed)) for world in worlds for seed in seeds]
-    records: list[dict[str, Any]] = []
+    results = {job: list(done[job]) for job in jobs if done and job in done}
+    todo = [job for job in jobs if job not in results]
+
+    def finished(job: tuple[str, int], records: list[dict[str, Any]]) -> None:
+        results[job] = records
+        if on_world is not None:
+            on_world(*job, records)
+
     if executor is None:
-        for world, seed in tqdm(jobs, desc="verdicts", disable=not progress):
-            records += world_verdicts(params, world, seed)
+        for job in tqdm(todo, desc="verdicts", disable=not progress):
+            finished(job, world_verdicts(params, *job))
     else:
-        futures = [executor.submit(world_verdicts, params, world, seed) for world, seed in jobs]
+        futures = {executor.submit(world_verdicts, params, *job): job for job in todo}
         for future in tqdm(
             cf.as_completed(futures), total=len(futures), desc="verdicts", disable=not progress
         ):
-            records += future.result()
-    return pd.DataFrame(records)
+            finished(futures[future], future.result())
+    return pd.DataFrame([record for job in jobs for record in results[job]])
 
 
 def verdicts(records: pd.DataFrame) -> pd.DataFrame:

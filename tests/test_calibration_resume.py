@@ -16,12 +16,17 @@ import psutil
 import pytest
 from conftest import ROOT
 
+from helpers.calibration_verdicts import WORLDS
+from helpers.config import load_params
+
 # A dataset costs a few seconds with these null draws; the design is the quick book's otherwise.
 TINY = {
     "calibration": {"n_permutations": 20},
     "explain": {"n_null_draws": 20, "n_label_shuffles": 20},
 }
 QUICK = str(ROOT / "params" / "quick.yml")
+SEED = load_params(Path(QUICK)).calibration.first_seed
+"""The first dataset's seed (one dataset per kind in the re-run test)."""
 
 
 def _command(out: Path, workers: int = 2, datasets: int = 2) -> list[str]:
@@ -112,7 +117,9 @@ def test_interrupted_and_killed_calibration_resumes_to_the_uninterrupted_result(
     )
     assert straight.returncode == 0, straight.stderr
     assert _without_run(out) == _without_run(reference)
-    assert len(_recorded(out)) == 4
+    names = _recorded(out)
+    assert len([n for n in names if not n.startswith("verdicts_")]) == 4
+    assert len([n for n in names if n.startswith("verdicts_")]) == 2 * len(WORLDS)
 
 
 def test_a_finished_calibration_rerun_computes_nothing_and_keeps_its_result(
@@ -128,6 +135,11 @@ def test_a_finished_calibration_rerun_computes_nothing_and_keeps_its_result(
     )
     assert again.returncode == 0, again.stderr
     assert "2 already recorded" in again.stderr and "0 to compute" in again.stderr
+    # the verdict table's worlds are recorded too, and reused
+    names = _recorded(out)
+    assert {f"verdicts_{w}-{SEED}.json" for w in WORLDS} <= names, names
+    assert "3 verdict-table datasets" in again.stderr
+    assert "3 already recorded, 0 to compute" in again.stderr
     document = json.loads(out.read_text())
     assert document["run"] == {**document["run"], "computed": 0, "reused": 2}
     # a damaged record is recomputed, not trusted
