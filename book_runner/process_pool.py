@@ -25,16 +25,24 @@ _PR_SET_PDEATHSIG = 1
 WATCH_INTERVAL_S = 0.5
 
 
-def _die_with_parent(parent: int, environ: dict[str, str]) -> None:
-    """Worker initializer: ignore Ctrl-C, exit when ``parent`` is gone, set ``environ``."""
-    os.environ.update(environ)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def kill_when_parent_dies() -> None:
+    """In a child process (``preexec_fn``): have the kernel send it SIGKILL when its parent dies.
+
+    Linux only (``PR_SET_PDEATHSIG``); elsewhere a no-op.
+    """
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except OSError:  # pragma: no cover - no libc: the watchdog below still works
+        except OSError:  # pragma: no cover - no libc
             pass
+
+
+def _die_with_parent(parent: int, environ: dict[str, str]) -> None:
+    """Worker initializer: ignore Ctrl-C, exit when ``parent`` is gone, set ``environ``."""
+    os.environ.update(environ)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    kill_when_parent_dies()
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
 

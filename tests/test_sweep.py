@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -326,3 +331,40 @@ def test_one_verdict_rule_that_can_abstain():
         verdict(0.1, 0.01, ci_low=-0.01, ci_high=0.2, **labels) == "no difference"
     )  # interval covers 0
     assert verdict(0.1, None, **labels) == "no difference"  # no test, no verdict
+
+
+def test_a_killed_sweep_leaves_no_combination_or_kernel_running(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    waits = "import time\ntime.sleep(120)\nfrom helpers.config import load_params"
+    (notebooks / "01_trivial.md").write_text(
+        TRIVIAL_CHAPTER.replace("from helpers.config import load_params", waits)
+    )
+    path = _write_sweep(
+        tmp_path,
+        f"base: {ROOT / 'params' / 'quick.yml'}\nchapters: [01_trivial]\n"
+        "grid:\n  window.length: [6, 12]\ngather: {chapter: 01_trivial, records: scores}\n",
+    )
+    code = (
+        "from pathlib import Path\n"
+        "from book_runner.sweep.runner import run_sweep\n"
+        "from book_runner.sweep.spec import load_sweep\n"
+        f"spec = load_sweep(Path({str(path)!r}), notebook_dir=Path({str(notebooks)!r}))\n"
+        f"run_sweep(spec, Path({str(tmp_path / 'out')!r}), max_workers=2, progress=False)\n"
+    )
+    sweep = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True)
+    try:
+        deadline, kernels, descendants = time.monotonic() + 180, [], []
+        while time.monotonic() < deadline and len(kernels) < 2:
+            descendants = psutil.Process(sweep.pid).children(recursive=True)
+            kernels = [p for p in descendants if "ipykernel" in " ".join(p.cmdline())]
+            time.sleep(0.3)
+        assert len(kernels) == 2, "both combinations should be running their chapter"
+        sweep.kill()  # SIGKILL: no handler of the sweep runs
+        sweep.wait(timeout=30)
+        _, alive = psutil.wait_procs(descendants, timeout=20)
+        assert not alive, f"left running after the sweep was killed: {alive}"
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)

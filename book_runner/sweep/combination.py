@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from book_runner.process_pool import kill_when_parent_dies
 from book_runner.runner import ChapterFailed, execute_chapter
 from book_runner.sweep.spec import Combination, SweepSpec
 from helpers.data.files import atomic_write_json
@@ -148,6 +149,7 @@ def run_combination(folder: str) -> dict[str, Any]:
             stdout=log,
             stderr=subprocess.STDOUT,
             check=False,
+            preexec_fn=kill_when_parent_dies,  # a killed sweep leaves no combination running
         )
     outcome: dict[str, Any] = {
         "id": task["id"],
