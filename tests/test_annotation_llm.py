@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from helpers.annotation.base import Segment
+from helpers.annotation.endpoint import NO_CREDENTIAL
 from helpers.annotation.llm import LLMAnnotationError, LLMAnnotator, has_llm_results
 from helpers.annotation.llm_client import RESPONSE_MODE_BOOK
 from helpers.annotation.prompt import (
@@ -690,7 +691,7 @@ def test_local_compatible_server_needs_no_key(
         params = LLMParams(model="m", backoff_s=0.001)
         result = LLMAnnotator(params, tmp_path, progress=False).annotate(story(2))
     assert result.provenance["endpoint"] == server.base_url
-    assert server.headers[0]["authorization"] == "Bearer not-needed"
+    assert server.headers[0]["authorization"] == f"Bearer {NO_CREDENTIAL}"
 
 
 def test_identical_requests_are_sent_once(tmp_path: Path) -> None:

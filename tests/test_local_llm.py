@@ -19,6 +19,7 @@ import pytest
 
 from helpers.annotation import local_server as local_llm
 from helpers.annotation.base import Segment
+from helpers.annotation.endpoint import chat_client
 from helpers.annotation.llm import LLMAnnotationError, LLMAnnotator, has_llm_results
 from helpers.annotation.llm_client import RESPONSE_MODE_BOOK
 from helpers.annotation.local_server import (
@@ -243,9 +244,7 @@ def test_server_refuses_json_schema_but_honours_json_object_shape(
 ) -> None:
     import openai
 
-    client = openai.OpenAI(
-        base_url=real_server.base_url, api_key="not-needed", max_retries=0, timeout=120
-    )
+    client = chat_client(real_server.base_url, timeout_s=120.0, local=True)
     messages = build_messages(OPENING[3], OPENING[2:3], "previous")
     with pytest.raises(openai.APIStatusError) as refused:
         client.chat.completions.create(

@@ -28,7 +28,9 @@ __all__ = [
     "status_hint",
 ]
 
-LOCAL_KEY_PLACEHOLDER = "not-needed"
+NO_CREDENTIAL = "none"
+"""What the client sends where no key is needed (a local server): the openai client needs a value,
+and the only real key is read from ``OPENAI_API_KEY``."""
 _HTTP_LOGGERS = ("httpx", "httpx2", "httpcore", "openai", "openai._base_client")
 """Loggers of the HTTP stack; httpx logs every request's full URL at INFO level."""
 
@@ -103,7 +105,7 @@ def chat_client(base_url: str, *, timeout_s: float, local: bool = False) -> open
     placeholder.
     """
     if local:
-        api_key = LOCAL_KEY_PLACEHOLDER
+        api_key = NO_CREDENTIAL
     else:
         api_key = api_key_from_environment()
         if api_key is None:
@@ -112,7 +114,7 @@ def chat_client(base_url: str, *, timeout_s: float, local: bool = False) -> open
                     "OPENAI_API_KEY is not set: export it in the shell that runs the book, or "
                     "point llm.base_url (or OPENAI_BASE_URL) at a local OpenAI-compatible server"
                 )
-            api_key = LOCAL_KEY_PLACEHOLDER
+            api_key = NO_CREDENTIAL
     parts = urlsplit(base_url.strip())
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     _remember_url_secrets(base_url)

@@ -113,7 +113,7 @@ class LocalLLMServer:
     Examples
     --------
     >>> with LocalLLMServer() as server:  # doctest: +SKIP
-    ...     client = OpenAI(base_url=server.base_url, api_key="not-needed")
+    ...     client = chat_client(server.base_url, timeout_s=60.0, local=True)
     """
 
     def __init__(
