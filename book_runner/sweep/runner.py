@@ -22,6 +22,7 @@ from book_runner.sweep.gather import TABLE_FILE, gather
 from book_runner.sweep.spec import SweepSpec
 from helpers.config import load_params
 from helpers.data.files import atomic_write_json
+from helpers.decoding.distributed import ClusterError, dask_client
 from helpers.parameter_grid import SweepError
 from helpers.progress import tqdm
 
@@ -35,26 +36,12 @@ def open_executor(
     ``timeout``: seconds to wait for the scheduler before saying it cannot be reached.
     """
     if scheduler:
-        try:  # deferred: dask.distributed is an extra, and heavy; only a cluster run needs it
-            from dask.distributed import Client
-        except (
-            ImportError
-        ) as exc:  # pragma: no cover - installed with the test and distributed extras
-            raise SweepError(
-                "a scheduler address needs dask.distributed; pip install 'dask[distributed]'"
-            ) from exc
         try:
-            client = Client(scheduler, timeout=timeout)
-        except (OSError, TimeoutError) as exc:
-            raise SweepError(
-                f"cannot reach the Dask scheduler at {scheduler}: {exc}; check the address "
-                "(tcp://host:8786) and that the scheduler is running"
-            ) from None
-        try:
-            with client.get_executor(pure=False) as executor:
-                yield executor
-        finally:
-            client.close()
+            with dask_client(scheduler, timeout=timeout, setting="--scheduler") as client:
+                with client.get_executor(pure=False) as executor:
+                    yield executor
+        except ClusterError as error:
+            raise SweepError(str(error)) from None
     else:
         with cf.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sweep") as executor:
             yield executor

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["ClusterError", "map_on_cluster"]
+__all__ = ["ClusterError", "dask_client", "map_on_cluster"]
 
 LOCAL = "local"
 CONNECT_TIMEOUT_S = 30.0
@@ -26,12 +26,22 @@ class ClusterError(RuntimeError):
 
 
 @contextmanager
-def _client(scheduler: str, workers: int) -> Iterator[Any]:
+def dask_client(
+    scheduler: str,
+    workers: int = 2,
+    timeout: float | None = None,
+    setting: str = "cv_options.scheduler",
+) -> Iterator[Any]:
+    """A Dask client of ``scheduler`` (``"local"`` or an address), closed on exit.
+
+    ``timeout`` (default :data:`CONNECT_TIMEOUT_S`) bounds the wait for an address;
+    ``setting`` is what the error message tells the user to check.
+    """
     try:  # deferred: dask.distributed is heavy, and only a cluster run needs it
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - installed with the test and distributed extras
         raise ClusterError(
-            "cv_options.scheduler needs dask.distributed: pip install 'dask[distributed]'"
+            f"{setting} needs dask.distributed: pip install 'dask[distributed]'"
         ) from exc
     if scheduler == LOCAL:
         cluster = LocalCluster(
@@ -41,11 +51,11 @@ def _client(scheduler: str, workers: int) -> Iterator[Any]:
     else:
         cluster = None
         try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S if timeout is None else timeout)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(
                 f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__}); check "
-                "cv_options.scheduler (tcp://host:8786, or 'local') and that the scheduler runs"
+                f"{setting} (tcp://host:8786, or 'local') and that the scheduler runs"
             ) from None
     try:
         yield client
@@ -79,7 +89,7 @@ def map_on_cluster(
     list
         The results in the order of ``tasks``.
     """
-    with _client(scheduler, workers) as client:
+    with dask_client(scheduler, workers) as client:
         sent = client.scatter(list(shared), broadcast=True)
         futures = [client.submit(function, task, *sent, pure=False) for task in tasks]
         if on_done is not None:
