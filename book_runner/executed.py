@@ -19,7 +19,7 @@ import nbformat
 
 from helpers.data.files import atomic_write_text
 from helpers.data.storage import DATA_HOME_ENV, get_data_home
-from helpers.privacy import MASK, replace_exact
+from helpers.privacy import MASK, map_strings, replace_exact
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -83,17 +83,7 @@ def replace_paths(value: Any, labels: Mapping[str, str]) -> Any:
     pattern = re.compile(
         r"(?<![A-Za-z0-9+/=])(" + "|".join(map(re.escape, ordered)) + r")(?=[/\\\s'\":;,.`)\]]|$)"
     )
-
-    def replace(item: Any) -> Any:
-        if isinstance(item, str):
-            return pattern.sub(lambda match: labels[match.group(1)], item)
-        if isinstance(item, Mapping):
-            return {key: replace(inner) for key, inner in item.items()}
-        if isinstance(item, (list, tuple)):
-            return type(item)(replace(inner) for inner in item)
-        return item
-
-    return replace(value)
+    return map_strings(value, lambda text: pattern.sub(lambda m: labels[m.group(1)], text))
 
 
 def one_parameter_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:

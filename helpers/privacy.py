@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -89,13 +89,7 @@ def redact_text(text: str) -> str:
 
 def redact(value: Any) -> Any:
     """A copy of a JSON-like value (dicts, lists, strings...) with every string redacted."""
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, Mapping):
-        return {key: redact(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(redact(item) for item in value)
-    return value
+    return map_strings(value, redact_text)
 
 
 def _strings(value: Any) -> list[str]:
@@ -133,6 +127,17 @@ def credentials_in(value: Any) -> set[str]:
     return {secret for secret in found if len(secret) >= MIN_SECRET_LENGTH}
 
 
+def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """A copy of a JSON-like value (dicts, lists, strings...) with ``change`` applied to every string."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, Mapping):
+        return {key: map_strings(item, change) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(map_strings(item, change) for item in value)
+    return value
+
+
 def replace_exact(value: Any, replacements: Mapping[str, str]) -> Any:
     """A copy of a JSON-like value with every occurrence of each key replaced by its value.
 
@@ -142,18 +147,12 @@ def replace_exact(value: Any, replacements: Mapping[str, str]) -> Any:
         return value
     ordered = sorted(replacements.items(), key=lambda item: len(item[0]), reverse=True)
 
-    def replace(item: Any) -> Any:
-        if isinstance(item, str):
-            for old, new in ordered:
-                item = item.replace(old, new)
-            return item
-        if isinstance(item, Mapping):
-            return {key: replace(inner) for key, inner in item.items()}
-        if isinstance(item, (list, tuple)):
-            return type(item)(replace(inner) for inner in item)
-        return item
+    def replace(text: str) -> str:
+        for old, new in ordered:
+            text = text.replace(old, new)
+        return text
 
-    return replace(value)
+    return map_strings(value, replace)
 
 
 def mask_credentials(value: Any, secrets: set[str]) -> Any:
