@@ -225,27 +225,49 @@ def run_datasets(
     order in which workers finish, so a resumed run returns exactly what an uninterrupted one does.
     """
     jobs = [(effect, int(seed)) for effect in effects for seed in seeds]
-    results: dict[tuple[str, int], list[dict[str, Any]]] = {
+    return run_jobs(
+        dataset_tests, params, jobs, executor, progress, done, on_dataset, desc="calibration"
+    )
+
+
+Job = tuple[str, int]
+"""One simulated dataset: its kind (an effect, or a world) and its seed."""
+
+
+def run_jobs(
+    compute: Callable[[Params, str, int], list[dict[str, Any]]],
+    params: Params,
+    jobs: Sequence[Job],
+    executor: cf.Executor | None,
+    progress: bool,
+    done: Mapping[Job, list[dict[str, Any]]] | None,
+    on_done: Callable[[str, int, list[dict[str, Any]]], None] | None,
+    desc: str,
+) -> pd.DataFrame:
+    """``compute(params, kind, seed)`` for every job not in ``done``, here or through ``executor``.
+
+    ``on_done(kind, seed, records)`` runs as each job finishes (to persist it); the records come
+    in job order whatever the order workers finish in, so a resumed run returns what an
+    uninterrupted one does. On an error (Ctrl-C included) the jobs not yet started are cancelled.
+    """
+    results: dict[Job, list[dict[str, Any]]] = {
         job: list(done[job]) for job in jobs if done and job in done
     }
     todo = [job for job in jobs if job not in results]
 
-    def finished(job: tuple[str, int], records: list[dict[str, Any]]) -> None:
+    def finished(job: Job, records: list[dict[str, Any]]) -> None:
         results[job] = records
-        if on_dataset is not None:
-            on_dataset(*job, records)
+        if on_done is not None:
+            on_done(*job, records)
 
     if executor is None:
-        for job in tqdm(todo, desc="calibration", disable=not progress):
-            finished(job, dataset_tests(params, *job))
+        for job in tqdm(todo, desc=desc, disable=not progress):
+            finished(job, compute(params, *job))
     else:
-        futures = {executor.submit(dataset_tests, params, *job): job for job in todo}
+        futures = {executor.submit(compute, params, *job): job for job in todo}
         try:
             for future in tqdm(
-                cf.as_completed(futures),
-                total=len(futures),
-                desc="calibration",
-                disable=not progress,
+                cf.as_completed(futures), total=len(futures), desc=desc, disable=not progress
             ):
                 finished(futures[future], future.result())
         except BaseException:

@@ -16,12 +16,11 @@ from typing import Any
 import pandas as pd
 
 from helpers.annotation.targets import emotion_targets
-from helpers.calibration import design_params, interpretation_verdicts
+from helpers.calibration import design_params, interpretation_verdicts, run_jobs
 from helpers.config import Params
 from helpers.data.atlases import load_atlas
 from helpers.explain.heldout import explained_model
 from helpers.features import build_feature_sets
-from helpers.progress import tqdm
 from helpers.simulate import SIMULATED_STIMULUS_ONSET_S, simulate_roi_level
 
 WORLDS = {"null": "locationist", "locationist": "locationist", "constructionist": "constructionist"}
@@ -74,24 +73,7 @@ def run_worlds(
     uninterrupted one does.
     """
     jobs = [(world, int(seed)) for world in worlds for seed in seeds]
-    results = {job: list(done[job]) for job in jobs if done and job in done}
-    todo = [job for job in jobs if job not in results]
-
-    def finished(job: tuple[str, int], records: list[dict[str, Any]]) -> None:
-        results[job] = records
-        if on_world is not None:
-            on_world(*job, records)
-
-    if executor is None:
-        for job in tqdm(todo, desc="verdicts", disable=not progress):
-            finished(job, world_verdicts(params, *job))
-    else:
-        futures = {executor.submit(world_verdicts, params, *job): job for job in todo}
-        for future in tqdm(
-            cf.as_completed(futures), total=len(futures), desc="verdicts", disable=not progress
-        ):
-            finished(futures[future], future.result())
-    return pd.DataFrame([record for job in jobs for record in results[job]])
+    return run_jobs(world_verdicts, params, jobs, executor, progress, done, on_world, "verdicts")
 
 
 def verdicts(records: pd.DataFrame) -> pd.DataFrame:
