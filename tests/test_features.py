@@ -15,6 +15,7 @@ from helpers.features import (
     Z_MAX,
     ConstantWindowWarning,
     FeatureSet,
+    RunWindows,
     build_feature_sets,
     edge_pairs,
     edge_target_correlations,
@@ -28,6 +29,7 @@ from helpers.features import (
     window_centre_values,
     window_starts,
     window_weights,
+    windowed_connectivity,
 )
 from helpers.study import EMOTIONS, N_VOLUMES
 
@@ -122,11 +124,11 @@ def test_edge_order_is_upper_triangle_row_major():
 def test_writes_into_preallocated_rows(random_series):
     big = np.full((300, 435), np.nan, dtype=np.float32)
     view = big[100:239]
-    returned = sliding_window_connectivity(random_series, 12, out=view)
+    returned = windowed_connectivity(random_series, RunWindows(12, out=view))
     assert returned is view
     assert np.isnan(big[:100]).all() and np.isnan(big[239:]).all() and np.isfinite(view).all()
     with pytest.raises(ValueError, match="out must be float32 of shape"):
-        sliding_window_connectivity(random_series, 12, out=np.empty((139, 435)))
+        windowed_connectivity(random_series, RunWindows(12, out=np.empty((139, 435))))
 
 
 # ---------------------------------------------------------------------------- tapering
@@ -151,6 +153,10 @@ def test_tapered_matches_weighted_pearson(random_series):
     assert np.abs(got - expected).max() < 1e-5
     plain = sliding_window_connectivity(random_series, 12, 2)
     assert np.abs(got - plain).max() > 1e-3  # the taper does change the estimate
+    given = sliding_window_connectivity(random_series, 12, 2, shape=weights * 7.0)
+    assert np.array_equal(given, got)  # weights are normalised; the default sigma is 3 TR
+    with pytest.raises(ValueError, match="window weights must be 12 non-negative numbers"):
+        sliding_window_connectivity(random_series, 12, 2, shape=np.ones(5))
 
 
 # ---------------------------------------------------------------------- constant and bad input
@@ -159,9 +165,8 @@ def test_constant_roi_gives_zero_and_one_warning(random_series):
     x[30:60, 4] = 2.5  # ROI 4 flat for 30 volumes: windows starting 30..48 see no variance
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        z = sliding_window_connectivity(
-            x, 12, subject="sub-18", roi_labels=[f"r{i}" for i in range(30)]
-        )
+        run = RunWindows(12, subject="sub-18", roi_labels=[f"r{i}" for i in range(30)])
+        z = windowed_connectivity(x, run)
     constant = [w for w in caught if issubclass(w.category, ConstantWindowWarning)]
     assert len(constant) == 1
     message = str(constant[0].message)
@@ -191,7 +196,7 @@ def test_bad_inputs_are_named(random_series):
     x[10:13, 7] = np.nan
     labels = [f"roi{i}" for i in range(30)]
     with pytest.raises(ValueError, match=r"sub-22: .*NaN.*ROI 7 \(roi7\) \(3 of 150 volumes\)"):
-        sliding_window_connectivity(x, 12, subject="sub-22", roi_labels=labels)
+        windowed_connectivity(x, RunWindows(12, subject="sub-22", roi_labels=labels))
 
 
 # ---------------------------------------------------------------------------- anchors

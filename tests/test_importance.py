@@ -31,7 +31,7 @@ from helpers.explain.lesions import (
     roi_lesion_scores,
     roi_lesions_with_null,
 )
-from helpers.explain.patterns import activation_pattern, training_patterns
+from helpers.explain.patterns import activation_pattern
 from helpers.explain.permutation import block_permutation_importance
 from helpers.features import FeatureSet
 
@@ -91,11 +91,11 @@ def _toy_data(seed: int = 0, n_subjects: int = 4, n_per: int = 60) -> FeatureSet
     )
 
 
-def test_training_patterns_find_the_driving_edges():
+def test_heldout_patterns_find_the_driving_edges():
     data = _toy_data()
     splitter = LeaveOneSubjectOut(data)
-    imp = training_patterns("ridge", data, splitter, feature_scaling="center")
-    assert imp.method == "haufe" and imp.values.shape == (45, 2)
+    imp = heldout_patterns("ridge", data, splitter, options=ExplainOptions()).importance
+    assert imp.method == "held-out haufe" and imp.values.shape == (45, 2)
     top = np.argsort(-np.abs(imp.values[:, 0]))[:3]
     network_a = np.flatnonzero((data.edges < 5).all(axis=1))
     assert set(top) == set(network_a[:3])

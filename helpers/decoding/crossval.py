@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from helpers.decoding.correlations import FeatureMajor
 from helpers.decoding.distributed import map_on_cluster
-from helpers.decoding.folds import FoldInput, FoldOutput, fit_predict_fold
+from helpers.decoding.folds import FoldContext, FoldInput, FoldOutput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels
 from helpers.decoding.metrics import fold_mean_r, r2_columns
 from helpers.decoding.models import ModelGrid
@@ -173,16 +173,16 @@ def _run_fold(
 
     Models without a shortcut refit once per null draw (at most the refit cap), inside the fold.
     """
-    out = fit_predict_fold(
-        plan.model, X, Y, fold, plan.grid, plan.feature_scaling, None, K_lin,
-        null_windows if plan.joint else None, by_feature, lesion,
-    )  # fmt: skip
+    context = FoldContext(
+        K_lin, plan.feature_scaling, null_windows if plan.joint else None, by_feature, lesion
+    )
+    out = fit_predict_fold(plan.model, X, Y, fold, plan.grid, context)
     if plan.n_null and not plan.joint:
         Y_null = null_windows[fold.window_of_sample]
         with threadpool_limits(limits=plan.blas_threads):
             if model_spec(plan.model).kernel_model:
                 refit = fit_predict_fold(
-                    plan.model, X, Y_null, fold, plan.grid, plan.feature_scaling, None, K_lin
+                    plan.model, X, Y_null, fold, plan.grid, FoldContext(K_lin, plan.feature_scaling)
                 )
                 out.null_predictions = refit.predictions
             else:

@@ -10,7 +10,7 @@ RBF widths are multiples of the median heuristic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,19 +28,27 @@ from helpers.decoding.kernels import (
 )
 from helpers.decoding.models import ModelGrid, estimator_param_grid, make_estimator
 from helpers.decoding.selection import CpmLesion, cpm_fold, screened_ridge_fold
+from helpers.decoding.splits import FoldInput
 from helpers.registry import model_spec
-
-InnerFolds = list[tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
-class FoldInput:
-    """What one outer fold gives a model: sample indices, inner folds (positions within ``train``)."""
+class FoldContext:
+    """What a fold takes from its caller instead of building it, so models and null draws share it.
 
-    train: np.ndarray
-    test: np.ndarray
-    inner: InnerFolds
-    window_of_sample: np.ndarray | None = None  # for window-level null targets
+    ``kernel`` is the fold's linear kernel over ``[train, test]`` (centred on the training rows),
+    built from the features with ``feature_scaling`` when absent. ``null_windows`` (n_windows,
+    n_columns) are null target columns per window, predicted alongside the real targets by the
+    models with a shortcut (kernel ridge's hat matrix, the column models). ``by_feature`` is a
+    feature-major copy of ``X`` shared by every fold of a run; ``lesion`` (CPM only) removes
+    features from selection and shares the rankings of the training correlations between lesions.
+    """
+
+    kernel: np.ndarray | None = None
+    feature_scaling: str = "standard"
+    null_windows: np.ndarray | None = None
+    by_feature: FeatureMajor | None = None
+    lesion: CpmLesion | None = None
 
 
 @dataclass
@@ -241,19 +249,16 @@ def column_fold(
     Y: np.ndarray,
     fold: FoldInput,
     grid: ModelGrid,
-    K_lin: np.ndarray | None,
-    null_windows: np.ndarray | None,
-    by_feature: FeatureMajor | None = None,
-    lesion: CpmLesion | None = None,
+    context: FoldContext,
 ) -> FoldOutput:
     """Selection models and the oracle: real and null target columns fitted in one pass.
 
     Their cost grows little with the number of columns, so every null draw goes through exactly the
-    code, the selection and the tuning of the real targets. ``by_feature`` is a feature-major copy
-    of ``X`` shared by every fold of a run; ``lesion`` (CPM only) removes features from selection
-    and shares the rankings of the training correlations between lesions.
+    code, the selection and the tuning of the real targets (see :class:`FoldContext` for what the
+    caller shares).
     """
     n_targets = Y.shape[1]
+    null_windows = context.null_windows
     real = TargetColumns.from_samples(Y, fold.window_of_sample)
     columns = real
     if null_windows is not None:
@@ -268,23 +273,13 @@ def column_fold(
         inverse = inverse.ravel()
         distinct = TargetColumns(unique, columns.window_of_sample, columns.shared)
         if engine == "cpm":
-            lesion = lesion or CpmLesion()
             predictions, n_edges = cpm_fold(
-                X, distinct, fold.train, fold.test, fold.inner, grid.cpm_edges, by_feature,
-                lesion.excluded, lesion.cache,
-            )  # fmt: skip
+                X, distinct, fold, grid.cpm_edges, context.by_feature, context.lesion
+            )
             chosen = {"n_edges": [int(k) for k in n_edges[inverse[:n_targets]]]}
         else:
             predictions, settings = screened_ridge_fold(
-                X,
-                distinct,
-                fold.train,
-                fold.test,
-                fold.inner,
-                grid.screening_k,
-                grid.relative_alphas,
-                K_lin,
-                by_feature,
+                X, distinct, fold, grid, context.kernel, context.by_feature
             )
             chosen = {
                 key: [values[i] for i in inverse[:n_targets]] for key, values in settings.items()
@@ -324,34 +319,41 @@ def fit_predict_fold(
     Y: np.ndarray,
     fold: FoldInput,
     grid: ModelGrid | None = None,
-    feature_scaling: str = "standard",
-    gram: np.ndarray | None = None,
-    K_lin: np.ndarray | None = None,
-    null_windows: np.ndarray | None = None,
-    by_feature: FeatureMajor | None = None,
-    lesion: CpmLesion | None = None,
+    context: FoldContext | None = None,
 ) -> FoldOutput:
     """Tune on the inner folds, fit on ``fold.train``, predict ``fold.test`` (all targets).
 
-    ``K_lin`` (the fold kernel) may be passed to share it across models; otherwise it is built here.
-    ``null_windows`` (null target columns per window) is used by kernel ridge (hat matrix), the
-    selection models and the oracle, which predict them alongside the real targets.
+    Parameters
+    ----------
+    name : a registered model (:mod:`helpers.registry`).
+    X : (n_samples, n_features) features of every sample.
+    Y : (n_samples,) or (n_samples, n_targets) targets of every sample.
+    fold : the outer fold's training and test rows and its inner folds.
+    grid : the hyperparameter grids (default :class:`ModelGrid`).
+    context : what the caller shares (kernel, null draws, CPM state); see :class:`FoldContext`.
+
+    Returns
+    -------
+    FoldOutput with test predictions (n_test, n_targets), the chosen hyperparameters and, when
+    ``context.null_windows`` is given to a model with a shortcut, the null draws' predictions.
     """
     grid = grid or ModelGrid()
+    context = context or FoldContext()
     engine = model_spec(name).engine
     Y = np.asarray(Y, dtype=float)
     if Y.ndim == 1:
         Y = Y[:, None]
     if engine == "estimator":
         return estimator_fold(name, X, Y, fold, grid)
-    if lesion is not None and engine != "cpm":
+    if context.lesion is not None and engine != "cpm":
         raise ValueError(f"a lesion through shared rankings is a CPM route; {name} was asked")
     if engine in ("oracle", "cpm"):
-        return column_fold(name, X, Y, fold, grid, None, null_windows, by_feature, lesion)
+        return column_fold(name, X, Y, fold, grid, replace(context, kernel=None))
+    K_lin = context.kernel
     if K_lin is None:
-        K_lin = fold_linear_kernel(X, fold.train, fold.test, feature_scaling, gram)
+        K_lin = fold_linear_kernel(X, fold.train, fold.test, context.feature_scaling)
     if engine == "screened_ridge":
-        return column_fold(name, X, Y, fold, grid, K_lin, null_windows, by_feature)
+        return column_fold(name, X, Y, fold, grid, replace(context, kernel=K_lin))
     if engine == "svr":
         return svr_fold(name, K_lin, Y, fold, grid)
-    return kernel_ridge_fold(name, K_lin, Y, fold, grid, null_windows)
+    return kernel_ridge_fold(name, K_lin, Y, fold, grid, context.null_windows)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
@@ -31,6 +32,10 @@ from helpers.decoding.correlations import (
     top_features,
 )
 from helpers.decoding.kernels import KernelSpectrum, centre_kernel
+from helpers.decoding.splits import FoldInput
+
+if TYPE_CHECKING:
+    from helpers.decoding.models import ModelGrid
 
 _CORRELATION_CHUNK = 512
 """Target columns whose correlations with every feature are held at a time."""
@@ -258,32 +263,40 @@ def _cpm_predict(
 def cpm_fold(
     X: np.ndarray,
     columns: TargetColumns,
-    train: np.ndarray,
-    test: np.ndarray,
-    inner: list[tuple[np.ndarray, np.ndarray]],
+    fold: FoldInput,
     n_edges: tuple[int, ...],
     by_feature: FeatureMajor | None = None,
-    excluded: np.ndarray | None = None,
-    cache: CorrelationCache | None = None,
+    lesion: CpmLesion | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nested CPM in one outer fold: the edge count per column from the inner folds, then the fit.
 
-    Returns test predictions (n_test, n_columns) and the chosen edge count per column.
-    ``by_feature`` is the feature-major copy of ``X`` shared by all fits (made here if absent);
-    ``excluded`` features are lesioned (never selected) and ``cache`` lets many lesions share the
-    rankings of the training correlations (see :class:`CorrelationCache`).
+    Parameters
+    ----------
+    X : (n_samples, n_features) features of every sample.
+    columns : the target columns (real targets and null draws) to fit at once.
+    fold : the outer fold's training and test rows and its inner folds.
+    n_edges : edge counts to choose from on the inner folds.
+    by_feature : feature-major copy of ``X`` shared by all fits (made here if absent).
+    lesion : features CPM may not select, and the rankings many lesions share (see
+        :class:`CorrelationCache`).
+
+    Returns
+    -------
+    Test predictions (n_test, n_columns) and the chosen edge count per column (n_columns,).
     """
+    excluded, cache = (lesion.excluded, lesion.cache) if lesion is not None else (None, None)
     if by_feature is None:
         by_feature = cache.feature_major(X) if cache is not None else FeatureMajor(X)
     n_edges = tuple(sorted(set(int(k) for k in n_edges)))
+    train = fold.train
     loss = np.zeros((len(n_edges), columns.n_columns))
-    for it, iv in inner:
+    for it, iv in fold.inner:
         predicted = _cpm_predict(
             X, train[it], train[iv], columns, n_edges, by_feature, excluded, cache
         )
         loss += _inner_loss(predicted, columns.values(train[iv]))
     best = np.argmin(loss, axis=0)
-    predicted = _cpm_predict(X, train, test, columns, n_edges, by_feature, excluded, cache)
+    predicted = _cpm_predict(X, train, fold.test, columns, n_edges, by_feature, excluded, cache)
     chosen = np.asarray(n_edges)[best]
     return np.take_along_axis(predicted, best[None, None, :], axis=0)[0], chosen
 
@@ -343,19 +356,28 @@ def _screened_ridge_predict(
 def screened_ridge_fold(
     X: np.ndarray,
     columns: TargetColumns,
-    train: np.ndarray,
-    test: np.ndarray,
-    inner: list[tuple[np.ndarray, np.ndarray]],
-    ks: tuple[int | None, ...],
-    relative_alphas: tuple[float, ...],
+    fold: FoldInput,
+    grid: ModelGrid,
     K_fold: np.ndarray | None,
     by_feature: FeatureMajor | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Nested screened ridge in one outer fold: ``k`` (``None`` = all features) and the penalty per column.
 
-    ``K_fold`` is the outer fold's centred linear kernel over ``[train, test]`` (needed for ``None``).
-    Returns test predictions (n_test, n_columns) and the chosen ``k`` and relative penalty per column.
+    Parameters
+    ----------
+    X : (n_samples, n_features) features of every sample.
+    columns : the target columns (real targets and null draws) to fit at once.
+    fold : the outer fold's training and test rows and its inner folds.
+    grid : ``grid.screening_k`` and ``grid.relative_alphas`` are searched on the inner folds.
+    K_fold : the outer fold's centred linear kernel over ``[train, test]`` (needed for ``k = None``).
+    by_feature : feature-major copy of ``X`` shared by all fits (made here if absent).
+
+    Returns
+    -------
+    Test predictions (n_test, n_columns) and the chosen ``k`` and relative penalty per column.
     """
+    ks, relative_alphas = grid.screening_k, tuple(grid.relative_alphas)
+    train, test = fold.train, fold.test
     finite = tuple(sorted({int(k) for k in ks if k is not None and int(k) < X.shape[1]}))
     use_all = any(k is None or int(k) >= X.shape[1] for k in ks)
     if use_all and K_fold is None:
@@ -364,7 +386,7 @@ def screened_ridge_fold(
     if finite and by_feature is None:
         by_feature = FeatureMajor(X)
     loss = np.zeros((len(labels), len(relative_alphas), columns.n_columns))
-    for it, iv in inner:
+    for it, iv in fold.inner:
         K_inner = None
         if use_all:
             rows = np.concatenate([it, iv])

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,9 +36,23 @@ import numpy as np
 from helpers.decoding.samples import WindowMeta, purge_gap_trs
 from helpers.study import TR_SECONDS
 
+InnerFolds = list[tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class FoldInput:
+    """What one outer fold gives a model: sample indices, inner folds (positions within ``train``)."""
+
+    train: np.ndarray
+    test: np.ndarray
+    inner: InnerFolds
+    window_of_sample: np.ndarray | None = None  # for window-level null targets
+
+
 IndexPair = tuple[np.ndarray, np.ndarray]
 
 __all__ = [
+    "FoldInput",
     "LeaveOneSubjectOut",
     "LeaveOneSubjectOutBlocked",
     "RandomWindowSplit",

@@ -35,9 +35,8 @@ def check_tapered_dfc(
     if not_answered(answer):
         return check_array("tapered DFC", answer, np.zeros(0))
     data = _series(timeseries)
-    expected = sliding_window_connectivity(
-        data, length, step, "tapered", fisher=True, taper_sigma=sigma
-    )
+    weights = window_weights(length, "tapered", sigma)
+    expected = sliding_window_connectivity(data, length, step, weights, fisher=True)
     values = np.asarray(answer) if isinstance(answer, (np.ndarray, list, tuple)) else None
     if values is not None and values.shape == expected.shape and np.isfinite(values).all():
         plain = sliding_window_connectivity(data, length, step, "rectangular", fisher=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.decoding.folds import FoldInput, fit_predict_fold
+from helpers.decoding.folds import FoldContext, FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, _fold_scaling
 from helpers.decoding.models import ModelGrid, check_model_name
 from helpers.decoding.nulls import null_window_table
@@ -181,10 +181,10 @@ def heldout_patterns(
         fold = FoldInput(train, test, inner, window_of_sample)
         K_lin = kernels.full(k) if model_spec(model).kernel_model else None
         with _small_blas():
-            out = fit_predict_fold(
-                model, X, Y, fold, options.grid, options.feature_scaling, None, K_lin,
-                null_windows if shortcut else None,
-            )  # fmt: skip
+            context = FoldContext(
+                K_lin, options.feature_scaling, null_windows if shortcut else None
+            )
+            out = fit_predict_fold(model, X, Y, fold, options.grid, context)
             null_pred = out.null_predictions
             if n_null and not shortcut:
                 null_pred = _refit_nulls(
@@ -224,13 +224,17 @@ def _refit_nulls(
 ) -> np.ndarray:
     """Held-out predictions of every null draw for a model without a shortcut: one refit per draw."""
     if model_spec(model).kernel_model:
-        return fit_predict_fold(
-            model, X, Y_null, fold, options.grid, options.feature_scaling, None, K_lin
-        ).predictions
+        context = FoldContext(K_lin, options.feature_scaling)
+        return fit_predict_fold(model, X, Y_null, fold, options.grid, context).predictions
     blocks = [
         fit_predict_fold(
-            model, X, Y_null[:, j : j + n_targets], fold, options.grid, options.feature_scaling
-        ).predictions
+            model,
+            X,
+            Y_null[:, j : j + n_targets],
+            fold,
+            options.grid,
+            FoldContext(feature_scaling=options.feature_scaling),
+        ).predictions  # fmt: skip
         for j in range(0, Y_null.shape[1], n_targets)
     ]
     return np.concatenate(blocks, axis=1)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.decoding.crossval import CVOptions, cross_validate_model
-from helpers.decoding.folds import FoldInput, fit_predict_fold
+from helpers.decoding.folds import FoldContext, FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, centre_kernel
 from helpers.decoding.models import check_model_name
 from helpers.decoding.results import CVResult
@@ -251,9 +251,8 @@ def roi_lesion_scores(
             for k, fold in enumerate(inputs):
                 index = np.concatenate([fold.train, fold.test])
                 K = kernels.full(k) - centre_kernel(gram[np.ix_(index, index)], len(fold.train))
-                out = fit_predict_fold(
-                    model, X, Y, fold, options.grid, options.feature_scaling, None, K
-                )
+                context = FoldContext(K, options.feature_scaling)
+                out = fit_predict_fold(model, X, Y, fold, options.grid, context)
                 predictions[fold.test] = out.predictions
             result = CVResult(
                 model, "dfc", "", emotions, Y, predictions, data.subject, data.start, folds, []

@@ -20,12 +20,7 @@ import pandas as pd
 from scipy import linalg
 from threadpoolctl import threadpool_limits
 
-from helpers.decoding.folds import FoldInput, fit_predict_fold
-from helpers.decoding.kernels import FoldKernels, _extended_kernel, _fold_scaling
-from helpers.decoding.models import ModelGrid, check_model_name
 from helpers.decoding.results import CVResult
-from helpers.features import FeatureSet
-from helpers.progress import tqdm
 from helpers.registry import model_spec
 
 """Models whose prediction is a linear function of the features: their pattern is Haufe's."""
@@ -126,81 +121,3 @@ class FeatureImportance:
     def frame(self, feature_names: Sequence[str] | None = None) -> pd.DataFrame:
         index = list(feature_names) if feature_names is not None else None
         return pd.DataFrame(self.values, columns=self.emotions, index=index)
-
-
-def training_patterns(
-    model: str,
-    data: FeatureSet,
-    splitter: Any,
-    *,
-    y: np.ndarray | None = None,
-    inner_splits: int = 3,
-    feature_scaling: str = "standard",
-    kernels: FoldKernels | None = None,
-    grid: ModelGrid | None = None,
-    joint: bool = False,
-    progress: bool = False,
-) -> FeatureImportance:
-    """Activation patterns of ``model`` fitted in each outer training fold, averaged over folds.
-
-    One nested tuning and fit per fold (the regression module's :func:`fit_predict_fold`) yields both
-    the held-out predictions (returned as ``.cv``, a :class:`CVResult`) and the fitted values on the
-    training samples, whose covariance with the training features is the fold's pattern. Patterns
-    are in the units the model saw (standardised features for ``feature_scaling="standard"``,
-    centred ones for ``"center"``) per standard deviation of the fold's output: the shrinkage chosen
-    in each fold changes the output's scale, and a pattern per unit of output would let the most
-    shrunk fold dominate the average. ``y`` replaces the targets (e.g. null targets) if given.
-    """
-
-    check_model_name(model)
-    grid = grid or ModelGrid()
-    Y = np.asarray(data.y if y is None else y, dtype=float)
-    X = data.X
-    folds = list(splitter.split(X))
-    if kernels is None and model_spec(model).kernel_model:
-        kernels = FoldKernels(X, folds, feature_scaling)
-    total = np.zeros((X.shape[1], Y.shape[1]))
-    total_sq = np.zeros_like(total)
-    predictions = np.full(Y.shape, np.nan)
-    chosen = []
-    if kernels is not None:
-        kernels.cache()
-    for k, (train, test) in enumerate(
-        tqdm(folds, desc=f"patterns {model}", disable=not progress, leave=False)
-    ):
-        with _small_blas():
-            inner = list(splitter.inner(train, inner_splits).split())
-            fold = FoldInput(train, np.concatenate([test, train]), inner)
-            K_ext = (
-                _extended_kernel(kernels.full(k), len(train))
-                if model_spec(model).kernel_model
-                else None
-            )
-            out = fit_predict_fold(model, X, Y, fold, grid, feature_scaling, None, K_ext)
-        predictions[test] = out.predictions[: len(test)]
-        fitted = out.predictions[len(test) :]
-        chosen.append(out.chosen)
-        pattern = activation_pattern(X[train], fitted, joint=joint)
-        pattern *= fitted.std(axis=0, ddof=1)[None, :]
-        if feature_scaling == "standard":
-            _, scale = _fold_scaling(X, train, feature_scaling)
-            pattern /= scale[:, None]
-        total += pattern
-        total_sq += pattern**2
-    n = len(folds)
-    mean = total / n
-    spread = np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
-    emotions = list(data.target_names)[: Y.shape[1]]
-    result = CVResult(
-        model,
-        "dfc" if data.is_edges else "roi",
-        "",
-        emotions,
-        Y,
-        predictions,
-        data.subject,
-        data.start,
-        folds,
-        chosen,
-    )
-    return FeatureImportance(mean, spread, model, pattern_kind(model), emotions, n, result)

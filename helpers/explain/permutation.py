@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import linalg
 from sklearn.svm import SVR
 
-from helpers.decoding.folds import FoldInput, fit_predict_fold
+from helpers.decoding.folds import FoldContext, FoldInput, fit_predict_fold
 from helpers.decoding.kernels import FoldKernels, _fold_scaling, squared_distances
 from helpers.decoding.metrics import pearson_columns
 from helpers.decoding.models import (
@@ -155,9 +155,8 @@ def block_permutation_importance(
         inner = list(splitter.inner(train, inner_splits).split())
         K_full = kernels.full(k) if model_spec(model).kernel_model else None
         with _small_blas():
-            out = fit_predict_fold(
-                model, X, Y, FoldInput(train, test, inner), grid, feature_scaling, None, K_full
-            )
+            context = FoldContext(K_full, feature_scaling)
+            out = fit_predict_fold(model, X, Y, FoldInput(train, test, inner), grid, context)
         base[test] = out.predictions
         orders = [rng.permutation(len(test)) for _ in range(n_repeats)]
         if model_spec(model).kernel_model:

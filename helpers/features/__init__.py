@@ -14,7 +14,9 @@ from helpers.features.connectivity import (
     R_CLIP,
     Z_MAX,
     ConstantWindowWarning,
+    RunWindows,
     sliding_window_connectivity,
+    windowed_connectivity,
 )
 from helpers.features.edges import edge_pairs, edge_position, n_edges
 from helpers.features.feature_set import FeatureSet
@@ -58,6 +60,8 @@ __all__ = [
     "paper_anchor_times",
     "phase_randomize",
     "sliding_window_connectivity",
+    "windowed_connectivity",
+    "RunWindows",
     "spurious_fluctuation",
     "window_average",
     "window_centre_values",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,6 @@ from threadpoolctl import threadpool_limits
 
 from helpers.features.edges import n_edges
 from helpers.features.windows import (
-    DEFAULT_TAPER_SIGMA,
     _check_length,
     _check_step,
     window_starts,
@@ -66,14 +66,10 @@ def sliding_window_connectivity(
     timeseries: np.ndarray,
     length: int,
     step: int = 1,
-    shape: str = "rectangular",
+    shape: str | np.ndarray = "rectangular",
     fisher: bool = True,
     *,
     starts: np.ndarray | None = None,
-    taper_sigma: float = DEFAULT_TAPER_SIGMA,
-    out: np.ndarray | None = None,
-    subject: str | None = None,
-    roi_labels: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Pearson correlation of every ROI pair in sliding windows: (T, P) -> (n_windows, P*(P-1)/2).
 
@@ -85,17 +81,13 @@ def sliding_window_connectivity(
         Window length and the spacing of window starts, in volumes. Ignored ``step`` when ``starts``
         is given.
     shape
-        ``"rectangular"`` (plain Pearson) or ``"tapered"`` (weighted Pearson with
-        :func:`window_weights`; its effective length is :func:`effective_length`).
+        ``"rectangular"`` (plain Pearson), ``"tapered"`` (weighted Pearson with
+        :func:`window_weights` and its default width), or the ``length`` volume weights themselves
+        (e.g. ``window_weights(length, "tapered", sigma)``; see :func:`effective_length`).
     fisher
         Return Fisher z (``arctanh`` of r clipped to ``+-R_CLIP``) instead of r.
     starts
         First volume of each window (e.g. from :func:`window_starts` with the paper's anchors).
-    out
-        A preallocated float32 array of shape (n_windows, n_edges) to fill, e.g. one subject's rows of
-        a stacked feature matrix, so that no second copy of the result is ever made.
-    subject, roi_labels
-        Only used to name the culprit in error messages and warnings.
 
     Returns
     -------
@@ -106,13 +98,55 @@ def sliding_window_connectivity(
     Each window's data are centred and scaled in float64, then multiplied by their transpose in
     float32 (one small BLAS call per window, single-threaded: threads only fight over such small
     products); the upper triangle is copied row by row into a chunk buffer and Fisher-transformed in
-    float32 straight into ``out``. Correlations with |r| > 0.9, where float32 rounding would be
+    float32 straight into the result. Correlations with |r| > 0.9, where float32 rounding would be
     amplified by the Fisher transform, are recomputed in float64 from the window data, so the result
-    matches a float64 computation to about 1e-6 in z (a few 1e-6 at worst). Scratch memory is a few MB whatever the run
-    length. A ROI that is constant inside a window gets
-    correlation 0 there, with one :class:`ConstantWindowWarning` per call.
+    matches a float64 computation to about 1e-6 in z (a few 1e-6 at worst). Scratch memory is a few
+    MB whatever the run length. A ROI that is constant inside a window gets correlation 0 there,
+    with one :class:`ConstantWindowWarning` per call.
     """
-    who = f"{subject}: " if subject else ""
+    run = RunWindows(length, step, shape, starts)
+    return windowed_connectivity(timeseries, run, fisher)
+
+
+@dataclass(frozen=True)
+class RunWindows:
+    """The sliding windows of one run: length, starts (or their spacing) and volume weights.
+
+    ``subject`` and ``roi_labels`` only name the culprit in error messages and warnings; ``out``
+    (float32, n_windows x n_edges) receives the result, e.g. one subject's rows of a stacked
+    feature matrix, so that no second copy is ever made.
+    """
+
+    length: int
+    step: int = 1
+    shape: str | np.ndarray = "rectangular"
+    starts: np.ndarray | None = None
+    subject: str | None = None
+    roi_labels: Sequence[str] | None = None
+    out: np.ndarray | None = field(default=None, repr=False)
+
+
+def windowed_connectivity(
+    timeseries: np.ndarray, run: RunWindows, fisher: bool = True
+) -> np.ndarray:
+    """:func:`sliding_window_connectivity` over the windows of ``run`` (written into ``run.out``).
+
+    Parameters
+    ----------
+    timeseries
+        One run, volumes x ROIs.
+    run
+        The windows, the culprit's names and the optional output rows (:class:`RunWindows`).
+    fisher
+        Return Fisher z instead of r.
+
+    Returns
+    -------
+    float32 array (n_windows, n_edges): ``run.out`` when given.
+    """
+    length, step, starts, out = run.length, run.step, run.starts, run.out
+    roi_labels = run.roi_labels
+    who = f"{run.subject}: " if run.subject else ""
     data = _checked_timeseries(timeseries, who, roi_labels)
     n_volumes, n_rois = data.shape
     _check_length(length, who)
@@ -133,7 +167,7 @@ def sliding_window_connectivity(
                 f"{who}window starts must lie in [0, {n_volumes - length}] for {length}-TR windows in "
                 f"{n_volumes} volumes; got {starts.min()}..{starts.max()}"
             )
-    weights = window_weights(length, shape, taper_sigma)
+    weights = _weights_of(run.shape, length, who)
     n_windows, n_pairs = len(starts), n_edges(n_rois)
     if out is None:
         out = np.empty((n_windows, n_pairs), dtype=np.float32)
@@ -193,6 +227,19 @@ def sliding_window_connectivity(
             stacklevel=2,
         )
     return out
+
+
+def _weights_of(shape: str | np.ndarray, length: int, who: str) -> np.ndarray:
+    """Volume weights of a window shape given by name or as weights."""
+    if isinstance(shape, str):
+        return window_weights(length, shape)
+    weights = np.asarray(shape, dtype=np.float64)
+    if weights.shape != (length,) or not np.all(weights >= 0) or not weights.sum() > 0:
+        raise ValueError(
+            f"{who}window weights must be {length} non-negative numbers (one per volume) with a "
+            f"positive sum; got shape {weights.shape}"
+        )
+    return weights / weights.sum()
 
 
 def _fisher_into(correlations: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> None:

@@ -26,7 +26,7 @@ from helpers.data.storage import (
     save_arrays,
     step_dir,
 )
-from helpers.features.connectivity import _checked_timeseries, sliding_window_connectivity
+from helpers.features.connectivity import RunWindows, _checked_timeseries, windowed_connectivity
 from helpers.features.edges import edge_pairs, n_edges
 from helpers.features.feature_set import FeatureSet
 from helpers.features.networks import network_averaging
@@ -203,25 +203,11 @@ def _compute_feature_set(
         else:
             s = starts[subject]
             if name == "dfc":
-                sliding_window_connectivity(
-                    series,
-                    length,
-                    shape=window.shape,
-                    starts=s,
-                    taper_sigma=window.taper_sigma,
-                    out=X[rows],
-                    subject=subject,
-                    roi_labels=labels,
-                )
+                run = RunWindows(length, 1, weights, s, subject, labels, out=X[rows])
+                windowed_connectivity(series, run)
             elif name == "dfc_networks":
-                z = sliding_window_connectivity(
-                    series,
-                    length,
-                    shape=window.shape,
-                    starts=s,
-                    taper_sigma=window.taper_sigma,
-                    subject=subject,
-                    roi_labels=labels,
+                z = windowed_connectivity(
+                    series, RunWindows(length, 1, weights, s, subject, labels)
                 )
                 X[rows] = np.asarray(z @ averaging, dtype=np.float32)
             else:

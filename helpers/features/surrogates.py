@@ -61,7 +61,8 @@ def dfc_temporal_std(
     taper_sigma: float = DEFAULT_TAPER_SIGMA,
 ) -> float:
     """Mean over edges of the standard deviation over windows of Fisher z (step 1)."""
-    z = sliding_window_connectivity(timeseries, length, 1, shape, True, taper_sigma=taper_sigma)
+    weights = window_weights(length, shape, taper_sigma)
+    z = sliding_window_connectivity(timeseries, length, 1, weights, True)
     return float(z.std(axis=0, dtype=np.float64).mean()) if len(z) > 1 else 0.0
 
 
