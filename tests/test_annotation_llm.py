@@ -263,18 +263,28 @@ def test_endpoint_identity_drops_credentials_and_names_the_key() -> None:
 
 
 def test_cache_key_changes_with_every_setting() -> None:
-    base = ("http://h/v1", "m", "previous", 3, 0.0, 0, "text", ["a"])
+    llm = LLMParams(model="m", context="previous", context_size=3, temperature=0.0)
+    base = ("http://h/v1", llm, 0, "text", ["a"])
     keys = {request_key(*base)}
-    for position, other in enumerate(
-        ["http://g/v1", "m2", "cumulative", 4, 0.7, 1, "text2", ["b"]]
-    ):
+    others = ["http://g/v1", None, 1, "text2", ["b"]]
+    for position, other in enumerate(others):
+        if other is None:
+            continue
         changed = list(base)
         changed[position] = other
         keys.add(request_key(*changed))
+    for setting in (
+        {"model": "m2"},
+        {"context": "cumulative"},
+        {"context_size": 4},
+        {"temperature": 0.7},
+    ):
+        keys.add(request_key("http://h/v1", llm.model_copy(update=setting), 0, "text", ["a"]))
     assert len(keys) == 9
     # the context size does not matter when the context is the whole story so far
-    assert request_key("h", "m", "cumulative", 3, 0, 0, "t", []) == request_key(
-        "h", "m", "cumulative", 9, 0, 0, "t", []
+    cumulative = llm.model_copy(update={"context": "cumulative"})
+    assert request_key("h", cumulative, 0, "t", []) == request_key(
+        "h", cumulative.model_copy(update={"context_size": 9}), 0, "t", []
     )
 
 

@@ -22,6 +22,7 @@ from helpers.config import load_params
 from helpers.decoding.sensitivity import sensitivity_scores
 from helpers.decoding.stats import verdict
 from helpers.parameter_grid import SweepError, combination_id, expand_dotted, expand_grid
+from helpers.parameter_sections import SweepParams
 from helpers.study import EMOTIONS, N_VOLUMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,16 +279,14 @@ def test_sensitivity_scores_recover_the_planted_coding(monkeypatch, effect, expe
     )
     monkeypatch.setattr("helpers.decoding.sensitivity.run_targets", lambda params, roi: targets)
     params = load_params(ROOT / "params" / "quick.yml", {"subjects": 6})
-    table = sensitivity_scores(
-        params,
-        {"window.length": [16, 200]},
+    sweep = SweepParams(
+        grid={"window.length": [16, 200]},
         combinations=[{"window.length": 16, "window.shape": "tapered"}],
         fixed={"window.step": 6},
         models=["cpm"],
-        cvs=["loso_blocked", "loso"],
-        n_permutations=100,
-        progress=False,
+        cv=["loso_blocked", "loso"],
     )
+    table = sensitivity_scores(params, sweep, n_permutations=100, progress=False)
     assert len(table) == 6 and len(calls) == 1  # ROI signals are loaded once for the whole grid
     assert set(table.query("cv == 'loso'")["verdict"]) <= {"lesson (leaky split)", "not testable"}
     table = table.query("cv == 'loso_blocked'")
@@ -309,17 +308,17 @@ def test_sensitivity_scores_mark_untestable_combinations_and_reject_looped_keys(
     )
     monkeypatch.setattr("helpers.decoding.sensitivity.run_targets", lambda params, roi: targets)
     params = load_params(ROOT / "params" / "quick.yml", {"subjects": 3})
-    table = sensitivity_scores(
-        params,
-        {"window.length": [150]},
+    sweep = SweepParams(
+        grid={"window.length": [150]},
+        combinations=[],
         fixed={"window.step": 10, "cv_options.n_blocks": 5, "cv_options.subjects_per_fold": 1},
         models=["ridge"],
-        cvs=["loso_blocked"],
-        progress=False,
+        cv=["loso_blocked"],
     )
+    table = sensitivity_scores(params, sweep, progress=False)
     assert table.loc[0, "verdict"] == "not testable" and "purge gap" in table.loc[0, "error"]
     with pytest.raises(SweepError, match="'models'"):
-        sensitivity_scores(params, {"models": [["ridge"]]}, progress=False)
+        sensitivity_scores(params, SweepParams(grid={"models": [["ridge"]]}), progress=False)
 
 
 def test_one_verdict_rule_that_can_abstain():

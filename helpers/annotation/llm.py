@@ -71,16 +71,7 @@ def plan_jobs(llm_params: LLMParams, segments: Sequence[Segment]) -> list[Rating
             context_texts = context_for(
                 texts, position, llm_params.context, llm_params.context_size
             )
-            key = request_key(
-                endpoint,
-                llm_params.model,
-                llm_params.context,
-                llm_params.context_size,
-                llm_params.temperature,
-                sample,
-                segment.text,
-                context_texts,
-            )
+            key = request_key(endpoint, llm_params, sample, segment.text, context_texts)
             messages = build_messages(segment.text, context_texts, llm_params.context)
             jobs.append(RatingJob(position, sample, segment, messages, key))
     return jobs

@@ -56,15 +56,27 @@ def endpoint_id(llm_params: LLMParams) -> str:
 
 def request_key(
     endpoint: str,
-    model: str,
-    context: str,
-    context_size: int,
-    temperature: float,
+    llm: LLMParams,
     sample: int,
     segment_text: str,
     context_texts: Sequence[str],
 ) -> str:
-    """The cache key of one request: everything that changes the answer, hashed."""
+    """The cache key of one request: everything that changes the answer, hashed.
+
+    Parameters
+    ----------
+    endpoint : the server's public identity (:func:`endpoint_id`).
+    llm : the annotation's LLM settings; its model, context mode, context size and temperature
+        enter the key (the context size only for the ``previous`` context).
+    sample : which repeated rating of the segment this is.
+    segment_text, context_texts : the words rated and the context sent with them.
+
+    Returns
+    -------
+    A SHA-256 hex digest.
+    """
+    model, context, context_size = llm.model, llm.context, llm.context_size
+    temperature = llm.temperature
     payload = {
         "endpoint": endpoint,
         "model": model,

@@ -96,15 +96,25 @@ def segments_to_volumes(
     scores: np.ndarray,
     *,
     n_volumes: int = N_VOLUMES,
-    tr: float = TR_SECONDS,
     stimulus_onset: float = 0.0,
     hrf: str = "spm",
 ) -> np.ndarray:
     """Targets (n_volumes, n_emotions): boxcars convolved with the HRF, sampled at each volume.
 
-    Volumes acquired before the audio starts see zero.
+    Parameters
+    ----------
+    onsets, offsets : (n_segments,) segment times in seconds of audio.
+    scores : (n_segments, n_emotions) each segment's ratings.
+    n_volumes : volumes of the run, one every ``TR_SECONDS``.
+    stimulus_onset : seconds of scanning before the audio starts; volumes acquired before it see
+        zero.
+    hrf : the haemodynamic response (see :func:`hrf_kernel`).
+
+    Returns
+    -------
+    (n_volumes, n_emotions) float64 targets.
     """
-    times = volume_times(n_volumes, tr, stimulus_onset)
+    times = volume_times(n_volumes, TR_SECONDS, stimulus_onset)
     duration = max(float(times[-1]), float(np.max(offsets))) + FINE_DT
     fine = boxcar_series(onsets, offsets, scores, duration)
     kernel = hrf_kernel(hrf)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from helpers.decoding.kernels import FoldKernels, linear_gram
 from helpers.decoding.stats import joint_permutation_test, verdict
 from helpers.features import build_feature_sets
 from helpers.parameter_grid import SweepError, _value_text, expand_dotted, expand_grid
+from helpers.parameter_sections import SweepParams
 from helpers.pipeline import roi_timeseries, run_targets
 from helpers.progress import tqdm
 
@@ -48,27 +49,23 @@ LESSON_SPLITS = ("random", "loso")
 
 def sensitivity_scores(
     base_params: Params,
-    grid: Mapping[str, Sequence[Any]],
+    sweep: SweepParams | None = None,
     *,
-    combinations: Sequence[Mapping[str, Any]] | None = None,
-    fixed: Mapping[str, Any] | None = None,
-    models: Sequence[str] = ("ridge", "kernel_ridge_rbf"),
-    cvs: Sequence[str] = ("loso_blocked",),
-    roi_features: str = "roi_window",
     feature_scaling: str = "center",
     n_permutations: int = 200,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """DFC-minus-ROI decoding scores for every combination of ``grid``, computed in this process.
+    """DFC-minus-ROI decoding scores for every combination of a sweep's grid, computed in this process.
 
-    For each combination (the product of ``grid`` plus the extra ``combinations``; dotted keys such
-    as ``window.length``, ``window.shape``, ``atlas``, applied with ``fixed`` on top of
-    ``base_params``) the ROI time series come from the pipeline's cache
-    (extracted once per atlas and preprocessing, and kept in memory across combinations), the DFC
-    and ROI feature sets are built, and each feature set's linear kernel is computed once and
-    shared by every model and cross-validation scheme. Each (model, cv) pair is cross-validated on
-    both feature sets with the same folds and the same ``n_permutations`` null target draws; the
-    joint permutation test of the difference in mean r decides the verdict (held-out subjects are
+    ``sweep`` (default: ``base_params.sweep``) names the grid: for each combination (the product
+    of ``sweep.grid`` plus the extra ``sweep.combinations``; dotted keys such as ``window.length``,
+    ``window.shape``, ``atlas``, applied with ``sweep.fixed`` on top of ``base_params``) the ROI
+    time series come from the pipeline's cache (extracted once per atlas and preprocessing, and
+    kept in memory across combinations), the DFC and ROI feature sets are built, and each feature
+    set's linear kernel is computed once and shared by every model and cross-validation scheme.
+    Each (model, cv) pair of ``sweep.models`` and ``sweep.cv`` is cross-validated on both feature
+    sets with the same folds and the same ``n_permutations`` null target draws; the joint
+    permutation test of the difference in mean r decides the verdict (held-out subjects are
     not independent units, so their spread is description only). Under the leaky ``random`` and
     ``loso`` splits the verdict is ``"lesson (leaky split)"``: their deltas show the leak.
 
@@ -85,7 +82,9 @@ def sensitivity_scores(
     the reason in ``error`` instead of stopping the whole grid.
     """
 
-    combos = expand_grid(grid, combinations)
+    sweep = sweep or base_params.sweep
+    models, cvs, roi_features = sweep.models, sweep.cv, sweep.roi_features
+    combos = expand_grid(sweep.grid, sweep.combinations)
     swept_keys = list(dict.fromkeys(k for values in combos for k in values))
     looped = [k for k in swept_keys if k.split(".")[0] in DIRECT_GRID_KEYS_LOOPED]
     if looped:
@@ -96,7 +95,7 @@ def sensitivity_scores(
     if roi_features not in ("roi", "roi_window"):
         raise SweepError(f"roi_features must be 'roi' or 'roi_window', got {roi_features!r}")
     base = base_params.model_dump(mode="json")
-    base = deep_merge(base, expand_dotted(dict(fixed or {})))
+    base = deep_merge(base, expand_dotted(dict(sweep.fixed or {})))
     base["features"] = [roi_features, "dfc"]
     roi_cache: dict[str, Any] = {}
     rows = []
@@ -153,51 +152,10 @@ def sensitivity_scores(
                     )
                     began = time.perf_counter()
                     continue
-                dfc, roi_result = results["dfc"], results[roi_features]
-                joint = (
-                    joint_permutation_test(
-                        dfc.within_fold_r(),
-                        roi_result.within_fold_r(),
-                        dfc.null_r,
-                        roi_result.null_r,
-                    )
-                    if dfc.null_r is not None and roi_result.null_r is not None
-                    else {"delta_r": float("nan"), "p_value": float("nan")}
-                )
-                per_subject = pd.concat(
-                    {"dfc": dfc.subject_mean_r(), "roi": roi_result.subject_mean_r()}, axis=1
-                )
-                differences = (per_subject["dfc"] - per_subject["roi"]).to_numpy(dtype=float)
-                se, low, high = _confidence_interval(differences)
-                n_pairs = int(np.sum(~np.isnan(differences)))
-                pooled = {
-                    name: float(res.scores().query("emotion == 'mean'")["r_pooled"].iloc[0])
-                    for name, res in results.items()
-                }
                 rows.append(
                     dict(
                         row,
-                        r_dfc=float(per_subject["dfc"].mean()),
-                        r_roi=float(per_subject["roi"].mean()),
-                        pooled_r_dfc=pooled["dfc"],
-                        pooled_r_roi=pooled[roi_features],
-                        delta_r=float(np.nanmean(differences)) if n_pairs else float("nan"),
-                        delta_se=se,
-                        ci_low=low,
-                        ci_high=high,
-                        p_value=joint["p_value"],
-                        n_subjects=n_pairs,
-                        verdict=(
-                            "lesson (leaky split)"
-                            if cv in LESSON_SPLITS
-                            else verdict(
-                                joint["delta_r"],
-                                joint["p_value"],
-                                positive="DFC > ROI",
-                                negative="ROI > DFC",
-                                neither="no difference",
-                            )
-                        ),
+                        **_delta_scores(results["dfc"], results[roi_features], cv),
                         error="",
                         seconds=round(time.perf_counter() - began, 2),
                     )
@@ -205,3 +163,37 @@ def sensitivity_scores(
                 began = time.perf_counter()
         del feature_sets, grams
     return pd.DataFrame(rows)
+
+
+def _delta_scores(dfc: Any, roi: Any, cv: str) -> dict[str, Any]:
+    """One grid row's scores: DFC against ROI on the same folds and null draws, and the verdict."""
+    joint = (
+        joint_permutation_test(dfc.within_fold_r(), roi.within_fold_r(), dfc.null_r, roi.null_r)
+        if dfc.null_r is not None and roi.null_r is not None
+        else {"delta_r": float("nan"), "p_value": float("nan")}
+    )
+    per_subject = pd.concat({"dfc": dfc.subject_mean_r(), "roi": roi.subject_mean_r()}, axis=1)
+    differences = (per_subject["dfc"] - per_subject["roi"]).to_numpy(dtype=float)
+    se, low, high = _confidence_interval(differences)
+    n_pairs = int(np.sum(~np.isnan(differences)))
+    pooled = [
+        float(res.scores().query("emotion == 'mean'")["r_pooled"].iloc[0]) for res in (dfc, roi)
+    ]
+    if cv in LESSON_SPLITS:
+        label = "lesson (leaky split)"
+    else:
+        labels = {"positive": "DFC > ROI", "negative": "ROI > DFC", "neither": "no difference"}
+        label = verdict(joint["delta_r"], joint["p_value"], **labels)
+    return {
+        "r_dfc": float(per_subject["dfc"].mean()),
+        "r_roi": float(per_subject["roi"].mean()),
+        "pooled_r_dfc": pooled[0],
+        "pooled_r_roi": pooled[1],
+        "delta_r": float(np.nanmean(differences)) if n_pairs else float("nan"),
+        "delta_se": se,
+        "ci_low": low,
+        "ci_high": high,
+        "p_value": joint["p_value"],
+        "n_subjects": n_pairs,
+        "verdict": label,
+    }

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from helpers.config import WindowParams
 from helpers.features.connectivity import sliding_window_connectivity
 from helpers.features.windows import DEFAULT_TAPER_SIGMA, effective_length, window_weights
 
@@ -72,8 +73,7 @@ def spurious_fluctuation(
     n_surrogates: int = 20,
     seed: int = 0,
     n_rois: int | None = 40,
-    shape: str = "rectangular",
-    taper_sigma: float = DEFAULT_TAPER_SIGMA,
+    window: WindowParams | None = None,
 ) -> pd.DataFrame:
     """How much DFC fluctuates over time in real data and in phase-randomised surrogates.
 
@@ -84,11 +84,15 @@ def spurious_fluctuation(
     real / null near 1 means the window cannot tell dynamics from sampling noise.
 
     ``n_rois`` ROIs drawn at random (the same for every subject) keep this cheap; ``None`` uses all.
+    ``window`` gives the window shape and taper width (its length and step are not used: every
+    length of ``lengths`` is tried at step 1); the default is rectangular.
 
     Returns one row per length: ``length``, ``effective_length``, ``real_std``, ``null_std`` (mean
     over surrogates), ``null_low``/``null_high`` (2.5 and 97.5 percentiles), ``ratio`` and ``p_value``
     (share of surrogates fluctuating at least as much as the real data, with the +1 correction).
     """
+    shape = window.shape if window is not None else "rectangular"
+    taper_sigma = window.taper_sigma if window is not None else DEFAULT_TAPER_SIGMA
     series = list(timeseries.values()) if isinstance(timeseries, Mapping) else list(timeseries)
     if not series:
         raise ValueError("no time series given")

@@ -73,7 +73,6 @@ def window_starts(
     anchors: str = "tr",
     *,
     stimulus_onset: float = 0.0,
-    tr: float = TR_SECONDS,
     anchor_times: np.ndarray | None = None,
 ) -> np.ndarray:
     """First volume (inclusive, 0-based) of every window of a run.
@@ -81,8 +80,8 @@ def window_starts(
     ``anchors="tr"``: a window every ``step`` volumes from the first one, while it fits in the run.
     ``anchors="paper"``: one window per distinct paper anchor (``anchor_times``, default
     :func:`paper_anchor_times`; ``step`` is then ignored). An anchor at audio time ``t`` starts at
-    the first volume acquired at or after it, ``ceil((t + stimulus_onset) / tr)``, because volume
-    ``k`` sees audio time ``k * tr - stimulus_onset``. (The authors' code used ``fix(t / 2)`` as a
+    the first volume acquired at or after it, ``ceil((t + stimulus_onset) / TR)``, because volume
+    ``k`` sees audio time ``k * TR - stimulus_onset``. (The authors' code used ``fix(t / 2)`` as a
     1-based index and 13-volume windows; here windows are exactly ``length`` volumes.) Repeated
     anchors give one window (the authors' code kept one window per start too), and windows that
     would run past the last volume are dropped, as in the authors' code.
@@ -101,7 +100,7 @@ def window_starts(
     times = paper_anchor_times() if anchor_times is None else np.asarray(anchor_times, dtype=float)
     if times.ndim != 1 or not np.all(np.isfinite(times)):
         raise ValueError("anchor times must be a 1-D array of finite seconds of the audio")
-    starts = np.unique(np.ceil((times + stimulus_onset) / tr - 1e-9).astype(np.int64))
+    starts = np.unique(np.ceil((times + stimulus_onset) / TR_SECONDS - 1e-9).astype(np.int64))
     starts = starts[(starts >= 0) & (starts + length <= n_volumes)]
     if starts.size == 0:
         raise ValueError(
