@@ -33,7 +33,7 @@ def design(n_samples: int, n_features: int, n_subjects: int = 8, length: int = 1
     subjects = np.repeat([f"sub-{k:02d}" for k in range(n_subjects)], per_subject)
     start = np.tile(starts, n_subjects)
     return FeatureSet.from_arrays(
-        X, y, subjects, start, start + length, tr_targets=tr_targets, window={"length": length}
+        X, y, subjects, start, tr_targets=tr_targets, window={"length": length}
     )
 
 

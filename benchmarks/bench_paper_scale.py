@@ -271,11 +271,10 @@ def main(argv: list[str] | None = None) -> int:
                 np.tile(targets, (args.subjects, 1)),
                 full.subject,
                 full.start,
-                full.stop,
-                name="dfc",
                 tr_targets=drive,
                 window=window,
             )
+            full_set.name = "dfc"
             print(
                 f"full design: {len(full)} samples, {full_splitter.get_n_splits()} outer folds "
                 f"({args.subjects_per_fold} subjects x 1 of {args.n_blocks} blocks each), "
@@ -349,11 +348,10 @@ def main(argv: list[str] | None = None) -> int:
                 Y,
                 meta.subject,
                 meta.start,
-                meta.stop,
-                name=name,
                 tr_targets=drive,
                 window=window,
             )
+            features.name = name
             return features, FoldKernels(empty, fold_list, "center", gram=gram)
 
         dfc_set, dfc_kernels = kernel_only("dfc", gram_dfc)

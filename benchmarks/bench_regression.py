@@ -55,16 +55,16 @@ def make_data(n_subjects: int, n_rois: int, window: int, seed: int = 0):
         start.append(starts)
     start = np.concatenate(start)
     y = window_targets(tr_targets, start, window)
-    return FeatureSet.from_arrays(
+    features = FeatureSet.from_arrays(
         np.concatenate(X),
         y,
         np.array(subject),
         start,
-        start + window,
-        name="dfc",
         tr_targets=tr_targets,
         window={"length": window},
     )
+    features.name = "dfc"
+    return features
 
 
 def paper_svr(X: np.ndarray, Y: np.ndarray, folds) -> tuple[float, np.ndarray]:

@@ -31,7 +31,6 @@ def _planted_features() -> FeatureSet:
         y,
         np.repeat(subjects, len(starts)),
         np.tile(starts, len(subjects)),
-        np.tile(starts, len(subjects)) + LENGTH,
         tr_targets=tr_targets,
         window={"length": LENGTH},
     )

@@ -25,9 +25,7 @@ def _feature_set(shape: str, target: str) -> FeatureSet:
     start = np.tile(starts, 2)
     y = np.tile(per_window, (2, 1))
     X = rng.standard_normal((len(y), 4)).astype(np.float32)
-    return FeatureSet.from_arrays(
-        X, y, subject, start, start + LENGTH, tr_targets=tr_targets, window=window
-    )
+    return FeatureSet.from_arrays(X, y, subject, start, tr_targets=tr_targets, window=window)
 
 
 def test_window_average_against_a_loop_on_stacks() -> None:

@@ -11,6 +11,7 @@ emotion any decoder could recover from these data. Real data have no oracle.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -67,16 +68,5 @@ def planted_summary(
             )
             names.append(f"{emotion}|{kind}")
     X = np.stack(columns, axis=1).astype(np.float32)
-    planted = FeatureSet.from_arrays(
-        X,
-        reference.y,
-        reference.subject,
-        reference.start,
-        reference.stop,
-        name="planted",
-        tr_targets=reference.tr_targets,
-        window=reference.window,
-        target_names=reference.target_names,
-    )
-    planted.roi_labels = np.asarray(names)
-    return planted
+    planted = reference.with_features(X)
+    return replace(planted, name="planted", roi_labels=np.asarray(names))

@@ -7,7 +7,6 @@ targets were made from the TR-level emotion series, so that null targets are mad
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -150,16 +149,14 @@ class FeatureSet:
 
     def with_features(self, X: np.ndarray) -> "FeatureSet":
         """The same samples, targets and windows with other feature columns (e.g. a lesioned set)."""
-        return FeatureSet.from_arrays(
-            X,
-            self.y,
-            self.subject,
-            self.start,
-            self.stop,
-            name=self.name,
-            tr_targets=self.tr_targets,
-            window=self.window,
-            target_names=self.target_names,
+        X = np.asarray(X)
+        return replace(
+            self,
+            X=X,
+            roi_labels=np.array([f"roi{k}" for k in range(X.shape[1])]),
+            roi_networks=np.full(X.shape[1], "none"),
+            edges=None,
+            feature_labels=None,
         )
 
     @property
@@ -174,37 +171,47 @@ class FeatureSet:
         y: np.ndarray,
         subject: Any,
         start: Any,
-        stop: Any,
         *,
-        name: str = "features",
-        tr_targets: np.ndarray | None = None,
         window: dict[str, Any] | None = None,
-        target_names: Sequence[str] | None = None,
+        tr_targets: np.ndarray | None = None,
     ) -> "FeatureSet":
-        """A feature set from plain arrays (features are ROIs named ``roi0``, ``roi1``...)."""
+        """A feature set from plain arrays (features are ROIs named ``roi0``, ``roi1``...).
+
+        Parameters
+        ----------
+        X : (n_samples, n_features) features.
+        y : (n_samples,) or (n_samples, n_targets) targets; eight columns are the emotions.
+        subject, start : (n_samples,) each sample's subject and first volume.
+        window : the window settings (``length``, and the ``shape``/``target`` that null draws
+            need); each sample covers ``start .. start + length``, one volume when absent.
+        tr_targets : (n_volumes, n_targets) volume-level targets, for window-level null draws.
+
+        Returns
+        -------
+        A FeatureSet named ``"features"``.
+        """
+        window = dict(window or {})
+        start = np.asarray(start)
+        stop = start + int(window.get("length", 1))
         X = np.asarray(X)
         y = np.asarray(y, dtype=float)
         y = y[:, None] if y.ndim == 1 else y
         names = (
-            tuple(target_names)
-            if target_names is not None
-            else (
-                EMOTIONS
-                if y.shape[1] == len(EMOTIONS)
-                else tuple(f"target_{k}" for k in range(y.shape[1]))
-            )
+            EMOTIONS
+            if y.shape[1] == len(EMOTIONS)
+            else tuple(f"target_{k}" for k in range(y.shape[1]))
         )
         labels = np.array([f"roi{k}" for k in range(X.shape[1])])
         return cls(
-            name=name,
+            name="features",
             X=X,
             y=y,
             subject=np.asarray(subject).astype(str),
-            start=np.asarray(start),
-            stop=np.asarray(stop),
+            start=start,
+            stop=stop,
             roi_labels=labels,
             roi_networks=np.full(X.shape[1], "none"),
             target_names=names,
-            window=dict(window or {}),
+            window=window,
             tr_targets=tr_targets,
         )
