@@ -26,10 +26,10 @@ from helpers.annotation.targets import emotion_targets
 from helpers.config import Params, params_from_dict
 from helpers.data.atlases import load_atlas
 from helpers.decoding.runs import RegressionRun
-from helpers.decoding.splits import WindowMeta, purge_gap_trs
+from helpers.decoding.splits import WindowMeta
 from helpers.decoding.stats import clopper_pearson, fdr_bh
 from helpers.explain.accounts import account_tests, conclusion, target_correlation
-from helpers.explain.heldout import ExplainOptions, explained_model, heldout_patterns
+from helpers.explain.heldout import ExplainOptions, NullDraws, explained_model, heldout_patterns
 from helpers.explain.indices import (
     INDEX_DIRECTIONS,
     index_test,
@@ -169,14 +169,8 @@ def interpretation_verdicts(
     options = ExplainOptions(
         feature_scaling=params.cv_options.feature_scaling if scaling == "cv" else scaling
     )
-    draws = dict(
-        n_null=params.explain.n_null_draws,
-        null_method=params.null_method,
-        seed=params.seed + seed,
-        options=options,
-    )
-    min_shift = purge_gap_trs(params.window.length, params.cv_options.hrf_span_s)
-    held = heldout_patterns(model, data, splitter, min_shift=min_shift, **draws)
+    draws = dict(nulls=NullDraws.from_params(params, seed_offset=seed), options=options)
+    held = heldout_patterns(model, data, splitter, **draws)
     fraction = params.explain.top_edge_fraction
     where = (data.edges, atlas.n_rois, atlas.networks, fraction)
     observed = pattern_indices(held.values, *where)
@@ -193,9 +187,7 @@ def interpretation_verdicts(
         else:  # the ROI decoder, explained the same way
             explained = explanation_data(feature_set, params.explain.window_stride)
             roi_splitter = explanation_splitter(params, WindowMeta.from_features(explained))
-            patterns = heldout_patterns(
-                model, explained, roi_splitter, min_shift=min_shift, **draws
-            )
+            patterns = heldout_patterns(model, explained, roi_splitter, **draws)
         found = account_tests(
             patterns.values, patterns.null_draws(), explained.edges, atlas.networks, correlation
         )

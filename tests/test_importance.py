@@ -13,6 +13,7 @@ from helpers.decoding.kernels import FoldKernels
 from helpers.decoding.splits import LeaveOneSubjectOut
 from helpers.explain.heldout import (
     ExplainOptions,
+    NullDraws,
     explained_model,
     fold_pattern,
     heldout_patterns,
@@ -26,9 +27,9 @@ from helpers.explain.inputs import (
 )
 from helpers.explain.lesions import (
     EdgeGrams,
+    _roi_lesion_scores,
     lesion_drops,
     lesion_null_drops,
-    roi_lesion_scores,
     roi_lesions_with_null,
 )
 from helpers.explain.patterns import activation_pattern
@@ -192,7 +193,7 @@ def test_heldout_patterns_find_the_driving_edges_on_test_windows():
 def test_null_draw_patterns_equal_a_refit_on_that_null_target(model):
     data = _with_tr_targets(_toy_data(4))
     splitter = LeaveOneSubjectOut(data)
-    held = heldout_patterns(model, data, splitter, n_null=4, seed=2, min_shift=5)
+    held = heldout_patterns(model, data, splitter, nulls=NullDraws(4, seed=2, min_shift=5))
     draws = list(held.null_draws(chunk=3))
     assert len(draws) == 4 and draws[0].shape == (45, 2)
     targets = null_sample_targets(data, 4, seed=2, min_shift=5)
@@ -207,12 +208,12 @@ def test_roi_lesions_fast_route_equals_refit_and_edge_grams_add_up():
     splitter = LeaveOneSubjectOut(data)
     sets = {"a": np.array([0, 1]), "b": np.array([7, 9])}
     options = ExplainOptions()
-    fast = roi_lesion_scores("ridge", data, splitter, sets, options=options)
+    fast = _roi_lesion_scores("ridge", data, splitter, sets, options)
     blocks = {name: roi_set_block(data.edges, rois) for name, rois in sets.items()}
     slow = lesion_drops("ridge", data, splitter, blocks, options=CENTRED)
     wide = slow.pivot(index="lesion", columns="emotion", values="r_lesioned")
     assert fast.to_numpy() == pytest.approx(wide.loc[["a", "b"], ["e1", "e2"]].to_numpy(), abs=1e-6)
-    cpm = roi_lesion_scores("cpm", data, splitter, sets, options=options)  # shared correlations
+    cpm = _roi_lesion_scores("cpm", data, splitter, sets, options)  # shared correlations
     assert list(cpm.index) == ["a", "b"] and list(cpm.columns) == ["e1", "e2"]
     assert cpm.loc["b"].min() > cpm.loc["a"].max()  # ROIs 0 and 1 carry network A's signal
     refit = lesion_drops(
@@ -225,7 +226,12 @@ def test_roi_lesions_fast_route_equals_refit_and_edge_grams_add_up():
     assert grams.gram(sets["b"]) == pytest.approx(block @ block.T, rel=1e-4, abs=1e-3)
     baseline = heldout_patterns("ridge", data, splitter, options=options).importance.cv
     drops, null = roi_lesions_with_null(
-        "ridge", data, splitter, {"a": sets["a"]}, 5, baseline=baseline, options=options
+        data,
+        splitter,
+        {"a": sets["a"]},
+        baseline=baseline,
+        random_sets=NullDraws(5),
+        options=options,
     )
     assert set(null["draw"]) == set(range(5)) and (null.lesion == "a").all()
     assert drops.set_index("emotion").loc["mean", "drop"] > 0.3  # network A carries the signal
@@ -236,7 +242,7 @@ def test_cpm_network_lesions_with_nulls_equal_refits_without_the_network():
     splitter = LeaveOneSubjectOut(data)
     blocks = network_blocks(data.edges, data.roi_networks)
     observed, null = lesion_null_drops(
-        "cpm", data, splitter, blocks, n_null=3, seed=1, options=ExplainOptions()
+        "cpm", data, splitter, blocks, nulls=NullDraws(3, seed=1), options=ExplainOptions()
     )
     options = CVOptions(splitter=splitter, n_permutations=3, seed=1, inner_splits=3)
     full = cross_validate_model(data, "cpm", options)

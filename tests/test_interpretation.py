@@ -17,7 +17,7 @@ from helpers.decoding.splits import LeaveOneSubjectOut
 from helpers.decoding.stats import verdict
 from helpers.explain.accounts import constructionist_table
 from helpers.explain.graphs import top_edge_indices
-from helpers.explain.heldout import heldout_patterns
+from helpers.explain.heldout import NullDraws, heldout_patterns
 from helpers.explain.indices import (
     INDEX_DIRECTIONS,
     empirical_p,
@@ -198,9 +198,8 @@ def test_keep_top_edges_zeroes_all_but_the_top_fraction():
 def null_heldout():
     data, atlas, sim, truth = _simulated("none")
     data = dataclasses.replace(data, tr_targets=_drive())
-    held = heldout_patterns(
-        "ridge", data, LeaveOneSubjectOut(data), n_null=60, seed=1, min_shift=20
-    )
+    nulls = NullDraws(60, seed=1, min_shift=20)
+    held = heldout_patterns("ridge", data, LeaveOneSubjectOut(data), nulls=nulls)
     return held, data, atlas, sim
 
 

@@ -12,7 +12,7 @@ from test_importance import _toy_data, _with_tr_targets
 from helpers.config import ParameterError, load_params
 from helpers.decoding.crossval import CVOptions, cross_validate_model, n_null_draws
 from helpers.decoding.splits import LeaveOneSubjectOut
-from helpers.explain.heldout import explained_model, heldout_patterns
+from helpers.explain.heldout import NullDraws, explained_model, heldout_patterns
 from helpers.registry import ModelSpec, model_names, model_spec, models_table, registered
 
 TOY = ModelSpec(
@@ -44,9 +44,8 @@ def test_a_new_model_is_one_entry_through_validation_folds_nulls_and_patterns():
         assert n_null_draws("pls", options) == 3 and result.null_r.shape[0] == 3
         assert {c["model__n_components"] for c in result.chosen} <= {1, 2}
 
-        held = heldout_patterns(
-            "pls", data, LeaveOneSubjectOut(data), n_null=2, seed=1, min_shift=5
-        )
+        nulls = NullDraws(2, seed=1, min_shift=5)
+        held = heldout_patterns("pls", data, LeaveOneSubjectOut(data), nulls=nulls)
         assert held.importance.method == "held-out haufe"  # linear: Haufe's transform
         assert len(list(held.null_draws())) == 2
         assert (

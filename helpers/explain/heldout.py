@@ -26,6 +26,7 @@ from helpers.decoding.kernels import FoldKernels, _fold_scaling
 from helpers.decoding.models import ModelGrid, check_model_name
 from helpers.decoding.nulls import null_window_table
 from helpers.decoding.results import CVResult
+from helpers.decoding.splits import purge_gap_trs
 from helpers.explain.patterns import FeatureImportance, _small_blas, pattern_kind
 from helpers.features import FeatureSet
 from helpers.progress import tqdm
@@ -37,7 +38,8 @@ class ExplainOptions:
     """How an explained model is cross-validated: tuning, scaling, shared kernels.
 
     ``kernels`` (each outer fold's linear kernel) may be shared with other explanations of the same
-    features and folds; ``grid`` holds the hyperparameters tuned in the inner folds.
+    features and folds; ``grid`` holds the hyperparameters tuned in the inner folds; ``seed`` draws
+    the explanation's own randomness (the shuffles of permutation importance).
     """
 
     inner_splits: int = 3
@@ -45,6 +47,7 @@ class ExplainOptions:
     grid: ModelGrid = field(default_factory=ModelGrid)
     kernels: FoldKernels | None = None
     progress: bool = False
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.feature_scaling not in ("standard", "center"):
@@ -53,6 +56,40 @@ class ExplainOptions:
             )
         if self.inner_splits < 2:
             raise ValueError(f"inner_splits must be at least 2, got {self.inner_splits}")
+
+
+@dataclass(frozen=True)
+class NullDraws:
+    """Null target draws an explanation is tested against.
+
+    ``n`` draws by ``method`` (``phase_randomization`` or ``circular_shift``, see
+    :mod:`helpers.decoding.nulls`), shared by every subject and emotion, from ``seed``; circular
+    shifts stay at least ``min_shift`` TRs away from the truth. For random lesions, ``n`` random
+    ROI sets are drawn from ``seed``.
+    """
+
+    n: int = 0
+    method: str = "phase_randomization"
+    seed: int = 0
+    min_shift: int = 1
+
+    def __post_init__(self) -> None:
+        if self.n < 0:
+            raise ValueError(f"the number of null draws must be >= 0, got {self.n}")
+
+    @classmethod
+    def from_params(cls, params: Any, seed_offset: int = 0) -> "NullDraws":
+        """A parameter set's explanation nulls: ``explain.n_null_draws`` draws of ``null_method``.
+
+        Circular shifts keep at least the cross-validation's purge gap from the truth, so a null
+        draw is never a copy of the real targets a few TRs away.
+        """
+        return cls(
+            n=params.explain.n_null_draws,
+            method=params.null_method,
+            seed=params.seed + seed_offset,
+            min_shift=purge_gap_trs(params.window.length, params.cv_options.hrf_span_s),
+        )
 
 
 def has_null_shortcut(model: str) -> bool:
@@ -136,24 +173,32 @@ def heldout_patterns(
     data: FeatureSet,
     splitter: Any,
     *,
-    n_null: int = 0,
-    null_method: str = "phase_randomization",
-    seed: int = 0,
-    min_shift: int = 1,
+    nulls: NullDraws | None = None,
     options: ExplainOptions | None = None,
 ) -> HeldOutPatterns:
     """Held-out activation patterns of ``model``, per outer fold then averaged, with null draws.
 
     Each outer fold is tuned on inner folds of its training windows and fitted on them; only then
     are its test windows predicted, and the pattern is the covariance of the test features with
-    those predictions. ``n_null`` null target draws (``null_method``, shared by every subject and
-    emotion, at least ``min_shift`` TRs away from the truth) go through the same folds and tuning.
-    The returned ``importance.cv`` holds the held-out predictions of the real targets.
+    those predictions. The ``nulls`` draws go through the same folds and tuning.
+
+    Parameters
+    ----------
+    model : a registered model.
+    data : the feature set (n_samples windows).
+    splitter : the outer folds (their inner folds tune the model).
+    nulls : null target draws (none by default).
+    options : tuning, scaling and shared kernels.
+
+    Returns
+    -------
+    HeldOutPatterns; ``importance.values`` is (n_features, n_targets) and ``importance.cv`` holds
+    the held-out predictions of the real targets.
     """
     check_model_name(model)
     options = options or ExplainOptions()
-    if n_null < 0:
-        raise ValueError(f"n_null must be >= 0, got {n_null}")
+    nulls = nulls or NullDraws()
+    n_null = nulls.n
     X = data.X
     Y = np.asarray(data.y, dtype=float)
     folds = list(splitter.split(X))
@@ -166,7 +211,7 @@ def heldout_patterns(
     null_windows = None
     if n_null:
         null_windows, window_of_sample = null_window_table(
-            data, n_null, null_method, seed, min_shift
+            data, n_null, nulls.method, nulls.seed, nulls.min_shift
         )
     shortcut = has_null_shortcut(model)
     K = Y.shape[1]
@@ -244,6 +289,7 @@ __all__ = [
     "explained_model",
     "ExplainOptions",
     "HeldOutPatterns",
+    "NullDraws",
     "fold_pattern",
     "has_null_shortcut",
     "heldout_patterns",

@@ -22,7 +22,7 @@ from helpers.decoding.selection import (
     CorrelationCache,
     CpmLesion,
 )
-from helpers.explain.heldout import ExplainOptions
+from helpers.explain.heldout import ExplainOptions, NullDraws
 from helpers.explain.indices import random_roi_sets
 from helpers.explain.inputs import roi_set_block
 from helpers.explain.patterns import _small_blas
@@ -111,9 +111,7 @@ def lesion_null_drops(
     splitter: Any,
     lesions: Mapping[str, np.ndarray],
     *,
-    n_null: int,
-    null_method: str = "phase_randomization",
-    seed: int = 0,
+    nulls: NullDraws,
     options: ExplainOptions | None = None,
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Each lesion's drop in mean held-out r, for the real targets and for ``n_null`` null draws.
@@ -126,6 +124,7 @@ def lesion_null_drops(
     """
     check_model_name(model)
     options = options or ExplainOptions()
+    n_null = nulls.n
     if n_null < 1:
         raise ValueError(f"n_null must be >= 1, got {n_null}")
     X = data.X
@@ -139,8 +138,8 @@ def lesion_null_drops(
         feature_scaling=options.feature_scaling,
         grid=options.grid,
         n_permutations=n_null,
-        null_method=null_method,
-        seed=seed,
+        null_method=nulls.method,
+        seed=nulls.seed,
     )
 
     # CPM lesions keep every feature and exclude the lesioned ones from the shared rankings
@@ -202,24 +201,25 @@ class EdgeGrams:
         return total
 
 
-def roi_lesion_scores(
+def _roi_lesion_scores(
     model: str,
     data: FeatureSet,
     splitter: Any,
     roi_sets: Mapping[Any, np.ndarray],
-    *,
     options: ExplainOptions,
-    grams: EdgeGrams | None = None,
-    rankings: CorrelationCache | None = None,
+    shared: tuple[EdgeGrams | None, CorrelationCache | None] = (None, None),
 ) -> pd.DataFrame:
     """Held-out r per emotion after removing every edge of each ROI set: one row per set.
 
     Kernel models with ``center`` scaling take the fast route: each fold's lesioned kernel is the
-    intact one minus the centred Gram of the removed edges (from ``grams``), and each fold is
+    intact one minus the centred Gram of the removed edges (``shared[0]``, an
+    :class:`EdgeGrams`), and each fold is
     refitted with the same inner folds and tuning as :func:`lesion_drops` uses. CPM re-ranks the
-    edges of each fit kept in ``rankings`` (shared between calls on the same data and folds).
+    edges of each fit kept in ``shared[1]`` (a :class:`CorrelationCache` shared between calls on
+    the same data and folds).
     Other models refit through :func:`lesion_drops`.
     """
+    grams, rankings = shared
     check_model_name(model)
     if data.edges is None:
         raise ValueError("ROI lesions of edge features need the feature set's edges")
@@ -306,22 +306,32 @@ def _long_drops(r_lesioned: pd.DataFrame, r_full: pd.Series, n_features: dict) -
 
 
 def roi_lesions_with_null(
-    model: str,
     data: FeatureSet,
     splitter: Any,
     lesions: Mapping[str, np.ndarray],
-    n_random: int,
     *,
     baseline: CVResult,
+    random_sets: NullDraws,
     options: ExplainOptions,
-    seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Named ROI lesions and ``n_random`` random ROI sets of the same size for each.
+    """Named ROI lesions and ``random_sets.n`` random ROI sets of the same size for each.
 
-    Returns ``(drops, null_drops)`` in :func:`lesion_drops`' format; ``null_drops`` has a ``draw``
-    column and its ``lesion`` names the real lesion each random set stands in for (random sets
-    avoid that lesion's ROIs). ``baseline`` is the intact model's cross-validation on the same folds.
+    Parameters
+    ----------
+    data : the DFC feature set (its ``edges`` map features to ROI pairs).
+    splitter : the outer folds of ``baseline``.
+    lesions : named ROI sets (ROI indices) to remove.
+    baseline : the intact model's cross-validation on the same folds (it names the model).
+    random_sets : how many random ROI sets stand in for each lesion, and their seed.
+    options : tuning, scaling and shared kernels.
+
+    Returns
+    -------
+    ``(drops, null_drops)`` in :func:`lesion_drops`' format; ``null_drops`` has a ``draw`` column
+    and its ``lesion`` names the real lesion each random set stands in for (random sets avoid that
+    lesion's ROIs).
     """
+    model, n_random, seed = baseline.model, random_sets.n, random_sets.seed
     if n_random < 1:
         raise ValueError(f"n_random must be >= 1, got {n_random}")
     n_rois = int(np.max(data.edges)) + 1
@@ -334,17 +344,13 @@ def roi_lesions_with_null(
         return {name: roi_set_block(data.edges, rois).size for name, rois in sets.items()}
 
     named = {name: np.asarray(rois, dtype=int) for name, rois in lesions.items()}
-    r_named = roi_lesion_scores(
-        model, data, splitter, named, options=options, grams=grams, rankings=rankings
-    )
+    r_named = _roi_lesion_scores(model, data, splitter, named, options, (grams, rankings))
     drops = _long_drops(r_named, scores, sizes(named))
     null_parts = []
     for name, rois in named.items():
         draws = random_roi_sets(n_rois, len(rois), n_random, seed=seed, exclude=rois)
         sets = dict(enumerate(draws))
-        r_null = roi_lesion_scores(
-            model, data, splitter, sets, options=options, grams=grams, rankings=rankings
-        )
+        r_null = _roi_lesion_scores(model, data, splitter, sets, options, (grams, rankings))
         part = _long_drops(r_null, scores, sizes(sets)).rename(columns={"lesion": "draw"})
         null_parts.append(part.assign(lesion=name))
     return drops, pd.concat(null_parts, ignore_index=True)

@@ -105,7 +105,6 @@ def block_permutation_importance(
     blocks: Mapping[str, np.ndarray],
     *,
     n_repeats: int = 5,
-    seed: int = 0,
     options: ExplainOptions | None = None,
 ) -> pd.DataFrame:
     """Drop in held-out Pearson r when a block of features is shuffled across test samples.
@@ -121,7 +120,8 @@ def block_permutation_importance(
     test rows' block norms are computed once per fold, and a permutation ``pi`` turns the kernel into
     ``K - G_B + G_B[pi]``. Estimator models (forest, lasso...) are refitted once per fold with the
     chosen hyperparameters and predict on permuted copies of the test features. The fitting
-    settings (tuning, scaling, shared kernels, progress) come as ``options``.
+    settings (tuning, scaling, shared kernels, progress) come as ``options``, and the shuffles
+    are drawn from ``options.seed``.
     """
 
     check_model_name(model)
@@ -146,7 +146,7 @@ def block_permutation_importance(
         kernels = FoldKernels(X, folds, feature_scaling)
     if kernels is not None:
         kernels.cache()
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(settings.seed)
     base = np.full(Y.shape, np.nan)
     permuted = np.full((len(names), n_repeats) + Y.shape, np.nan, dtype=np.float32)
     for k, (train, test) in enumerate(
