@@ -8,10 +8,14 @@
 * :mod:`~helpers.decoding.crossval`: :func:`cross_validate_model`, scored in
   :mod:`~helpers.decoding.metrics` and kept in :class:`~helpers.decoding.results.CVResult`;
 * :mod:`~helpers.decoding.nulls`, :mod:`~helpers.decoding.stats`: null targets, p-values, FDR;
-* :mod:`~helpers.decoding.sensitivity`: the same comparison over a grid of parameter sets.
+* :mod:`~helpers.decoding.sensitivity`: the same comparison over a grid of parameter sets;
+* :mod:`~helpers.decoding.estimators`: the same models as scikit-learn regressors
+  (:class:`FastKernelRidge`, :class:`CPMRegressor`, :class:`ScreenedRegressor`) for pipelines of
+  one's own.
 """
 
 from helpers.decoding.crossval import CVOptions, cross_validate_model
+from helpers.decoding.estimators import CPMRegressor, FastKernelRidge, ScreenedRegressor
 from helpers.decoding.results import CVResult
 from helpers.decoding.schemes import make_splitter
 from helpers.decoding.splits import (
@@ -22,7 +26,10 @@ from helpers.decoding.splits import (
 )
 
 __all__ = [
+    "CPMRegressor",
     "CVOptions",
+    "FastKernelRidge",
+    "ScreenedRegressor",
     "CVResult",
     "LeaveOneSubjectOut",
     "LeaveOneSubjectOutBlocked",
