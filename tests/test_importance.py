@@ -10,6 +10,7 @@ from sklearn.linear_model import LinearRegression
 
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.kernels import FoldKernels
+from helpers.decoding.nulls import null_window_table
 from helpers.decoding.splits import LeaveOneSubjectOut
 from helpers.explain.heldout import (
     ExplainOptions,
@@ -21,7 +22,6 @@ from helpers.explain.heldout import (
 from helpers.explain.inputs import (
     network_blocks,
     network_pair_blocks,
-    null_sample_targets,
     roi_set_block,
     thinned_rows,
 )
@@ -196,7 +196,9 @@ def test_null_draw_patterns_equal_a_refit_on_that_null_target(model):
     held = heldout_patterns(model, data, splitter, nulls=NullDraws(4, seed=2, min_shift=5))
     draws = list(held.null_draws(chunk=3))
     assert len(draws) == 4 and draws[0].shape == (45, 2)
-    targets = null_sample_targets(data, 4, seed=2, min_shift=5)
+    table, window_of_sample = null_window_table(data, 4, "phase_randomization", 2, 5)
+    width = data.y.shape[1]
+    targets = [table[:, k * width : (k + 1) * width][window_of_sample] for k in range(4)]
     for d in (0, 3):
         refit = heldout_patterns(model, dataclasses.replace(data, y=targets[d]), splitter)
         assert draws[d] == pytest.approx(refit.values, abs=1e-4), (model, d)

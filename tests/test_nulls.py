@@ -7,7 +7,6 @@ import pytest
 from scipy.ndimage import gaussian_filter1d
 
 from helpers.decoding.nulls import null_tr_targets, null_window_table
-from helpers.explain.inputs import null_sample_targets
 from helpers.features import FeatureSet, window_average, window_targets, window_weights
 
 N_TRS, LENGTH = 90, 12
@@ -54,10 +53,6 @@ def test_null_targets_follow_the_real_targets_aggregation(shape: str, target: st
     for k in range(4):
         expected = features.targets_from(series[k])
         np.testing.assert_allclose(table[:, 3 * k : 3 * k + 3][window_of_sample], expected)
-    from_explain = null_sample_targets(
-        features, 4, method="circular_shift", seed=3, min_shift=LENGTH
-    )
-    np.testing.assert_allclose(from_explain[2], features.targets_from(series[2]))
     if shape == "tapered" and target == "mean":
         plain = window_average(series[0], np.unique(features.start), LENGTH)
         assert not np.allclose(plain, table[:, :3]), "tapered nulls must not be plain window means"

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.decoding.nulls import null_window_table
+from helpers.decoding.kernels import FoldKernels
 from helpers.decoding.schemes import make_splitter
 from helpers.decoding.splits import WindowMeta
+from helpers.explain.heldout import ExplainOptions
 from helpers.features import FeatureSet, build_feature_sets
 from helpers.pipeline import ground_truth, roi_timeseries, run_targets
 
@@ -110,7 +111,21 @@ class ExplanationInputs:
     feature_scaling: str
 
     def splitter(self, params: Any, name: str = "dfc") -> Any:
+        """The explanation folds over feature set ``name`` (see :func:`explanation_splitter`)."""
         return explanation_splitter(params, WindowMeta.from_features(self.data[name]))
+
+    def explain_options(self, params: Any, name: str = "dfc") -> ExplainOptions:
+        """Options that share each explanation fold's kernel over ``name`` between explanations.
+
+        Every explanation of the same features and folds (patterns, lesions, permutations) then
+        reuses one kernel per fold instead of forming it again; the seed is the parameters'.
+        """
+        data = self.data[name]
+        folds = list(self.splitter(params, name).split(data.X))
+        kernels = FoldKernels(data.X, folds, self.feature_scaling)
+        return ExplainOptions(
+            feature_scaling=self.feature_scaling, kernels=kernels, seed=params.seed
+        )
 
 
 def explanation_inputs(
@@ -132,21 +147,3 @@ def explanation_inputs(
     return ExplanationInputs(
         data, roi.atlas, targets.to_numpy(dtype=float), ground_truth(params), scaling
     )
-
-
-def null_sample_targets(
-    features: FeatureSet,
-    n_nulls: int,
-    *,
-    method: str = "phase_randomization",
-    seed: int = 0,
-    min_shift: int = 1,
-) -> list[np.ndarray]:
-    """Per-sample null targets of a feature set, made exactly as its real targets were.
-
-    One draw for all emotions and subjects (the story is shared), aggregated into windows by the
-    feature set's own window weights and target rule (see :func:`helpers.decoding.nulls.null_window_table`).
-    """
-    table, window_of_sample = null_window_table(features, n_nulls, method, seed, min_shift)
-    n_targets = features.y.shape[1]
-    return [table[:, k * n_targets : (k + 1) * n_targets][window_of_sample] for k in range(n_nulls)]
