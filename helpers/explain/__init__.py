@@ -9,3 +9,15 @@
 * :mod:`~helpers.explain.indices`: pattern statistics (entropy, overlap, lesions) and null tests;
 * :mod:`~helpers.explain.accounts`: the indices that tell the accounts apart, and the conclusion.
 """
+
+__all__ = [
+    "accounts",
+    "graphs",
+    "heldout",
+    "indices",
+    "inputs",
+    "lesions",
+    "patterns",
+    "permutation",
+    "recovery",
+]
