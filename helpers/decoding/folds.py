@@ -110,75 +110,18 @@ def kernel_ridge_fold(
     alphas_rel = np.asarray(grid.relative_alphas)
     variants = _kernel_variants(name, K_lin, n_tr, grid)
     linear = variants[0][0] is None
-    n_settings = len(variants) * len(alphas_rel)
-    sse = np.zeros((n_settings, Y.shape[1]))
-    with_null = null_windows is not None
-    if with_null:
-        windows = fold.window_of_sample
-        n_win = null_windows.shape[0]
-        Q = np.zeros((n_settings, n_win, n_win))
-    settings: list[tuple[float | None, float]] = []
-    for v, (gamma, K) in enumerate(variants):
-        scale = float(np.mean(np.diag(K[:n_tr, :n_tr]))) or 1.0
-        alphas = alphas_rel * scale
-        settings.extend((gamma, a) for a in alphas)
-        for it, iv in fold.inner:
-            K_in, K_ev = _inner_blocks(K, it, iv, linear)
-            spectrum = KernelSpectrum(K_in)
-            y_mean = Y_tr[it].mean(axis=0)
-            preds = spectrum.predict(K_ev, Y_tr[it] - y_mean, alphas) + y_mean
-            sse[v * len(alphas) : (v + 1) * len(alphas)] += ((preds - Y_tr[iv]) ** 2).sum(axis=1)
-            if with_null:
-                E_in = _window_design(windows[fold.train[it]], n_win)
-                weights = E_in.mean(axis=0)
-                E_val = _window_design(windows[fold.train[iv]], n_win)
-                left, projected = spectrum.hat_factors(K_ev, E_in - weights)
-                for j, a in enumerate(alphas):
-                    M = left @ (projected / (spectrum.eigvals + a)[:, None]) + weights
-                    R = E_val - M
-                    Q[v * len(alphas) + j] += R.T @ R
+    tuning = _KernelRidgeTuning(variants, alphas_rel, linear, n_tr)
+    sse, Q = tuning.inner_losses(Y_tr, fold, null_windows)
     best = np.argmin(sse, axis=0)
-    K_variants = {v: K for v, (_, K) in enumerate(variants)}
-    test_pred = np.empty((len(fold.test), Y.shape[1]))
-    null_pred = None
-    if with_null:
+    null_best, T = None, None
+    if null_windows is not None:
         T = np.asarray(null_windows, dtype=np.float32)
         scores = np.stack(
-            [np.einsum("ij,ij->j", Q[s].astype(np.float32) @ T, T) for s in range(n_settings)]
+            [np.einsum("ij,ij->j", Q[s].astype(np.float32) @ T, T) for s in range(len(Q))]
         )
         null_best = np.argmin(scores, axis=0)
-        null_pred = np.empty((len(fold.test), T.shape[1]), dtype=np.float32)
-        E_tr = _window_design(windows[fold.train], n_win)
-        weights_tr = E_tr.mean(axis=0)
-    y_mean = Y_tr.mean(axis=0)
-    for v in range(len(variants)):
-        used = [
-            s
-            for s in range(v * len(alphas_rel), (v + 1) * len(alphas_rel))
-            if np.any(best == s) or (with_null and np.any(null_best == s))
-        ]
-        if not used:
-            continue
-        K = K_variants[v]
-        spectrum = KernelSpectrum(K[:n_tr, :n_tr])
-        K_te = K[n_tr:, :n_tr]
-        if with_null:
-            left, projected = spectrum.hat_factors(K_te, E_tr - weights_tr)
-        for s in used:
-            a = settings[s][1]
-            cols = np.flatnonzero(best == s)
-            if len(cols):
-                test_pred[:, cols] = (
-                    spectrum.predict(K_te, Y_tr[:, cols] - y_mean[cols], np.array([a]))[0]
-                    + y_mean[cols]
-                )
-            if with_null:
-                ncols = np.flatnonzero(null_best == s)
-                if len(ncols):
-                    M = (left @ (projected / (spectrum.eigvals + a)[:, None]) + weights_tr).astype(
-                        np.float32
-                    )
-                    null_pred[:, ncols] = M @ T[:, ncols]
+    test_pred, null_pred = tuning.refit_predict(Y_tr, fold, (best, null_best), T)
+    settings = tuning.settings
     factors = (None,) if linear else tuple(grid.gamma_factors)
     chosen = {
         "gamma": [settings[s][0] for s in best],
@@ -187,6 +130,101 @@ def kernel_ridge_fold(
         "gamma_factor": [factors[s // len(alphas_rel)] for s in best],
     }
     return FoldOutput(test_pred, chosen, null_pred)
+
+
+@dataclass
+class _KernelRidgeTuning:
+    """The (kernel, penalty) settings of one fold: their inner losses, then the chosen fits.
+
+    Setting ``v * n_alphas + j`` is kernel variant ``v`` with penalty ``j``, penalties in units
+    of the mean diagonal of that variant's training kernel.
+    """
+
+    variants: list[tuple[float | None, np.ndarray]]
+    alphas_rel: np.ndarray
+    linear: bool
+    n_train: int
+    settings: list[tuple[float | None, float]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for gamma, K in self.variants:
+            scale = float(np.mean(np.diag(K[: self.n_train, : self.n_train]))) or 1.0
+            self.settings.extend((gamma, a) for a in self.alphas_rel * scale)
+
+    def _alphas(self, v: int) -> np.ndarray:
+        n = len(self.alphas_rel)
+        return np.array([a for _, a in self.settings[v * n : (v + 1) * n]])
+
+    def inner_losses(
+        self, Y_tr: np.ndarray, fold: FoldInput, null_windows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Squared inner-fold error per (setting, target), and per setting the null quadratic form."""
+        n_alpha = len(self.alphas_rel)
+        sse = np.zeros((len(self.settings), Y_tr.shape[1]))
+        Q = None
+        if null_windows is not None:
+            windows, n_win = fold.window_of_sample, null_windows.shape[0]
+            Q = np.zeros((len(self.settings), n_win, n_win))
+        for v, (_, K) in enumerate(self.variants):
+            alphas, rows = self._alphas(v), slice(v * n_alpha, (v + 1) * n_alpha)
+            for it, iv in fold.inner:
+                K_in, K_ev = _inner_blocks(K, it, iv, self.linear)
+                spectrum = KernelSpectrum(K_in)
+                y_mean = Y_tr[it].mean(axis=0)
+                preds = spectrum.predict(K_ev, Y_tr[it] - y_mean, alphas) + y_mean
+                sse[rows] += ((preds - Y_tr[iv]) ** 2).sum(axis=1)
+                if Q is None:
+                    continue
+                E_in = _window_design(windows[fold.train[it]], n_win)
+                weights = E_in.mean(axis=0)
+                E_val = _window_design(windows[fold.train[iv]], n_win)
+                left, projected = spectrum.hat_factors(K_ev, E_in - weights)
+                for j, a in enumerate(alphas):
+                    R = E_val - (left @ (projected / (spectrum.eigvals + a)[:, None]) + weights)
+                    Q[v * n_alpha + j] += R.T @ R
+        return sse, Q
+
+    def refit_predict(
+        self,
+        Y_tr: np.ndarray,
+        fold: FoldInput,
+        chosen: tuple[np.ndarray, np.ndarray | None],
+        T: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Test predictions of the real targets and of the null columns ``T`` (window-level)."""
+        best, null_best = chosen
+        n_tr, n_alpha = self.n_train, len(self.alphas_rel)
+        test_pred = np.empty((len(fold.test), Y_tr.shape[1]))
+        null_pred = None if T is None else np.empty((len(fold.test), T.shape[1]), dtype=np.float32)
+        if T is not None:
+            E_tr = _window_design(fold.window_of_sample[fold.train], T.shape[0])
+            weights_tr = E_tr.mean(axis=0)
+        y_mean = Y_tr.mean(axis=0)
+        for v, (_, K) in enumerate(self.variants):
+            used = [
+                s
+                for s in range(v * n_alpha, (v + 1) * n_alpha)
+                if np.any(best == s) or (null_best is not None and np.any(null_best == s))
+            ]
+            if not used:
+                continue
+            spectrum = KernelSpectrum(K[:n_tr, :n_tr])
+            K_te = K[n_tr:, :n_tr]
+            if T is not None:
+                left, projected = spectrum.hat_factors(K_te, E_tr - weights_tr)
+            for s in used:
+                a = self.settings[s][1]
+                cols = np.flatnonzero(best == s)
+                if len(cols):
+                    fitted = spectrum.predict(K_te, Y_tr[:, cols] - y_mean[cols], np.array([a]))
+                    test_pred[:, cols] = fitted[0] + y_mean[cols]
+                if T is None:
+                    continue
+                ncols = np.flatnonzero(null_best == s)
+                if len(ncols):
+                    M = left @ (projected / (spectrum.eigvals + a)[:, None]) + weights_tr
+                    null_pred[:, ncols] = M.astype(np.float32) @ T[:, ncols]
+        return test_pred, null_pred
 
 
 def svr_fold(
