@@ -49,7 +49,6 @@ def _sparse_code(
         y,
         subject,
         start,
-        start + length,
         tr_targets=tr_targets,
         window={"length": length},
     )

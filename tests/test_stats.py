@@ -66,11 +66,10 @@ def run(data: dict, features: str, cv: str, n_permutations: int = 200):
         data["y"],
         meta.subject,
         meta.start,
-        meta.stop,
-        name=features,
         tr_targets=data["tr_targets"],
         window={"length": WINDOW, "shape": "rectangular", "target": "mean"},
     )
+    feature_set.name = features
     options = CVOptions(
         cv=cv,
         splitter=splitter,
@@ -193,7 +192,7 @@ def test_null_needs_the_tr_level_targets(null_data) -> None:
     meta = null_data["meta"]
     splitter = LeaveOneSubjectOutBlocked(meta, n_blocks=4, hrf_span_s=4.0, subjects_per_fold=3)
     bare = FeatureSet.from_arrays(
-        null_data["roi"], null_data["y"], meta.subject, meta.start, meta.stop
+        null_data["roi"], null_data["y"], meta.subject, meta.start, window={"length": WINDOW}
     )
     with pytest.raises(ValueError, match="TR-level targets"):
         cross_validate_model(bare, "ridge", CVOptions(splitter=splitter, n_permutations=5))
