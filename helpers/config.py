@@ -336,6 +336,25 @@ def load_params(
     (:func:`check_window_fits_cross_validation`), leave-subject-out must have two subject groups
     (:func:`check_subject_groups`) and every combination of ``sweep.grid`` must be valid
     (:func:`check_sweep_grid`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The YAML parameter file.
+    overrides : mapping or str, optional
+        Changes applied on top of the file, as a mapping or JSON/YAML text.
+    overrides_source : str, optional
+        What errors caused by ``overrides`` are attributed to.
+
+    Returns
+    -------
+    Params
+        The validated parameters.
+
+    Raises
+    ------
+    ParameterError
+        When the file is missing or the merged parameters are not valid.
     """
     path = Path(path)
     if not path.is_file():
