@@ -190,7 +190,13 @@ class Params(_Section):
 
     # ------------------------------------------------------------------ helpers
     def subject_ids(self) -> list[str]:
-        """The subjects of this run as BIDS IDs (``'sub-18'``...)."""
+        """The subjects of this run as BIDS IDs (``'sub-18'``...).
+
+        Returns
+        -------
+        list of str
+            The subject IDs, in the order of ``subjects`` (a list) or of the subject pool (a count).
+        """
         if isinstance(self.subjects, list):
             return list(self.subjects)
         return list(self._subject_pool()[: self.subjects])

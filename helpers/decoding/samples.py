@@ -88,7 +88,14 @@ class WindowMeta:
         return cls(features.subject, features.start, features.stop)
 
     def as_groups(self) -> np.ndarray:
-        """The metadata as one structured array (fields subject, start, stop) to pass as ``groups``."""
+        """The metadata as one structured array (fields subject, start, stop) to pass as ``groups``.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_samples,) structured records with fields ``subject`` (str), ``start`` and ``stop``
+            (int64 volumes).
+        """
         records = np.empty(
             len(self),
             dtype=[("subject", self.subject.dtype), ("start", np.int64), ("stop", np.int64)],

@@ -175,6 +175,17 @@ class HeldOutPatterns:
 
         Draws are computed ``chunk`` at a time, so memory stays at ``chunk * n_targets`` columns of
         patterns whatever the number of draws.
+
+        Parameters
+        ----------
+        chunk : int, optional
+            Null draws computed together.
+
+        Yields
+        ------
+        numpy.ndarray
+            (n_features, n_targets) pattern of one null draw, ``n_null`` in all (none without null
+            predictions).
         """
         if self.null_predictions is None:
             return

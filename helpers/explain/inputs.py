@@ -141,7 +141,20 @@ class ExplanationInputs:
     feature_scaling: str
 
     def splitter(self, params: Any, name: str = "dfc") -> Any:
-        """The explanation folds over feature set ``name`` (see :func:`explanation_splitter`)."""
+        """The explanation folds over feature set ``name`` (see :func:`explanation_splitter`).
+
+        Parameters
+        ----------
+        params : Params
+            The run's parameters (``cv``, ``cv_options`` and ``explain.folds``).
+        name : str, optional
+            The feature set whose samples are split.
+
+        Returns
+        -------
+        splitter
+            A splitter whose ``split(X)`` yields the (train, test) index arrays of each outer fold.
+        """
         return explanation_splitter(params, WindowMeta.from_features(self.data[name]))
 
     def explain_options(self, params: Any, name: str = "dfc") -> ExplainOptions:
@@ -149,6 +162,18 @@ class ExplanationInputs:
 
         Every explanation of the same features and folds (patterns, lesions, permutations) then
         reuses one kernel per fold instead of forming it again; the seed is the parameters'.
+
+        Parameters
+        ----------
+        params : Params
+            The run's parameters (their cross-validation and ``seed``).
+        name : str, optional
+            The feature set whose fold kernels are shared.
+
+        Returns
+        -------
+        ExplainOptions
+            The inputs' ``feature_scaling``, the shared fold ``kernels`` and ``seed = params.seed``.
         """
         data = self.data[name]
         folds = list(self.splitter(params, name).split(data.X))
