@@ -53,6 +53,22 @@ def full_calibration(
     """Read and check the full calibration of ``params`` (``calibration.results_file`` by default).
 
     ``root``: where a relative path starts (the repository root, where the chapters run).
+
+    Parameters
+    ----------
+    params : Params
+        The book's parameters: their design and code digests must match the file's.
+    path : str or pathlib.Path, optional
+        The results file; ``params.calibration.results_file`` if omitted.
+    root : str or pathlib.Path, optional
+        Where a relative ``path`` starts; the current folder if omitted.
+
+    Returns
+    -------
+    FullCalibration
+        ``status`` (``"current"``, ``"missing"``, ``"unreadable"``, ``"mismatched"`` or
+        ``"stale"``), the ``message`` to show, and when current the ``table`` of tests (one row
+        per test) and the run's ``provenance``.
     """
     root = Path.cwd() if root is None else Path(root)
     path = Path(params.calibration.results_file if path is None else path)

@@ -190,7 +190,13 @@ class Params(_Section):
 
     # ------------------------------------------------------------------ helpers
     def subject_ids(self) -> list[str]:
-        """The subjects of this run as BIDS IDs (``'sub-18'``...)."""
+        """The subjects of this run as BIDS IDs (``'sub-18'``...).
+
+        Returns
+        -------
+        list of str
+            The subject IDs, in the order of ``subjects`` (a list) or of the subject pool (a count).
+        """
         if isinstance(self.subjects, list):
             return list(self.subjects)
         return list(self._subject_pool()[: self.subjects])
@@ -336,6 +342,25 @@ def load_params(
     (:func:`check_window_fits_cross_validation`), leave-subject-out must have two subject groups
     (:func:`check_subject_groups`) and every combination of ``sweep.grid`` must be valid
     (:func:`check_sweep_grid`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The YAML parameter file.
+    overrides : mapping or str, optional
+        Changes applied on top of the file, as a mapping or JSON/YAML text.
+    overrides_source : str, optional
+        What errors caused by ``overrides`` are attributed to.
+
+    Returns
+    -------
+    Params
+        The validated parameters.
+
+    Raises
+    ------
+    ParameterError
+        When the file is missing or the merged parameters are not valid.
     """
     path = Path(path)
     if not path.is_file():

@@ -37,6 +37,23 @@ def expand_grid(
     The cartesian product of ``grid`` (keys in the given order, the last varying fastest), followed
     by the explicit ``combinations``; repeats are dropped. An empty grid and no combinations give
     one empty combination (the base parameters).
+
+    Parameters
+    ----------
+    grid : mapping of str to sequence, optional
+        Dotted key to the values to try.
+    combinations : sequence of mapping, optional
+        Extra parameter sets (dotted key to value) appended after the product.
+
+    Returns
+    -------
+    list of dict
+        The parameter sets, dotted key to value, without repeats.
+
+    Raises
+    ------
+    SweepError
+        When a grid value is not a non-empty list or a combination not a mapping.
     """
     grid = dict(grid or {})
     for key, options in grid.items():

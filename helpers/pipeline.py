@@ -116,14 +116,38 @@ def simulated_dataset_root(params: Params) -> Path:
 
 
 def dataset_runs(params: Params) -> list[SubjectRun]:
-    """The subjects' runs for these parameters: simulated or real, validated."""
+    """The subjects' runs for these parameters: simulated or real, validated.
+
+    Parameters
+    ----------
+    params : Params
+        The run's parameters (``dataset``, the subjects, ``bids_root``).
+
+    Returns
+    -------
+    list of SubjectRun
+        One per chosen subject: ``subject``, ``bold`` (path), ``repetition_time`` (s) and
+        ``stimulus_onset`` (s after the first volume).
+    """
     if params.dataset == "simulated":
         return simulated_runs(simulated_dataset_root(params), params.subject_ids())
     return ds002322_runs(params.subject_ids(), params.bids_root)
 
 
 def ground_truth(params: Params) -> dict | None:
-    """The planted truth of a simulated dataset, or None for real data."""
+    """The planted truth of a simulated dataset, or None for real data.
+
+    Parameters
+    ----------
+    params : Params
+        The run's parameters.
+
+    Returns
+    -------
+    dict or None
+        The contents of the simulated dataset's ``ground_truth.json``; None when ``params.dataset``
+        is not ``"simulated"``.
+    """
     if params.dataset != "simulated":
         return None
     return load_ground_truth(simulated_dataset_root(params))
@@ -178,7 +202,21 @@ def _bold_or_rebuilt(run: SubjectRun, params: Params):
 
 
 def roi_timeseries(params: Params, progress: bool = True) -> RoiData:
-    """ROI time series per subject, extracted once per (dataset, atlas, preprocessing) and cached."""
+    """ROI time series per subject, extracted once per (dataset, atlas, preprocessing) and cached.
+
+    Parameters
+    ----------
+    params : Params
+        The run's parameters (dataset, subjects, atlas, preprocessing).
+    progress : bool, optional
+        Show a progress bar over subjects.
+
+    Returns
+    -------
+    RoiData
+        ``timeseries`` (subject to (372, P) float32), ``tsnr`` (subject to (P,)), the ``atlas``,
+        the ``runs`` and the ``cache_dir``.
+    """
     runs = dataset_runs(params)
     atlas = load_atlas(params.atlas)
     folder = step_dir("roi_timeseries", _roi_cache_key(params))
@@ -195,5 +233,17 @@ def run_targets(params: Params, roi: RoiData):
     The chosen annotation, convolved with the HRF and sampled per volume, with the audio onset read
     from the dataset's events files (``roi.stimulus_onset``: the simulated dataset's 0.657 s, or on
     ds002322 the median over the chosen subjects, whose onsets differ by less than a second).
+
+    Parameters
+    ----------
+    params : Params
+        The run's parameters (the annotation and its HRF).
+    roi : RoiData
+        The run's ROI data, whose ``stimulus_onset`` places the audio.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (372, 8) targets, index ``volume``, columns :data:`EMOTIONS`.
     """
     return emotion_targets(params, stimulus_onset=roi.stimulus_onset)

@@ -206,6 +206,21 @@ def annotate(params: Any, name: str | None = None, *, use_cache: bool = True) ->
     """Score the story with the chosen annotator; cached under the data home, keyed by parameters.
 
     ``name`` overrides ``annotation.annotator`` (the chapter runs several annotators side by side).
+
+    Parameters
+    ----------
+    params : Params
+        The run's parameters (``params.annotation`` chooses the annotator and segmentation).
+    name : str, optional
+        An annotator to use instead of ``params.annotation.annotator``.
+    use_cache : bool, optional
+        Reuse a cached annotation when there is one; False always scores afresh (and re-caches).
+
+    Returns
+    -------
+    Annotation
+        ``scores`` (n_segments rows: the 8 emotions plus ``onset``/``offset`` in s of the audio)
+        and ``provenance`` (annotator, segmentation, alignment report).
     """
     segments, report = annotation_segments(params, name)
     folder = _cache_folder(params, name, segments)
@@ -253,12 +268,34 @@ def require_every_segment(params: Any, annotation: Annotation) -> None:
 
 
 def emotion_scores(annotation: Annotation) -> pd.DataFrame:
-    """The segments x 8 emotions table of an annotation, as floats."""
+    """The segments x 8 emotions table of an annotation, as floats.
+
+    Parameters
+    ----------
+    annotation : Annotation
+        An annotation whose ``scores`` have the 8 :data:`EMOTIONS` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_segments, 8) float scores, columns in the order of :data:`EMOTIONS`.
+    """
     return annotation.scores[list(EMOTIONS)].astype(float)
 
 
 def segment_times(annotation: Annotation) -> tuple[np.ndarray, np.ndarray]:
-    """Onset and offset (s of the audio) of each annotated segment."""
+    """Onset and offset (s of the audio) of each annotated segment.
+
+    Parameters
+    ----------
+    annotation : Annotation
+        An annotation whose ``scores`` have ``onset`` and ``offset`` columns.
+
+    Returns
+    -------
+    onsets, offsets : numpy.ndarray
+        (n_segments,) each, in seconds of the audio.
+    """
     for column in ("onset", "offset"):
         if column not in annotation.scores.columns:
             raise ValueError(

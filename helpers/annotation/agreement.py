@@ -143,6 +143,17 @@ def per_emotion_spearman(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     shifts (counting the observed one) whose ``|rho|`` is at least the observed ``|rho|``.
     Columns ``rho``, ``p_circular`` and ``note``: where either annotator's ratings are constant,
     rho and p are NaN and the note says which ratings never vary.
+
+    Parameters
+    ----------
+    a, b : pandas.DataFrame
+        Two annotations, (n_segments, n_columns) each, on the same rows; only the columns both
+        have are compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per shared column (index ``emotion``), columns ``rho``, ``p_circular`` and ``note``.
     """
     if len(a) != len(b):
         raise ValueError(
@@ -175,6 +186,19 @@ def summarise_agreement(table: pd.DataFrame, alpha: float = 0.05) -> dict[str, o
 
     Emotions whose rho is undefined (NaN) are left out of the median and the ranking and listed
     under ``undefined``; when none is defined, median is NaN and best and worst are None.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`per_emotion_spearman`, with columns ``rho`` and ``p_circular``.
+    alpha : float, optional
+        The significance level the count of ``n_significant`` uses.
+
+    Returns
+    -------
+    dict
+        ``median_rho`` (float), ``best`` and ``worst`` (``(emotion, rho)`` or None),
+        ``n_significant`` and ``n_emotions`` (int) and ``undefined`` (list of emotions).
     """
     defined = table["rho"].dropna()
     summary: dict[str, object] = {

@@ -57,7 +57,18 @@ class ComparedAnnotations:
 
 
 def on_paper_lines(params: Any) -> Any:
-    """The same parameters with the authors' 91 lines as segmentation (one label per line)."""
+    """The same parameters with the authors' 91 lines as segmentation (one label per line).
+
+    Parameters
+    ----------
+    params : Params
+        The run's parameters (not changed).
+
+    Returns
+    -------
+    Params
+        A copy with ``annotation.segmentation = "paper"``.
+    """
     annotation = params.annotation.model_copy(update={"segmentation": "paper"})
     return params.model_copy(update={"annotation": annotation})
 
@@ -68,6 +79,17 @@ def annotate_on_paper_lines(params: Any) -> ComparedAnnotations:
     The ``llm`` annotator runs only when its answers are cached or an endpoint is configured, so
     no request leaves the machine otherwise; an endpoint that is configured but unreachable is
     reported in ``skipped`` instead of stopping the chapter.
+
+    Parameters
+    ----------
+    params : Params
+        The run's parameters; ``params.annotation.compare`` lists the annotators to run.
+
+    Returns
+    -------
+    ComparedAnnotations
+        ``scores`` (annotator name to its (91, 8) emotion table), ``skipped`` (annotator name to
+        the reason it did not run) and ``llm_provenance`` (the LLM run's provenance, if it ran).
     """
     paper_params = on_paper_lines(params)
     result = ComparedAnnotations()
@@ -91,6 +113,17 @@ def pairwise_agreement(scores: dict[str, pd.DataFrame]) -> dict[str, pd.DataFram
 
     An ``llm`` run may stop at ``llm.max_segments``; comparing on the shared lines keeps every
     pair on equal terms. Keys are ``"first_vs_second"`` in the order of ``scores``.
+
+    Parameters
+    ----------
+    scores : dict of str to pandas.DataFrame
+        Annotator name to its (n_lines, 8) emotion scores, indexed by line.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``"first_vs_second"`` to the :func:`~helpers.annotation.agreement.per_emotion_spearman`
+        table of the pair, with an added column ``n_lines`` (how many lines both rated).
     """
     names = list(scores)
     tables: dict[str, pd.DataFrame] = {}
@@ -104,7 +137,18 @@ def pairwise_agreement(scores: dict[str, pd.DataFrame]) -> dict[str, pd.DataFram
 
 
 def undefined_notes(agreement: dict[str, pd.DataFrame]) -> list[str]:
-    """One line per pair and reason where rho is undefined (an annotator whose scores never vary)."""
+    """One line per pair and reason where rho is undefined (an annotator whose scores never vary).
+
+    Parameters
+    ----------
+    agreement : dict of str to pandas.DataFrame
+        The tables of :func:`pairwise_agreement`, with their ``note`` column.
+
+    Returns
+    -------
+    list of str
+        One sentence per pair and note; empty when every rho is defined.
+    """
     lines = []
     for pair, table in agreement.items():
         noted = table[table["note"] != ""]
@@ -114,7 +158,18 @@ def undefined_notes(agreement: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def llm_reliability(provenance: dict[str, Any] | None) -> pd.DataFrame:
-    """Krippendorff's alpha and ICC(1,1) per emotion over repeated LLM samples (empty if < 2)."""
+    """Krippendorff's alpha and ICC(1,1) per emotion over repeated LLM samples (empty if < 2).
+
+    Parameters
+    ----------
+    provenance : dict or None
+        The provenance of an LLM annotation; its ``samples`` are (n_samples, n_segments, 8).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per emotion, columns ``alpha`` and ``icc_1_1``; empty with fewer than 2 samples.
+    """
     samples = np.asarray((provenance or {}).get("samples", []), dtype=float)
     if samples.ndim != 3 or samples.shape[0] < 2:
         return pd.DataFrame(columns=["alpha", "icc_1_1"], dtype=float)
@@ -171,6 +226,27 @@ def shuffled_target_correlations(
     builds TR-level targets as the chapter does (``kwargs`` go to ``segments_to_volumes``: the
     HRF, the stimulus onset). The result (n_shuffles x emotions) is what agreement looks like
     when the second annotator knows nothing about which line is which.
+
+    Parameters
+    ----------
+    targets : pandas.DataFrame
+        The reference TR-level targets, (n_volumes, n_emotions).
+    onsets, offsets : array_like
+        Onset and offset (s of the audio) of each of the n_segments lines, (n_segments,).
+    scores : pandas.DataFrame
+        The second annotator's scores, (n_segments, n_emotions).
+    n_shuffles : int
+        How many shuffles.
+    seed : int
+        Seed of the shuffles.
+    **kwargs
+        Passed to :func:`segment_response_matrix` and so to ``segments_to_volumes`` (``hrf``,
+        ``stimulus_onset``, ``n_volumes``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_shuffles, shared emotions): Pearson r of each shuffle.
     """
     columns = [c for c in targets.columns if c in scores.columns]
     if len(scores) != len(np.asarray(onsets)):
@@ -192,6 +268,20 @@ def shuffled_segment_rho(
     """Spearman rho per emotion between ``first`` and ``second`` with its lines shuffled.
 
     The segment-level twin of :func:`shuffled_target_correlations`: no HRF, one value per line.
+
+    Parameters
+    ----------
+    first, second : pandas.DataFrame
+        Two annotations of the same (n_lines, n_emotions) lines; ``second``'s lines are shuffled.
+    n_shuffles : int
+        How many shuffles.
+    seed : int
+        Seed of the shuffles.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_shuffles, shared emotions): Spearman rho of each shuffle.
     """
     if len(first) != len(second):
         raise ValueError(f"{len(first)} against {len(second)} lines; compare the same lines")
@@ -203,7 +293,20 @@ def shuffled_segment_rho(
 
 
 def textbook_critical_r(n: int, alpha: float = 0.05) -> float:
-    """The |r| a t-test calls significant (two-sided) if the ``n`` samples were independent."""
+    """The |r| a t-test calls significant (two-sided) if the ``n`` samples were independent.
+
+    Parameters
+    ----------
+    n : int
+        The number of samples (at least 3).
+    alpha : float, optional
+        The two-sided significance level.
+
+    Returns
+    -------
+    float
+        The critical ``|r|``.
+    """
     if n < 3:
         raise ValueError(f"need at least 3 samples, got {n}")
     t = stats.t.ppf(1 - alpha / 2, n - 2)
@@ -214,6 +317,18 @@ def textbook_p_value(r, n: int):
     """Two-sided p-value of Pearson's r from a t-test that assumes ``n`` independent samples.
 
     A Series keeps its index, so a table of correlations gets a table of p-values.
+
+    Parameters
+    ----------
+    r : float, array_like or pandas.Series
+        Pearson correlations.
+    n : int
+        The number of samples each correlation is computed on (at least 3).
+
+    Returns
+    -------
+    numpy.ndarray or pandas.Series
+        The two-sided p-values, shaped like ``r`` (a Series for a Series, with its index).
     """
     if n < 3:
         raise ValueError(f"need at least 3 samples, got {n}")
@@ -228,6 +343,18 @@ def strongest_pair(correlation: pd.DataFrame) -> tuple[list[str] | None, float]:
     """The two different columns with the largest |correlation|, and that correlation.
 
     ``(None, nan)`` when every correlation is undefined (an annotator whose scores never vary).
+
+    Parameters
+    ----------
+    correlation : pandas.DataFrame
+        A symmetric (k, k) correlation matrix with named columns.
+
+    Returns
+    -------
+    names : list of str or None
+        The two column names, or None when no correlation is defined.
+    r : float
+        Their correlation (signed), or NaN.
     """
     matrix = correlation.to_numpy(dtype=float)
     upper = np.triu_indices(len(matrix), k=1)
@@ -243,6 +370,16 @@ def effective_dimensions(correlation: pd.DataFrame) -> float:
     """Participation ratio of a correlation matrix's eigenvalues: how many independent targets.
 
     Eight uncorrelated emotions give 8; eight copies of one series give 1.
+
+    Parameters
+    ----------
+    correlation : array_like or pandas.DataFrame
+        A symmetric (k, k) correlation matrix.
+
+    Returns
+    -------
+    float
+        The participation ratio ``(sum λ)² / sum λ²``, between 1 and k; NaN if the matrix has NaNs.
     """
     matrix = np.asarray(correlation, dtype=float)
     if np.isnan(matrix).any():

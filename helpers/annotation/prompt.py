@@ -123,6 +123,20 @@ def build_messages(
 
     With ``context="cumulative"`` the model sees the whole story so far and is asked to rate its
     last sentence, as the paper's authors did; with ``"previous"`` it sees a few preceding segments.
+
+    Parameters
+    ----------
+    segment_text : str
+        The segment to rate.
+    context_texts : sequence of str, optional
+        The text shown before it (the preceding segments, or the story so far).
+    context : {"previous", "cumulative", "none"}, optional
+        Which prompt template frames the context.
+
+    Returns
+    -------
+    list of dict
+        Two messages, ``{"role": "system", ...}`` and ``{"role": "user", ...}``.
     """
     if context not in CONTEXT_MODES:
         raise ValueError(
@@ -198,6 +212,23 @@ def parse_rating(content: str) -> tuple[dict[str, float], bool]:
     Strict JSON is tried first; then the first JSON object in the text that names an emotion
     (code fences and chatter around it are fine); then ``emotion: number`` pairs for all eight.
     Servers that ignore ``response_format`` answer in prose, so being tolerant here saves requests.
+
+    Parameters
+    ----------
+    content : str
+        The model's answer.
+
+    Returns
+    -------
+    ratings : dict of str to float
+        The eight validated ratings, by emotion.
+    salvaged : bool
+        True when the ratings were not the answer's strict JSON but were found in its text.
+
+    Raises
+    ------
+    MalformedRatingError
+        When the answer is empty or no set of eight ratings can be found.
     """
     text = (content or "").strip()
     if not text:

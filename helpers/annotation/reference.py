@@ -39,7 +39,13 @@ class ReferenceDataError(ValueError):
 
 
 def load_reference_labels() -> pd.DataFrame:
-    """The 91 x 8 GPT-4 scores, columns renamed to the lower-case :data:`EMOTIONS`."""
+    """The 91 x 8 GPT-4 scores, columns renamed to the lower-case :data:`EMOTIONS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (91, 8) float scores, index ``segment`` 0..90, columns :data:`EMOTIONS`.
+    """
     labels = pd.read_csv(fetch(LABELS_KEY), index_col=0)
     labels.columns = [str(c).strip().lower() for c in labels.columns]
     missing = [e for e in EMOTIONS if e not in labels.columns]
@@ -75,6 +81,19 @@ def timestamp_check(segments: list[Segment], timestamps: np.ndarray | None = Non
     Returns one row per segment with the aligned onset and offset, the published timestamp and
     its difference from the aligned offset rounded up to the 2-s grid (zero when the mapping
     described in this module holds).
+
+    Parameters
+    ----------
+    segments : list of Segment
+        The authors' 91 segments, word-aligned (the ``paper`` segmentation).
+    timestamps : numpy.ndarray, optional
+        The published timestamps (s), (n_segments,); read from the reference files if omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_segments, 5), index ``segment``: ``aligned_onset``, ``aligned_offset``, ``timestamp``,
+        ``timestamp_minus_offset`` and ``timestamp_minus_rounded_offset``, all in seconds.
     """
     stamps = load_reference_timestamps() if timestamps is None else np.asarray(timestamps, float)
     if len(segments) != len(stamps):

@@ -36,6 +36,18 @@ def hrf_kernel(kind: str = "spm", dt: float = FINE_DT) -> np.ndarray:
 
     Unit sum means a boxcar held at ``v`` long enough converges to ``v``: targets keep the scale of
     the segment scores.
+
+    Parameters
+    ----------
+    kind : {"spm", "glover"}, optional
+        Which canonical HRF.
+    dt : float, optional
+        Sampling step in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_taps,) kernel summing to 1, ``n_taps`` about ``HRF_SPAN_S / dt``.
     """
     oversampling = round(TR_SECONDS / dt)
     if kind == "spm":
@@ -51,7 +63,22 @@ def hrf_kernel(kind: str = "spm", dt: float = FINE_DT) -> np.ndarray:
 def volume_times(
     n_volumes: int = N_VOLUMES, tr: float = TR_SECONDS, stimulus_onset: float = 0.0
 ) -> np.ndarray:
-    """Audio time (s) seen by each volume."""
+    """Audio time (s) seen by each volume.
+
+    Parameters
+    ----------
+    n_volumes : int, optional
+        Number of volumes.
+    tr : float, optional
+        Repetition time in seconds.
+    stimulus_onset : float, optional
+        Start of the audio in seconds after the first volume.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_volumes,) times in seconds of the audio (negative before it starts).
+    """
     return np.arange(n_volumes) * tr - stimulus_onset
 
 
@@ -139,6 +166,17 @@ def held_offsets(onsets: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
     The reader's pauses between sentences last about a second; a listener's emotional state does
     not drop to zero in them, so a segment's boxcar lasts until the next segment begins.
+
+    Parameters
+    ----------
+    onsets, offsets : array_like
+        Onset and offset of each segment in seconds, (n_segments,), in time order.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_segments,) offsets in seconds: each the later of its own offset and the next onset
+        (the last one unchanged).
     """
     onsets = np.asarray(onsets, dtype=float)
     offsets = np.asarray(offsets, dtype=float)
@@ -150,7 +188,24 @@ def held_offsets(onsets: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 def targets_from_annotation(
     annotation, *, stimulus_onset: float = 0.0, hrf: str = "spm", n_volumes: int = N_VOLUMES
 ) -> np.ndarray:
-    """TR-level targets (n_volumes, 8) from an annotation with ``onset``/``offset`` columns."""
+    """TR-level targets (n_volumes, 8) from an annotation with ``onset``/``offset`` columns.
+
+    Parameters
+    ----------
+    annotation : Annotation
+        Segment scores with ``onset``/``offset`` columns (s of the audio).
+    stimulus_onset : float, optional
+        Start of the audio in seconds after the first volume.
+    hrf : {"spm", "glover"}, optional
+        The HRF the boxcars are convolved with.
+    n_volumes : int, optional
+        Number of volumes of the run.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_volumes, 8) targets, columns in the order of :data:`EMOTIONS`.
+    """
     onsets, offsets = segment_times(annotation)
     scores = emotion_scores(annotation).to_numpy(dtype=float)
     return segments_to_volumes(
@@ -184,6 +239,18 @@ def emotion_targets(params, stimulus_onset: float = 0.0):
     next one's, convolved with the HRF and sampled at each volume, with the audio starting
     ``stimulus_onset`` seconds after the first volume (the ``onset`` of ``_events.tsv``; 0.657 s
     for ds002322's sub-18). Cached under the data home, keyed by everything it depends on.
+
+    Parameters
+    ----------
+    params : Params
+        The run's parameters (annotator, segmentation, ``annotation.hrf``).
+    stimulus_onset : float, optional
+        Start of the audio in seconds after the first volume.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (372, 8) targets, index ``volume``, columns :data:`EMOTIONS`.
     """
 
     if not np.isfinite(stimulus_onset) or not -TR_SECONDS * N_VOLUMES < stimulus_onset < 60.0:

@@ -84,7 +84,19 @@ def _to_str(values) -> tuple[str, ...]:
 
 @cache
 def load_atlas(name: str) -> Atlas:
-    """Load an atlas by name (see module docstring)."""
+    """Load an atlas by name (see module docstring).
+
+    Parameters
+    ----------
+    name : {"seitzman300", "schaefer400", "dosenbach160"}
+        The atlas.
+
+    Returns
+    -------
+    Atlas
+        Its P ROIs: ``labels``, ``networks`` and ``regions`` (P names each), ``coords`` (P, 3) in
+        MNI mm, and for spheres ``radius_mm``, for parcels ``maps`` (a label image).
+    """
     from nilearn import datasets  # deferred: imports most of nilearn, needed only on first use
 
     if name == "seitzman300":

@@ -37,6 +37,20 @@ def label_image_on_grid(atlas: Atlas, reference, radius_mm: float | None = None)
     Spheres are drawn as in :func:`sphere_label_image`; parcels are resampled nearest-neighbour, as
     the masker does with ``resampling_target="data"``. Labels on the data's grid let a reader count
     and average an ROI's voxels by hand.
+
+    Parameters
+    ----------
+    atlas : Atlas
+        The P ROIs.
+    reference : nibabel.Nifti1Image
+        An image whose grid (shape and affine) the labels are drawn on.
+    radius_mm : float, optional
+        Sphere radius in mm (spheres only); the atlas's own if omitted.
+
+    Returns
+    -------
+    nibabel.Nifti1Image
+        3-D int32 label image on the grid of ``reference``: 1..P for the ROIs, 0 elsewhere.
     """
     if atlas.kind == "spheres":
         return sphere_label_image(atlas, reference, radius_mm)
@@ -73,7 +87,18 @@ def make_masker(atlas: Atlas, prep: PreprocessingParams, reference=None):
 
 
 def global_signal(image) -> np.ndarray:
-    """Mean signal over in-brain voxels per volume, a confound for ``confounds: global_signal``."""
+    """Mean signal over in-brain voxels per volume, a confound for ``confounds: global_signal``.
+
+    Parameters
+    ----------
+    image : nibabel.Nifti1Image
+        A 4-D BOLD image (X, Y, Z, T).
+
+    Returns
+    -------
+    numpy.ndarray
+        (T, 1) float32 mean over voxels whose time-mean exceeds a tenth of the image mean.
+    """
     data = np.asarray(image.dataobj, dtype=np.float32)
     inside = data.mean(axis=-1) > 0.1 * data.mean()
     return data[inside].mean(axis=0)[:, None]
@@ -95,6 +120,21 @@ def load_bold(run: SubjectRun):
 
     Raises :class:`DamagedImageError` naming the file when it cannot be read whole: nibabel's own
     errors (an ``EOFError`` of a truncated gzip stream...) say nothing of which file it was.
+
+    Parameters
+    ----------
+    run : SubjectRun
+        The run; its ``bold`` is the image file.
+
+    Returns
+    -------
+    nibabel.Nifti1Image
+        The 4-D image (X, Y, Z, T) with float32 data in memory, the file's affine and header.
+
+    Raises
+    ------
+    DamagedImageError
+        When the file cannot be read whole.
     """
     try:
         image = nib.load(str(run.bold))
@@ -152,17 +192,53 @@ def temporal_snr(
 
 
 def static_connectivity(timeseries: np.ndarray) -> np.ndarray:
-    """Pearson correlation matrix over the whole run (P, P)."""
+    """Pearson correlation matrix over the whole run (P, P).
+
+    Parameters
+    ----------
+    timeseries : numpy.ndarray
+        (T, P) ROI time series.
+
+    Returns
+    -------
+    numpy.ndarray
+        (P, P) float64 correlation matrix.
+    """
     return np.corrcoef(np.asarray(timeseries, dtype=np.float64), rowvar=False)
 
 
 def framewise_signal_change(timeseries: np.ndarray) -> np.ndarray:
-    """DVARS-like summary: RMS of the volume-to-volume change across ROIs (T - 1,)."""
+    """DVARS-like summary: RMS of the volume-to-volume change across ROIs (T - 1,).
+
+    Parameters
+    ----------
+    timeseries : numpy.ndarray
+        (T, P) ROI time series.
+
+    Returns
+    -------
+    numpy.ndarray
+        (T - 1,) RMS change from each volume to the next, in the units of ``timeseries``.
+    """
     return np.sqrt(np.mean(np.diff(timeseries, axis=0) ** 2, axis=1))
 
 
 def connectivity_structure(matrix: np.ndarray, networks: Sequence[str]) -> dict[str, float]:
-    """Mean off-diagonal correlation within networks and between networks."""
+    """Mean off-diagonal correlation within networks and between networks.
+
+    Parameters
+    ----------
+    matrix : numpy.ndarray
+        (P, P) correlation matrix.
+    networks : sequence of str
+        The network of each of the P ROIs.
+
+    Returns
+    -------
+    dict
+        ``within`` and ``between`` (float): the mean off-diagonal correlation of ROI pairs in the
+        same network and in different networks.
+    """
     matrix = np.asarray(matrix, dtype=float)
     labels = np.asarray(networks)
     same = labels[:, None] == labels[None, :]

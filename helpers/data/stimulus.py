@@ -332,7 +332,20 @@ def _cached_segments(segmentation: str) -> tuple[tuple[Segment, ...], AlignmentR
 def load_segments(
     segmentation: Segmentation = "sentences",
 ) -> tuple[list[Segment], AlignmentReport]:
-    """Segments of chapter 1 with onset/offset on the audio, and how well the alignment went."""
+    """Segments of chapter 1 with onset/offset on the audio, and how well the alignment went.
+
+    Parameters
+    ----------
+    segmentation : {"sentences", "paper"}, optional
+        The story's sentences, or the authors' 91 lines.
+
+    Returns
+    -------
+    segments : list of Segment
+        ``index``, ``text``, ``onset`` and ``offset`` (s of the audio) of each segment.
+    report : AlignmentReport
+        How many of the text's tokens and the spoken words were matched.
+    """
     if segmentation not in ("sentences", "paper"):
         raise StimulusError(f"unknown segmentation {segmentation!r}; allowed: sentences, paper")
     segments, report = _cached_segments(segmentation)
@@ -340,7 +353,19 @@ def load_segments(
 
 
 def segments_frame(segments: list[Segment]) -> pd.DataFrame:
-    """Segments as a table (index, onset, offset, duration, text) for display."""
+    """Segments as a table (index, onset, offset, duration, text) for display.
+
+    Parameters
+    ----------
+    segments : list of Segment
+        The segments.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per segment (index ``segment``): ``onset``, ``offset``, ``duration`` (s) and
+        ``text``.
+    """
     frame = pd.DataFrame(
         {
             "onset": [s.onset for s in segments],

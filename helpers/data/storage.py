@@ -131,7 +131,14 @@ def step_dir(step: str, key: dict[str, Any]) -> Path:
 
 
 def results_dir() -> Path:
-    """Where chapters write their key numbers (``_build/results`` of the book being built)."""
+    """Where chapters write their key numbers (``_build/results`` of the book being built).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (created if needed): ``$ALICE_RESULTS_DIR`` if set, else ``_build/results``
+        under the current folder.
+    """
     folder = Path(os.environ.get(RESULTS_DIR_ENV) or Path.cwd() / "_build" / "results")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
@@ -155,5 +162,12 @@ def save_results(notebook: str, numbers: dict[str, Any]) -> None:
 
     Returns nothing: it is the last line of most chapters, and a returned path would be shown
     in the rendered page with the machine's absolute folder names. Credentials are redacted.
+
+    Parameters
+    ----------
+    notebook : str
+        The chapter's name, which names the file.
+    numbers : dict
+        JSON-serialisable key numbers (nested dicts and lists allowed).
     """
     atomic_write_json(results_dir() / f"{notebook}.json", redact(_finite_or_none(numbers)))

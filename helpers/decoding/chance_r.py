@@ -26,6 +26,20 @@ def no_relation_sample(
 
     Independent draws still correlate a little by chance; removing the target's least-squares fit
     on the feature leaves a sample in which there is, on the whole, nothing at all to learn.
+
+    Parameters
+    ----------
+    n_samples : int, optional
+        Number of samples (at least 4).
+    seed : int, optional
+        Seed of the draws.
+    residualise : bool, optional
+        Remove the target's least-squares fit on the feature.
+
+    Returns
+    -------
+    x, y : numpy.ndarray
+        Feature and target, (n_samples,) each.
     """
     if n_samples < 4:
         raise ValueError(f"n_samples={n_samples}: need at least 4 samples for two folds of two")
@@ -60,6 +74,19 @@ def fold_lean(x: np.ndarray, y: np.ndarray, n_folds: int = 5) -> pd.DataFrame:
     ``r`` is the Pearson r inside the fold between the target and the prediction of a line fitted
     on the other folds (the book's tested, within-fold r); ``r`` has the sign of
     ``train_slope * test_slope``.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Feature and target, (n_samples,) each.
+    n_folds : int, optional
+        Contiguous folds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fold (index ``fold`` from 1): ``test_mean``, ``train_mean``, ``test_slope``,
+        ``train_slope`` and ``r``.
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     folds, _, fitted = _held_out(x, y, n_folds)
@@ -102,7 +129,26 @@ def cv_r_on_noise(
     residualise: bool = True,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """:func:`cv_scores` on ``n_datasets`` samples with nothing to learn (one row each)."""
+    """:func:`cv_scores` on ``n_datasets`` samples with nothing to learn (one row each).
+
+    Parameters
+    ----------
+    n_datasets : int, optional
+        How many samples to draw (seeds ``seed`` to ``seed + n_datasets - 1``).
+    n_samples : int, optional
+        Samples in each.
+    n_folds : int, optional
+        Contiguous folds of the cross-validation.
+    residualise : bool, optional
+        Make each sample's feature-target r exactly 0 (see :func:`no_relation_sample`).
+    seed : int, optional
+        Seed of the first sample.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_datasets, 3): ``mean_pooled_r``, ``fit_r`` and ``fit_pooled_r`` of each sample.
+    """
     rows = [
         cv_scores(*no_relation_sample(n_samples, seed + i, residualise), n_folds)
         for i in range(n_datasets)
@@ -119,6 +165,23 @@ def null_test_of_r(
     chapters use phase-randomised targets, which keep autocorrelation). The one-sided p-value asks
     whether a score is larger than chance: a negative r gives a large p, not an error. One row per
     score: the observed value, the null's mean and 5th-95th percentiles, and the p-value.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Feature and target, (n_samples,) each.
+    n_folds : int, optional
+        Contiguous folds.
+    n_permutations : int, optional
+        Shuffles of ``y`` in the null.
+    seed : int, optional
+        Seed of the shuffles.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per score of :func:`cv_scores`; columns ``observed``, ``null_mean``, ``null_5%``,
+        ``null_95%`` and ``p_value``.
     """
     rng = np.random.default_rng(seed)
     observed = cv_scores(x, y, n_folds)

@@ -96,11 +96,23 @@ class CVResult:
         return pd.DataFrame(rows)
 
     def subject_mean_r(self) -> pd.Series:
-        """Mean over emotions of each held-out subject's r (the unit of the paired DFC-vs-ROI test)."""
+        """Mean over emotions of each held-out subject's r (the unit of the paired DFC-vs-ROI test).
+
+        Returns
+        -------
+        pandas.Series
+            (n_subjects,) mean r, indexed by ``subject`` in the order they were tested.
+        """
         return self.subject_scores().groupby("subject", sort=False)["r"].mean()
 
     def records(self) -> list[dict[str, Any]]:
-        """Score rows as plain dicts ``{model, features, cv, emotion, r2, r, mse, p_value, p_fdr}``."""
+        """Score rows as plain dicts ``{model, features, cv, emotion, r2, r, mse, p_value, p_fdr}``.
+
+        Returns
+        -------
+        list of dict
+            One dict per row of :meth:`scores` (each emotion, then ``"mean"``), NaN written as None.
+        """
         keys = ("model", "features", "cv", "emotion", "r2", "r", "mse", "p_value", "p_fdr")
         out = []
         for row in self.scores().to_dict("records"):

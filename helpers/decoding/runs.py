@@ -67,7 +67,25 @@ class RegressionRun:
     def evaluate(
         self, model: str, name: str, cv: str, n_permutations: int | None = None
     ) -> CVResult:
-        """Cross-validate ``model`` on feature set ``name`` under ``cv`` (cached by key)."""
+        """Cross-validate ``model`` on feature set ``name`` under ``cv`` (cached by key).
+
+        Parameters
+        ----------
+        model : str
+            A registered model (see :func:`helpers.registry.model_names`).
+        name : str
+            One of the run's feature sets.
+        cv : str
+            The cross-validation scheme.
+        n_permutations : int, optional
+            Null draws; the parameters' ``n_permutations`` if omitted.
+
+        Returns
+        -------
+        CVResult
+            The held-out ``predictions`` (n_samples, n_emotions), the ``folds``, the hyperparameters
+            ``chosen`` per fold and the null scores ``null_r`` (n_draws, n_emotions).
+        """
         key = (model, name, cv)
         if key not in self.results:
             options = self.options(cv, n_permutations)
@@ -82,7 +100,19 @@ class RegressionRun:
         return [self.evaluate(m, n, cv) for m in models for n in self.sets]
 
     def oracle(self, cv: str) -> CVResult | None:
-        """The planted summary fitted on the training folds (simulated data only)."""
+        """The planted summary fitted on the training folds (simulated data only).
+
+        Parameters
+        ----------
+        cv : str
+            The cross-validation scheme.
+
+        Returns
+        -------
+        CVResult or None
+            The oracle's result; None on real data, or when the run's feature sets lack what was
+            planted (the reason is then in ``oracle_missing``).
+        """
         if self.truth is None:
             return None
         key = (ORACLE, "planted", cv)
@@ -98,7 +128,20 @@ class RegressionRun:
 
     # ----------------------------------------------------------------------------- tables
     def scores(self, cv: str | None = None) -> pd.DataFrame:
-        """Per-emotion and mean scores of every result (of one split if ``cv`` is given)."""
+        """Per-emotion and mean scores of every result (of one split if ``cv`` is given).
+
+        Parameters
+        ----------
+        cv : str, optional
+            Keep only the results of this cross-validation scheme.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (result, emotion) and one ``emotion == "mean"`` row per result: ``model``,
+            ``features``, ``cv``, ``r``, ``r_pooled``, ``r2``, ``mse``, ``p_value``, ``p_fdr`` and
+            ``n_null_draws``.
+        """
         frames = [r.scores() for (m, n, c), r in self.results.items() if cv is None or c == cv]
         table = pd.concat(frames, ignore_index=True)
         table["n_null_draws"] = [self._draws(row.model, row.cv) for row in table.itertuples()]
@@ -112,6 +155,17 @@ class RegressionRun:
 
         An FDR family is one model on one feature set over the emotions; ``p floor`` is the smallest
         p-value its null draws allow (``1 / (draws + 1)``, empty without nulls: descriptive only).
+
+        Parameters
+        ----------
+        cv : str
+            The cross-validation scheme.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (model, features): ``r``, ``r2``, ``r_pooled``, ``share_of_oracle``,
+            ``p_mean``, ``fdr_survivors``, ``family_size`` and ``p_floor``.
         """
         table = self.scores(cv)
         per_emotion = table[table.emotion != "mean"]
@@ -142,7 +196,26 @@ class RegressionRun:
     def compare(
         self, model: str, a: str, b: str, cv: str, n_permutations: int | None = None
     ) -> dict[str, Any]:
-        """Joint permutation test of feature set ``a`` against ``b`` for one model (same null draws)."""
+        """Joint permutation test of feature set ``a`` against ``b`` for one model (same null draws).
+
+        Parameters
+        ----------
+        model : str
+            A registered model (see :func:`helpers.registry.model_names`).
+        a, b : str
+            The two feature sets (names of the run's feature sets).
+        cv : str
+            The cross-validation scheme.
+        n_permutations : int, optional
+            Null draws; the parameters' ``n_permutations`` if omitted.
+
+        Returns
+        -------
+        dict
+            ``model``, ``cv``, ``features`` (``"a - b"``), ``delta_r`` (difference of the mean
+            within-fold r), ``p_value`` and ``n_draws`` (None, None and 0 without null draws), and with
+            draws ``null_sd``, the spread of the null difference.
+        """
         first = self.evaluate(model, a, cv, n_permutations)
         second = self.evaluate(model, b, cv, n_permutations)
         if first.null_r is None or second.null_r is None:
@@ -161,7 +234,19 @@ class RegressionRun:
 
 
 def chosen_table(result: CVResult) -> pd.DataFrame:
-    """The hyperparameters tuned in each outer fold, one row per (fold, emotion)."""
+    """The hyperparameters tuned in each outer fold, one row per (fold, emotion).
+
+    Parameters
+    ----------
+    result : CVResult
+        A cross-validation result.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_folds * n_emotions) rows: ``fold``, ``emotion`` and one column per tuned
+        hyperparameter.
+    """
     rows = []
     for fold, chosen in enumerate(result.chosen):
         for e, emotion in enumerate(result.emotions):

@@ -58,7 +58,19 @@ class WindowMeta:
     @classmethod
     def from_features(cls, features: Any) -> WindowMeta:
         """Metadata of a WindowMeta, of ``as_groups()`` records, or of anything with ``subject``,
-        ``start`` and ``stop`` attributes (a FeatureSet)."""
+        ``start`` and ``stop`` attributes (a FeatureSet).
+
+        Parameters
+        ----------
+        features : WindowMeta, numpy.ndarray or FeatureSet
+            A WindowMeta (returned as is), structured records with fields ``subject``, ``start`` and
+            ``stop``, or an object with those attributes, one entry per sample.
+
+        Returns
+        -------
+        WindowMeta
+            ``subject``, ``start`` and ``stop`` (volumes, ``[start, stop)``), (n_samples,) each.
+        """
         if isinstance(features, WindowMeta):
             return features
         if isinstance(features, np.ndarray) and features.dtype.names:
@@ -76,7 +88,14 @@ class WindowMeta:
         return cls(features.subject, features.start, features.stop)
 
     def as_groups(self) -> np.ndarray:
-        """The metadata as one structured array (fields subject, start, stop) to pass as ``groups``."""
+        """The metadata as one structured array (fields subject, start, stop) to pass as ``groups``.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_samples,) structured records with fields ``subject`` (str), ``start`` and ``stop``
+            (int64 volumes).
+        """
         records = np.empty(
             len(self),
             dtype=[("subject", self.subject.dtype), ("start", np.int64), ("stop", np.int64)],
@@ -108,5 +127,20 @@ class WindowMeta:
 
 
 def purge_gap_trs(window_length: int, hrf_span_s: float, tr: float = TR_SECONDS) -> int:
-    """Purge gap in TRs: a window length plus the HRF span, so no haemodynamic echo crosses over."""
+    """Purge gap in TRs: a window length plus the HRF span, so no haemodynamic echo crosses over.
+
+    Parameters
+    ----------
+    window_length : int
+        Window length in TRs.
+    hrf_span_s : float
+        How long the haemodynamic response lasts, in seconds.
+    tr : float, optional
+        Repetition time in seconds.
+
+    Returns
+    -------
+    int
+        The gap in TRs, ``window_length + ceil(hrf_span_s / tr)``.
+    """
     return int(window_length) + math.ceil(hrf_span_s / tr)

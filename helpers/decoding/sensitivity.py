@@ -80,6 +80,24 @@ def sensitivity_scores(
     ``seconds``. A (model, cv) that cannot be run for a combination (for instance blocked folds whose
     purge gap leaves no training windows with very long windows) gets ``verdict = "not testable"`` and
     the reason in ``error`` instead of stopping the whole grid.
+
+    Parameters
+    ----------
+    base_params : Params
+        The parameters every combination starts from.
+    sweep : SweepParams, optional
+        The grid, fixed values, models and schemes; ``base_params.sweep`` if omitted.
+    feature_scaling : {"center", "standard"}, optional
+        How the kernels scale features on the training samples: centred only, or standardised.
+    n_permutations : int, optional
+        Null target draws per (combination, model, cv).
+    progress : bool, optional
+        Show a progress bar over combinations.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (combination, model, cv), with the columns listed above.
     """
 
     sweep = sweep or base_params.sweep

@@ -71,6 +71,24 @@ def check_emotion_target(
 
     A wrong answer that matches a common slip gets a hint naming it; an answer close to the
     reference but not equal usually rounds the segment edges differently from the book.
+
+    Parameters
+    ----------
+    answer : array_like or Ellipsis
+        The student's target, (n_volumes,); ``...`` while unanswered.
+    onsets, offsets : array_like
+        Onset and offset of each segment in seconds of the audio, (n_segments,).
+    values : array_like
+        The emotion's score per segment, (n_segments,).
+    stimulus_onset : float
+        Start of the audio in seconds after the first volume.
+    hrf : {"spm", "glover"}, optional
+        The HRF of the reference.
+
+    Returns
+    -------
+    bool
+        True when the answer matches the reference.
     """
     expected = reference_target(onsets, offsets, values, stimulus_onset=stimulus_onset, hrf=hrf)
     if check_array("target", answer, expected):

@@ -31,7 +31,26 @@ def _series(timeseries: np.ndarray) -> np.ndarray:
 def check_tapered_dfc(
     answer: Any, timeseries: np.ndarray, length: int, step: int, sigma: float
 ) -> bool:
-    """Is ``answer`` the Fisher z of every ROI pair in tapered windows (n_windows, n_edges)?"""
+    """Is ``answer`` the Fisher z of every ROI pair in tapered windows (n_windows, n_edges)?
+
+    Parameters
+    ----------
+    answer : array_like or Ellipsis
+        The student's Fisher z, (n_windows, n_edges).
+    timeseries : numpy.ndarray
+        (T, P) ROI time series.
+    length : int
+        Window length in TRs.
+    step : int
+        Volumes between window starts.
+    sigma : float
+        Standard deviation of the taper in TRs.
+
+    Returns
+    -------
+    bool
+        True when the answer matches the reference within 1e-4.
+    """
     if not_answered(answer):
         return check_array("tapered DFC", answer, np.zeros(0))
     data = _series(timeseries)
@@ -51,7 +70,24 @@ def check_tapered_dfc(
 
 
 def check_window_means(answer: Any, timeseries: np.ndarray, length: int, step: int) -> bool:
-    """Is ``answer`` each ROI's mean over every window (n_windows, P), as the ``roi_window`` set?"""
+    """Is ``answer`` each ROI's mean over every window (n_windows, P), as the ``roi_window`` set?
+
+    Parameters
+    ----------
+    answer : array_like or Ellipsis
+        The student's means, (n_windows, P).
+    timeseries : numpy.ndarray
+        (T, P) ROI time series.
+    length : int
+        Window length in TRs.
+    step : int
+        Volumes between window starts.
+
+    Returns
+    -------
+    bool
+        True when the answer matches the reference within 1e-5.
+    """
     if not_answered(answer):
         return check_array("window means", answer, np.zeros(0))
     data = _series(timeseries)

@@ -30,6 +30,22 @@ def check_roi_mean(answer: Any, image, labels_img, roi: int) -> bool:
 
     The masker averages in float32, so the answer may differ from it by float32 rounding of values
     around 1000: the tolerance is a millionth of the signal's size.
+
+    Parameters
+    ----------
+    answer : array_like or Ellipsis
+        The student's ROI signal, (T,).
+    image : nibabel.Nifti1Image
+        The 4-D BOLD image (X, Y, Z, T).
+    labels_img : nibabel.Nifti1Image
+        3-D label image on the same grid: 1..P for the ROIs, 0 elsewhere.
+    roi : int
+        The ROI's 0-based index (its label is ``roi + 1``).
+
+    Returns
+    -------
+    bool
+        True when the answer matches the reference.
     """
     if not_answered(answer):
         return check_array(f"mean of ROI {roi}", answer, np.zeros(0))
@@ -55,7 +71,20 @@ def detrended_zscore(signal: np.ndarray) -> np.ndarray:
 
 
 def check_detrend_zscore(answer: Any, signal: np.ndarray) -> bool:
-    """Is ``answer`` ``signal`` with its linear trend removed, then z-scored with the sample std?"""
+    """Is ``answer`` ``signal`` with its linear trend removed, then z-scored with the sample std?
+
+    Parameters
+    ----------
+    answer : array_like or Ellipsis
+        The student's signal, shaped like ``signal``.
+    signal : numpy.ndarray
+        (T,) one signal (at least 3 volumes).
+
+    Returns
+    -------
+    bool
+        True when the answer matches the reference within 1e-4.
+    """
     if not_answered(answer):
         return check_array("detrended z-score", answer, np.zeros(0))
     expected = detrended_zscore(signal)

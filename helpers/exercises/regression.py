@@ -17,6 +17,20 @@ def check_purge_mask(answer: Any, meta: WindowMeta, splitter: Any) -> bool:
     itself cuts, so the check holds the student's mask to the code the chapter evaluates with.
     The usual slips (keeping the test windows, the held-out subjects, or forgetting the gap) are
     named rather than reported as a count of differing values.
+
+    Parameters
+    ----------
+    answer : array_like or Ellipsis
+        The student's mask, (n_samples,) booleans.
+    meta : WindowMeta or FeatureSet
+        Subject and ``[start, stop)`` of each sample.
+    splitter : splitter
+        The cross-validation splitter whose first fold is the reference.
+
+    Returns
+    -------
+    bool
+        True when the answer marks exactly the first fold's training windows.
     """
     meta = WindowMeta.from_features(meta)
     train, test = next(iter(splitter.split(groups=meta.as_groups())))

@@ -16,6 +16,21 @@ def check_smallest_snr(answer: Any, power: pd.DataFrame, threshold: float = 0.5)
 
     ``answer`` maps every model of ``power`` (a Series or a dict) to the smallest simulated SNR
     whose ``share_detected`` exceeds ``threshold``, or NaN for a model that never gets there.
+
+    Parameters
+    ----------
+    answer : pandas.Series, dict or Ellipsis
+        Model to its smallest SNR (NaN when never reached).
+    power : pandas.DataFrame
+        The power table: one row per (model, SNR), with columns ``model``, ``snr`` and
+        ``share_detected``.
+    threshold : float, optional
+        The share of emotions detected that counts as most.
+
+    Returns
+    -------
+    bool
+        True when the answer matches the reference.
     """
     if not_answered(answer):
         print(

@@ -38,7 +38,20 @@ def _edge_values(values: np.ndarray, n_rois: int) -> np.ndarray:
 
 
 def edge_matrix(values: np.ndarray, n_rois: int) -> np.ndarray:
-    """Symmetric (P, P) matrix from an edge vector in ``np.triu_indices(P, 1)`` order (zero diagonal)."""
+    """Symmetric (P, P) matrix from an edge vector in ``np.triu_indices(P, 1)`` order (zero diagonal).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        (P*(P-1)/2,) one value per edge.
+    n_rois : int
+        The number of ROIs, P.
+
+    Returns
+    -------
+    numpy.ndarray
+        (P, P) float64 symmetric matrix.
+    """
     values = _edge_values(values, n_rois)
     matrix = np.zeros((n_rois, n_rois))
     rows, cols = np.triu_indices(n_rois, k=1)
@@ -100,7 +113,22 @@ def importance_graph(
 def maximum_spanning_tree(
     values: np.ndarray, n_rois: int, networks: Sequence[str] | None = None
 ) -> nx.Graph:
-    """The spanning tree (forest if some ROIs have only zero edges) of largest total ``|importance|``."""
+    """The spanning tree (forest if some ROIs have only zero edges) of largest total ``|importance|``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        (P*(P-1)/2,) edge importance.
+    n_rois : int
+        The number of ROIs, P.
+    networks : sequence of str, optional
+        The network of each ROI, stored as a node attribute.
+
+    Returns
+    -------
+    networkx.Graph
+        The tree (or forest) on the P ROIs, edges weighted by ``|importance|``.
+    """
     graph = importance_graph(values, n_rois, networks=networks)
     return nx.maximum_spanning_tree(graph, weight="weight", algorithm="kruskal")
 
@@ -193,6 +221,22 @@ def network_pair_importance(
 
     ``order`` fixes the rows/columns (default: networks in order of first appearance in the atlas).
     Pairs without edges (a one-ROI network with itself) are NaN.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        (n_edges,) importance per edge.
+    edges : numpy.ndarray
+        (n_edges, 2) ROI indices of each edge.
+    networks : sequence of str
+        The network of each ROI.
+    order : sequence of str, optional
+        The networks, in the order of the table's rows and columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_networks, n_networks) symmetric table of mean ``|importance|``.
     """
     values = np.abs(np.asarray(values, dtype=float))
     edges = np.asarray(edges)
@@ -221,7 +265,22 @@ def network_pair_importance(
 def jaccard_matrix(
     importance: np.ndarray, fraction: float, names: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Jaccard overlap ``|A & B| / |A | B|`` of the top ``fraction`` edges between every two columns."""
+    """Jaccard overlap ``|A & B| / |A | B|`` of the top ``fraction`` edges between every two columns.
+
+    Parameters
+    ----------
+    importance : numpy.ndarray
+        (n_edges, n_emotions) edge importance.
+    fraction : float
+        Share of edges kept per column, in (0, 1].
+    names : sequence of str, optional
+        Column names; ``target_0``... if omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_emotions, n_emotions) symmetric overlaps in [0, 1], ones on the diagonal.
+    """
     importance = np.asarray(importance, dtype=float)
     if importance.ndim != 2:
         raise ValueError(f"importance must be (n_edges, n_emotions); got shape {importance.shape}")
@@ -248,7 +307,30 @@ def graph_summary(
 ) -> pd.DataFrame:
     """Per emotion: thresholded-graph modularity (detected communities and atlas networks),
     number of communities, mean participation (w.r.t. atlas networks) and the top hub by strength
-    and by betweenness."""
+    and by betweenness.
+
+    Parameters
+    ----------
+    importance : numpy.ndarray
+        (n_edges, n_emotions) edge importance, edges in ``np.triu_indices(P, 1)`` order.
+    n_rois : int
+        The number of ROIs, P.
+    networks : sequence of str
+        The network of each ROI.
+    fraction : float
+        Share of edges (largest ``|importance|``) kept in each graph, in (0, 1].
+    names : sequence of str
+        The emotion of each column of ``importance``.
+    seed : int, optional
+        Seed of the community detection.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per emotion: ``emotion``, ``n_edges``, ``modularity_communities``,
+        ``n_communities``, ``modularity_networks``, ``mean_participation``, ``hub_strength`` and
+        ``hub_betweenness`` (ROI indices).
+    """
     rows = []
     partition = network_partition(networks)
     for k, name in enumerate(names):

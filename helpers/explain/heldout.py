@@ -83,6 +83,19 @@ class NullDraws:
 
         Circular shifts keep at least the cross-validation's purge gap from the truth, so a null
         draw is never a copy of the real targets a few TRs away.
+
+        Parameters
+        ----------
+        params : Params
+            The run's parameters (``explain.n_null_draws``, ``null_method``, ``seed``, the window
+            length and ``cv_options.hrf_span_s``).
+        seed_offset : int, optional
+            Added to ``params.seed``, so that two explanations draw different nulls.
+
+        Returns
+        -------
+        NullDraws
+            ``n``, ``method``, ``seed`` and ``min_shift`` (the purge gap, in TRs).
         """
         return cls(
             n=params.explain.n_null_draws,
@@ -104,6 +117,16 @@ def explained_model(models: list[str]) -> str:
     matrix, CPM and the other column models in one pass), so hundreds of null draws cost one
     cross-validation; the first model when none has that shortcut. The order of ``models`` is the
     declaration: put the model meant for interpretation first.
+
+    Parameters
+    ----------
+    models : list of str
+        The run's models, in the order the parameters declare them.
+
+    Returns
+    -------
+    str
+        The model to explain.
     """
     if not models:
         raise ValueError("no model to explain: params.models is empty")
@@ -152,6 +175,17 @@ class HeldOutPatterns:
 
         Draws are computed ``chunk`` at a time, so memory stays at ``chunk * n_targets`` columns of
         patterns whatever the number of draws.
+
+        Parameters
+        ----------
+        chunk : int, optional
+            Null draws computed together.
+
+        Yields
+        ------
+        numpy.ndarray
+            (n_features, n_targets) pattern of one null draw, ``n_null`` in all (none without null
+            predictions).
         """
         if self.null_predictions is None:
             return

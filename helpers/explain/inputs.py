@@ -57,7 +57,24 @@ def explanation_data(feature_set: FeatureSet, stride: int = 1) -> FeatureSet:
 def network_blocks(
     edges: np.ndarray | None, networks: Sequence[str], n_features: int | None = None
 ) -> dict[str, np.ndarray]:
-    """Feature indices per network: edges with at least one end in it (or its ROIs, without edges)."""
+    """Feature indices per network: edges with at least one end in it (or its ROIs, without edges).
+
+    Parameters
+    ----------
+    edges : numpy.ndarray or None
+        (n_features, 2) ROI indices of each DFC feature, or None for ROI features (feature k is
+        ROI k).
+    networks : sequence of str
+        The network of each ROI.
+    n_features : int, optional
+        Not used; kept for callers that pass it.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Network name (atlas order) to the int indices of its features; with edges the blocks
+        overlap (a between-network edge is in both networks' blocks).
+    """
     networks = np.asarray(networks, dtype=str)
     names = list(dict.fromkeys(networks.tolist()))
     if edges is None:
@@ -68,7 +85,20 @@ def network_blocks(
 
 
 def network_pair_blocks(edges: np.ndarray, networks: Sequence[str]) -> dict[str, np.ndarray]:
-    """Feature indices per network pair ``"A|B"`` (A before B in atlas order); a partition of edges."""
+    """Feature indices per network pair ``"A|B"`` (A before B in atlas order); a partition of edges.
+
+    Parameters
+    ----------
+    edges : numpy.ndarray
+        (n_features, 2) ROI indices of each DFC feature.
+    networks : sequence of str
+        The network of each ROI.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``"A|B"`` to the int indices of the edges between networks A and B (``"A|A"`` within A).
+    """
     networks = np.asarray(networks, dtype=str)
     names = list(dict.fromkeys(networks.tolist()))
     rank = {n: i for i, n in enumerate(names)}
@@ -111,7 +141,20 @@ class ExplanationInputs:
     feature_scaling: str
 
     def splitter(self, params: Any, name: str = "dfc") -> Any:
-        """The explanation folds over feature set ``name`` (see :func:`explanation_splitter`)."""
+        """The explanation folds over feature set ``name`` (see :func:`explanation_splitter`).
+
+        Parameters
+        ----------
+        params : Params
+            The run's parameters (``cv``, ``cv_options`` and ``explain.folds``).
+        name : str, optional
+            The feature set whose samples are split.
+
+        Returns
+        -------
+        splitter
+            A splitter whose ``split(X)`` yields the (train, test) index arrays of each outer fold.
+        """
         return explanation_splitter(params, WindowMeta.from_features(self.data[name]))
 
     def explain_options(self, params: Any, name: str = "dfc") -> ExplainOptions:
@@ -119,6 +162,18 @@ class ExplanationInputs:
 
         Every explanation of the same features and folds (patterns, lesions, permutations) then
         reuses one kernel per fold instead of forming it again; the seed is the parameters'.
+
+        Parameters
+        ----------
+        params : Params
+            The run's parameters (their cross-validation and ``seed``).
+        name : str, optional
+            The feature set whose fold kernels are shared.
+
+        Returns
+        -------
+        ExplainOptions
+            The inputs' ``feature_scaling``, the shared fold ``kernels`` and ``seed = params.seed``.
         """
         data = self.data[name]
         folds = list(self.splitter(params, name).split(data.X))
@@ -131,7 +186,21 @@ class ExplanationInputs:
 def explanation_inputs(
     params: Any, feature_sets: Sequence[str] = ("dfc", "roi_window")
 ) -> ExplanationInputs:
-    """ROI signals, targets and cached features of ``params``, thinned by ``explain.window_stride``."""
+    """ROI signals, targets and cached features of ``params``, thinned by ``explain.window_stride``.
+
+    Parameters
+    ----------
+    params : Params
+        The run's parameters (``explain.window_stride`` and ``explain.feature_scaling`` included).
+    feature_sets : sequence of str, optional
+        The feature sets to build and thin.
+
+    Returns
+    -------
+    ExplanationInputs
+        ``data`` (feature set name to its thinned FeatureSet), the ``atlas``, ``tr_targets``
+        (n_volumes, 8), the ``truth`` (None on real data) and the ``feature_scaling`` to use.
+    """
 
     roi = roi_timeseries(params, progress=False)
     targets = run_targets(params, roi)

@@ -49,6 +49,27 @@ def lesion_drops(
     minus the block's (exact, since kernels are sums over features). Returns one row per (lesion,
     emotion) plus an emotion ``"mean"`` row: ``r_full``, ``r_lesioned``, ``drop``. The fitting
     settings (tuning, scaling, shared kernels, progress) come as ``options``.
+
+    Parameters
+    ----------
+    model : str
+        A registered model (see :func:`helpers.registry.model_names`).
+    data : FeatureSet
+        The samples: ``X`` (n_samples, n_features) and ``y`` (n_samples, n_emotions).
+    splitter : splitter
+        The outer folds (as :func:`~helpers.explain.inputs.explanation_splitter` builds them).
+    lesions : mapping of str to numpy.ndarray
+        Lesion name to the indices of the features it removes.
+    baseline : CVResult, optional
+        The intact model's result on the same folds; cross-validated here if omitted.
+    options : ExplainOptions, optional
+        Tuning, scaling, shared kernels and progress; the defaults if omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_lesions * (n_emotions + 1)) rows: ``lesion``, ``emotion``, ``r_full``, ``r_lesioned``,
+        ``drop`` and ``n_features`` (the features the lesion removed).
     """
 
     check_model_name(model)
@@ -121,6 +142,28 @@ def lesion_null_drops(
     under each null draw is what removing that block does to a decoder of no signal. Returns the
     observed drops (a Series by lesion) and the null drops (``n_null`` rows, one column per
     lesion); both average the drop over emotions.
+
+    Parameters
+    ----------
+    model : str
+        A registered model (see :func:`helpers.registry.model_names`).
+    data : FeatureSet
+        The samples: ``X`` (n_samples, n_features) and ``y`` (n_samples, n_emotions).
+    splitter : splitter
+        The outer folds.
+    lesions : mapping of str to numpy.ndarray
+        Lesion name to the indices of the features it removes.
+    nulls : NullDraws
+        How many null target draws, of which kind, from which seed (``nulls.n`` at least 1).
+    options : ExplainOptions, optional
+        Tuning, scaling and shared kernels; the defaults if omitted.
+
+    Returns
+    -------
+    observed : pandas.Series
+        (n_lesions,) drop of the mean r over emotions, named ``drop``, indexed by lesion.
+    null : pandas.DataFrame
+        (n_null, n_lesions) the same drop under each null draw.
     """
     check_model_name(model)
     options = options or ExplainOptions()

@@ -53,6 +53,13 @@ def activation_pattern(
         ``False`` (default): each target is its own decoder, ``a_k = cov(X, y_hat_k) / var(y_hat_k)``.
         ``True``: the targets form one multi-output decoder and ``cov(y_hat)`` is the full
         ``n_targets x n_targets`` matrix (pseudo-inverted).
+    chunk_features
+        Columns of ``X`` read at a time.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_features, n_targets) float64 pattern, or (n_features,) for a 1-D ``y_hat``.
 
     Notes
     -----

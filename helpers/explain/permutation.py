@@ -122,6 +122,27 @@ def block_permutation_importance(
     chosen hyperparameters and predict on permuted copies of the test features. The fitting
     settings (tuning, scaling, shared kernels, progress) come as ``options``, and the shuffles
     are drawn from ``options.seed``.
+
+    Parameters
+    ----------
+    model : str
+        A registered model (see :func:`helpers.registry.model_names`).
+    data : FeatureSet
+        The samples: ``X`` (n_samples, n_features) and ``y`` (n_samples, n_emotions).
+    splitter : splitter
+        The outer folds.
+    blocks : mapping of str to numpy.ndarray
+        Block name to the indices of its features (in ``[0, n_features)``).
+    n_repeats : int, optional
+        Shuffles per block and fold.
+    options : ExplainOptions, optional
+        Tuning, scaling, shared kernels, progress and the shuffles' seed; the defaults if omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_blocks * n_emotions) rows: ``block``, ``emotion``, ``r_full``, ``r_permuted``,
+        ``importance``, ``importance_sd`` and ``n_features``.
     """
 
     check_model_name(model)

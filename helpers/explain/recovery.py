@@ -43,7 +43,24 @@ def truth_edge_masks(
     truth: Mapping[str, Any] | None, atlas: Any, simulation: Any, emotions: Sequence[str]
 ) -> dict[str, np.ndarray] | None:
     """The edges to score importance against: the planted ones, those a null dataset would have
-    used (:func:`candidate_edge_masks`), or ``None`` on real data (no ground truth)."""
+    used (:func:`candidate_edge_masks`), or ``None`` on real data (no ground truth).
+
+    Parameters
+    ----------
+    truth : mapping or None
+        The simulated dataset's ground truth, or None on real data.
+    atlas : Atlas
+        The run's atlas.
+    simulation : SimulationParams
+        The simulation settings (``params.simulation``).
+    emotions : sequence of str
+        The emotions to give masks for.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray, or None
+        Emotion to its (n_edges,) boolean edge mask, edges in ``np.triu_indices(P, 1)`` order.
+    """
     if truth is None:
         return None
     if truth.get("effect") in ("connectivity", "both"):
@@ -61,6 +78,22 @@ def recovery_auroc(
 
     ``absolute`` scores ``|importance|`` (any sign counts as important). Emotions without planted
     edges get NaN. The ``"mean"`` entry averages the defined ones.
+
+    Parameters
+    ----------
+    importance : numpy.ndarray
+        (n_edges, n_emotions) edge importance.
+    masks : mapping of str to numpy.ndarray
+        Emotion to the (n_edges,) boolean mask of its planted edges.
+    emotions : sequence of str
+        The emotion of each column of ``importance``.
+    absolute : bool, optional
+        Score ``|importance|`` rather than its signed value.
+
+    Returns
+    -------
+    dict of str to float
+        AUROC per emotion (0.5 is chance), and their ``"mean"``.
     """
     importance = np.asarray(importance, dtype=float)
     if importance.ndim != 2 or importance.shape[1] != len(emotions):
@@ -105,7 +138,22 @@ def rank_auroc(score: np.ndarray, mask: np.ndarray) -> float:
 def null_recovery_auroc(
     draws: Iterable[np.ndarray], masks: Mapping[str, np.ndarray], emotions: Sequence[str]
 ) -> np.ndarray:
-    """Mean recovery AUROC (over emotions with planted edges) of each null draw's importance."""
+    """Mean recovery AUROC (over emotions with planted edges) of each null draw's importance.
+
+    Parameters
+    ----------
+    draws : iterable of numpy.ndarray
+        The importance of each null draw, (n_edges, n_emotions) each.
+    masks : mapping of str to numpy.ndarray
+        Emotion to the (n_edges,) boolean mask of its planted edges.
+    emotions : sequence of str
+        The emotion of each column of the draws.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_draws,) mean AUROC of each draw (NaN where no emotion has planted edges).
+    """
     out = []
     for importance in draws:
         values = [

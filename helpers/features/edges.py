@@ -10,12 +10,34 @@ import numpy as np
 
 
 def n_edges(n_rois: int) -> int:
-    """Number of distinct ROI pairs, ``P * (P - 1) / 2``."""
+    """Number of distinct ROI pairs, ``P * (P - 1) / 2``.
+
+    Parameters
+    ----------
+    n_rois : int
+        The number of ROIs, P.
+
+    Returns
+    -------
+    int
+        ``P * (P - 1) // 2``.
+    """
     return n_rois * (n_rois - 1) // 2
 
 
 def edge_pairs(n_rois: int) -> np.ndarray:
-    """ROI pairs of the DFC features, shape (P*(P-1)/2, 2), in ``np.triu_indices(P, k=1)`` order."""
+    """ROI pairs of the DFC features, shape (P*(P-1)/2, 2), in ``np.triu_indices(P, k=1)`` order.
+
+    Parameters
+    ----------
+    n_rois : int
+        The number of ROIs, P.
+
+    Returns
+    -------
+    numpy.ndarray
+        (P*(P-1)/2, 2) int32 ROI indices, the first below the second.
+    """
     rows, cols = np.triu_indices(n_rois, k=1)
     return np.stack([rows, cols], axis=1).astype(np.int32)
 

@@ -49,6 +49,9 @@ def build_feature_sets(
 ) -> dict[str, FeatureSet]:
     """The feature sets named in ``params.features``, stacked over subjects, cached on disk.
 
+    The cache folder is keyed by the window parameters and a digest of the input arrays, so new
+    ROI signals or targets can never be served stale features.
+
     Parameters
     ----------
     params
@@ -59,9 +62,14 @@ def build_feature_sets(
         ``.stimulus_onsets`` (subject -> seconds) or from ``.runs[k].stimulus_onset``; 0 otherwise.
     targets
         TR-level targets, one row per volume, one column per emotion.
+    use_cache
+        Read and write the cache; False computes every set in memory and writes nothing.
 
-    The cache folder is keyed by the window parameters and a digest of the input arrays, so new
-    ROI signals or targets can never be served stale features.
+    Returns
+    -------
+    dict of str to FeatureSet
+        Feature set name to its samples: ``X`` (n_samples, n_features) float32, ``y``
+        (n_samples, n_emotions), and per sample ``subject``, ``start`` and ``stop`` (volumes).
     """
     timeseries: Mapping[str, np.ndarray] = roi_data.timeseries
     if not timeseries:

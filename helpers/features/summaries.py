@@ -18,6 +18,22 @@ def edge_target_correlations(
     With ``groups`` (e.g. the subject of each sample) r is computed within each group and averaged,
     so that differences between subjects' mean connectivity do not masquerade as emotion effects.
     Constant features get r = 0. Features are processed in chunks to bound memory.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        (n_samples, n_features) features.
+    y : numpy.ndarray
+        (n_samples, n_targets) or (n_samples,) targets.
+    groups : numpy.ndarray, optional
+        (n_samples,) group of each sample; one group if omitted.
+    chunk_features : int, optional
+        Features correlated at a time.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_features, n_targets) float64 r, averaged over groups.
     """
     X = np.asarray(X)
     y = np.asarray(y, dtype=np.float64)
@@ -54,6 +70,22 @@ def network_pair_summary(
 
     Returns a DataFrame indexed by (``network_a``, ``network_b``) with ``network_a <= network_b``
     alphabetically (within-network pairs have a == b), one column per value column plus ``n_edges``.
+
+    Parameters
+    ----------
+    edge_values : numpy.ndarray
+        (n_edges, K) or (n_edges,) values per edge.
+    edges : numpy.ndarray
+        (n_edges, 2) ROI indices of each edge.
+    networks : sequence of str
+        The network of each ROI.
+    columns : sequence of str, optional
+        Names of the K value columns; ``value_0``... if omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per network pair that has edges: the K mean values and ``n_edges``.
     """
     values = np.asarray(edge_values, dtype=np.float64)
     if values.ndim == 1:
@@ -89,7 +121,21 @@ def network_pair_summary(
 
 
 def network_pair_matrix(summary: pd.DataFrame, column: str) -> pd.DataFrame:
-    """One column of :func:`network_pair_summary` as a symmetric network x network table."""
+    """One column of :func:`network_pair_summary` as a symmetric network x network table.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        A table of :func:`network_pair_summary`.
+    column : str
+        The value column to lay out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_networks, n_networks), symmetric, networks in alphabetical order; NaN for pairs with
+        no edge.
+    """
     table = summary[column].unstack("network_b")
     names = sorted(set(table.index) | set(table.columns))
     table = table.reindex(index=names, columns=names)

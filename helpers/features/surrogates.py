@@ -34,6 +34,20 @@ def phase_randomize(
 
     ``timeseries`` is (T, K); one surrogate (T, K) is returned, or ``n_draws`` of them stacked
     (n_draws, T, K), each with its own phases.
+
+    Parameters
+    ----------
+    timeseries : numpy.ndarray
+        (T, K) signals, volumes in rows.
+    seed : int or numpy.random.Generator, optional
+        Seed or generator of the random phases.
+    n_draws : int, optional
+        Number of surrogates; one, without a leading axis, if omitted.
+
+    Returns
+    -------
+    numpy.ndarray
+        (T, K), or (n_draws, T, K): floating like ``timeseries`` (float64 for integer input).
     """
     data = np.asarray(timeseries)
     if data.ndim != 2:
@@ -61,7 +75,24 @@ def dfc_temporal_std(
     shape: str = "rectangular",
     taper_sigma: float = DEFAULT_TAPER_SIGMA,
 ) -> float:
-    """Mean over edges of the standard deviation over windows of Fisher z (step 1)."""
+    """Mean over edges of the standard deviation over windows of Fisher z (step 1).
+
+    Parameters
+    ----------
+    timeseries : numpy.ndarray
+        (T, P) ROI time series.
+    length : int
+        Window length in TRs.
+    shape : {"rectangular", "tapered"}, optional
+        Window shape.
+    taper_sigma : float, optional
+        Standard deviation of the taper in TRs (tapered windows only).
+
+    Returns
+    -------
+    float
+        The mean temporal standard deviation of Fisher z; 0 with a single window.
+    """
     weights = window_weights(length, shape, taper_sigma)
     z = sliding_window_connectivity(timeseries, length, 1, weights, True)
     return float(z.std(axis=0, dtype=np.float64).mean()) if len(z) > 1 else 0.0
@@ -90,6 +121,26 @@ def spurious_fluctuation(
     Returns one row per length: ``length``, ``effective_length``, ``real_std``, ``null_std`` (mean
     over surrogates), ``null_low``/``null_high`` (2.5 and 97.5 percentiles), ``ratio`` and ``p_value``
     (share of surrogates fluctuating at least as much as the real data, with the +1 correction).
+
+    Parameters
+    ----------
+    timeseries : mapping of str to numpy.ndarray, or sequence of numpy.ndarray
+        (T, P) ROI time series of each subject.
+    lengths : sequence of int
+        Window lengths to try, in TRs.
+    n_surrogates : int, optional
+        Surrogates per subject.
+    seed : int, optional
+        Seed of the ROI draw and the surrogates.
+    n_rois : int, optional
+        ROIs drawn at random; None uses all P.
+    window : WindowParams, optional
+        Window shape and taper width.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per length, with the columns listed above.
     """
     shape = window.shape if window is not None else "rectangular"
     taper_sigma = window.taper_sigma if window is not None else DEFAULT_TAPER_SIGMA

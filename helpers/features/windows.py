@@ -32,6 +32,20 @@ def window_weights(
     weight for sigma = 3 TR) and the window keeps the support ``[start, start + length)``, so its
     ``start``/``stop`` stay exact for purging in cross-validation. A very small or a very large
     ``sigma`` gives back the rectangular window. See :func:`effective_length`.
+
+    Parameters
+    ----------
+    length : int
+        Window length in TRs.
+    shape : {"rectangular", "tapered"}, optional
+        Window shape.
+    sigma : float, optional
+        Standard deviation of the taper's Gaussian in TRs (tapered windows only).
+
+    Returns
+    -------
+    numpy.ndarray
+        (length,) float64 weights summing to 1.
     """
     _check_length(length)
     if shape == "rectangular":
@@ -52,6 +66,16 @@ def effective_length(weights: np.ndarray) -> float:
 
     Equal to the length for a rectangular window; about 11.7 volumes for the tapered 12-TR window
     with sigma = 3 TR.
+
+    Parameters
+    ----------
+    weights : numpy.ndarray
+        (length,) weights of a window's volumes.
+
+    Returns
+    -------
+    float
+        The effective number of volumes.
     """
     weights = np.asarray(weights, dtype=float)
     return float(weights.sum() ** 2 / np.sum(weights**2))
@@ -85,6 +109,26 @@ def window_starts(
     1-based index and 13-volume windows; here windows are exactly ``length`` volumes.) Repeated
     anchors give one window (the authors' code kept one window per start too), and windows that
     would run past the last volume are dropped, as in the authors' code.
+
+    Parameters
+    ----------
+    n_volumes : int
+        Volumes in the run.
+    length : int
+        Window length in TRs.
+    step : int, optional
+        Volumes between window starts (``anchors="tr"`` only).
+    anchors : {"tr", "paper"}, optional
+        Where windows start.
+    stimulus_onset : float, optional
+        Start of the audio in seconds after the first volume.
+    anchor_times : numpy.ndarray, optional
+        Paper anchors in seconds of the audio, (n_anchors,).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_windows,) int64 first volumes, increasing; each window is ``[start, start + length)``.
     """
     _check_length(length)
     _check_step(step)
