@@ -15,7 +15,24 @@ Measured on this 2-core machine shared with other work (load average about 3), 2
 ``params/paper-rehearsal.yml`` (23 simulated subjects on the SPM derivatives' 79 x 95 x 68 grid of
 2 mm, Schaefer 400) against ``params/default.yml`` (8 subjects, 4 mm MNI152, Seitzman 300):
 
-MEASURED_TABLE
+=================  =======================  ========  =======  ======  =====
+chapter            params                     time s  peak GB  x time  x mem
+=================  =======================  ========  =======  ======  =====
+01_annotation      default.yml                  17.5     0.59
+01_annotation      paper-rehearsal.yml          13.3     0.59     0.8    1.0
+02_preprocessing   default.yml                  48.4     1.62
+02_preprocessing   paper-rehearsal.yml        1453.7     4.39    30.0    2.7
+03_features        default.yml                  42.9     1.62
+03_features        paper-rehearsal.yml         171.2     6.91     4.0    4.3
+=================  =======================  ========  =======  ======  =====
+
+Chapter 02 at the rehearsal geometry: about 5 minutes writing the 23 images (about 13 s each: one
+760 MB float32 volume in memory at a time, 145 MB on disk as gzipped int16) and about 19 minutes
+extracting Schaefer 400 time series and temporal SNR from them (about 50 s per subject, most of it
+reading and cleaning the 2 mm image). Peak memory stays at one subject's image plus the masker's
+copies: 4.4 GB, not 23 images. Chapter 03 holds the DFC of 23 x 361 windows x 79,800 edges (2.7 GB
+in float32) and its copies. The machine was shared (load average 4-7) during the runs; chapter 03
+ran in the data homes of chapters 01-02 (``--data-home``).
 """
 
 from __future__ import annotations

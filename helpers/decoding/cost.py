@@ -8,8 +8,9 @@ times a constant in seconds per operation measured on a reference machine:
   column, real and null, through the hat matrix of every penalty (``n_train^2`` per column);
 * support vector regression: one dual fit per emotion, penalty and fold (``n_train^2``), refitted
   for every null draw it takes;
-* column models (``cpm``, ``ridge_screened``, the oracle): one pass over the features per target
-  column, real and null (``n_train * features``);
+* column models (``cpm``, ``ridge_screened``, the oracle): the features summed per window once
+  (``n_train * features``), then one pass per target column, real and null, over the distinct
+  windows of the training set (subjects heard the same story, so they share the targets);
 * estimators fitted in the primal (``linear``, ``lasso``, ``elastic_net``, ``random_forest``):
   least squares ``n_train * features * min(n_train, features)``, coordinate descent
   ``n_train * features`` per penalty and emotion, trees ``n_train log n_train`` per feature tried;
@@ -21,6 +22,11 @@ Inner folds train on ``(k - 1) / k`` of the outer training set, so their share o
 ``k ((k - 1) / k)^a``. Null draws are counted as the book counts them
 (:func:`helpers.decoding.crossval.n_null_draws`): every draw for the models with a shortcut, at
 most the refit cap for the others. Constants: :data:`SECONDS_PER_OPERATION`.
+
+Checked against chapter 04's own time on the shared 2-core machine: ``quick.yml`` estimated 73 s,
+measured 45 s and 74 s in two runs (1.6 and 1.0); ``default.yml`` estimated 4.9 min, measured
+3.3 min (1.5). ``paper-rehearsal.yml`` is estimated at 34 hours, most of it random forest, lasso
+and least squares refitted on 79,800 DFC edges.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import pandas as pd
 
 from helpers.decoding.crossval import CVOptions, n_null_draws
 from helpers.decoding.models import ModelGrid
+from helpers.decoding.splits import WindowMeta
 from helpers.registry import ORACLE, model_spec
 
 # Seconds per operation of each term, fitted by non-negative least squares (relative errors) on the
@@ -42,20 +49,22 @@ from helpers.registry import ORACLE, model_spec
 # simulated ROI-level datasets of 4-6 subjects (364-1,086 samples), 21-44,850 features, 0, 100 and
 # 400 null draws (refitted models: none, as the chapter runs them; lasso, elastic net and forests
 # on at most 1,000 features), one BLAS thread, this 2-core machine shared with other work (load
-# average 3-6), 2026-12-03. Re-measure with ``python benchmarks/bench_cost_model.py --slow --write``.
+# average 3-7), 2026-12-03; the column models (cpm, ridge_screened, oracle) re-measured the same
+# day with their per-window and per-strength terms (``--models cpm ridge_screened``).
+# Re-measure with ``python benchmarks/bench_cost_model.py --slow --write``.
 SECONDS_PER_OPERATION: dict[str, dict[str, float]] = {
     "ridge": {"apply": 1.483e-13, "eig": 2.855e-10, "fits": 0.003182, "outputs": 2.263e-07},
     "kernel_ridge_rbf": {"apply": 2.857e-12, "eig": 2.224e-10, "fits": 0.001506, "outputs": 4.48e-07},
-    "cpm": {"columns": 5.301e-11, "fits": 0.001364, "outputs": 2.997e-06},
+    "cpm": {"columns": 1.014e-10, "fits": 0.001194, "outputs": 1.611e-06, "strengths": 1.845e-08, "sums": 9.551e-09},
     "svr_rbf": {"dual": 3.166e-09, "fits": 0.0003208},
     "svr_linear": {"dual": 1.666e-08, "fits": 0.0009249},
     "linear": {"fits": 0.002086, "lstsq": 5.355e-10, "outputs": 1.225e-05},
     "lasso": {"descent": 3.391e-08, "fits": 0.00505},
     "random_forest": {"fits": 0.1215, "trees": 2.809e-08},
     "elastic_net": {"descent": 4.401e-08, "fits": 0.004878},
-    "ridge_screened": {"columns": 2.986e-09, "eig": 1.438e-10, "outputs": 3.086e-05},
+    "ridge_screened": {"columns": 5.583e-09, "eig": 1.688e-10, "fits": 0.001842, "sums": 4.001e-09},
     "kernel_ridge_linear": {"eig": 2.37e-10, "fits": 0.001786, "outputs": 2.813e-07},
-    "oracle": {"columns": 1.509e-09, "fits": 0.0005284, "outputs": 6.504e-09},
+    "oracle": {"columns": 2.98e-09, "fits": 0.0004237},
 }  # fmt: skip
 """model -> term -> seconds per operation (see :func:`operation_counts`)."""
 
@@ -64,7 +73,10 @@ PER_CHAPTER: dict[str, float] = {
     "gram_call": 0.01391,  # s per Gram matrix
     "dfc": 4.088e-09,  # s per sample x edge x window volume of the feature sets
     "dfc_call": 0.106,  # s per build of the feature sets
-    "fixed": 0.0,  # s: chapter 04's figures and small demonstrations (see below)
+    # s: chapter 04's figures, tables and small demonstrations: its time on quick.yml with one
+    # model, two feature sets and 10 null draws (32.8 s) less its data (0.5 s) and estimated
+    # cross-validations (7.2 s)
+    "fixed": 25.1,
 }
 """Terms outside the models: the shared Gram matrices, the feature sets and a fixed part."""
 
@@ -85,6 +97,7 @@ class CVDesign:
     n_targets: int = 8
     n_null: int = 0
     label: str = ""
+    n_windows: float = 0.0  # mean distinct windows per training set (0: as many as samples)
 
 
 def _inner(k: int, power: float) -> float:
@@ -139,7 +152,15 @@ def _model_counts(design: CVDesign, grid: ModelGrid) -> dict[str, float]:
             "fits": fits,
         }
     if spec.engine in ("cpm", "screened_ridge", ORACLE):
-        counts = {"columns": folds * columns * n * p * _inner(k, 1), "fits": folds * (1 + k)}
+        # features summed per window once, then every column against the distinct windows
+        windows = float(design.n_windows or design.n_train)
+        counts = {
+            "sums": folds * n * p * _inner(k, 1),
+            "columns": folds * columns * windows * p * _inner(k, 1),
+            "fits": folds * (1 + k),
+        }
+        if spec.engine == "cpm":  # every column's strengths for every number of edges tried
+            counts["strengths"] = folds * columns * n * len(grid.cpm_edges) * _inner(k, 1)
         if spec.engine == "screened_ridge":
             counts["eig"] = folds * len(grid.screening_k) * n**3 * _inner(k, 3)
         return counts
@@ -201,11 +222,14 @@ def cv_design(features: Any, model: str, options: CVOptions, label: str = "") ->
     model_spec(model)
     folds = list(options.splitter_for(features).split(features.X))
     train = float(np.mean([len(tr) for tr, _ in folds])) if folds else 0.0
+    starts = np.asarray(WindowMeta.from_features(features).start)
+    windows = float(np.mean([len(np.unique(starts[tr])) for tr, _ in folds])) if folds else 0.0
     n_null = n_null_draws(model, options) if options.n_permutations > 0 else 0
     n_targets = int(np.shape(features.y)[1]) if np.ndim(features.y) > 1 else 1
     return CVDesign(
         model, int(features.n_samples), int(features.n_features), train, len(folds),
         options.inner_splits, n_targets, n_null, label or f"{model} {features.name} {options.cv}",
+        windows,
     )  # fmt: skip
 
 
