@@ -41,15 +41,29 @@ class SimulationParams(_Section):
     dataset); ``account`` says which regions carry it: ``locationist`` (the default: each emotion
     its own module, no ROI shared between emotions) or ``constructionist`` (one pool of ROIs in
     domain-general networks carries every emotion, each with its own pattern of weights).
+    ``grid`` says where the images are written: ``mni152`` (nilearn's MNI152 mask at
+    ``resolution_mm``) or ``spm_derivatives``, the real SPM8 derivatives' own grid (79 x 95 x 68
+    voxels of 2 mm, so ``resolution_mm: 2``), to rehearse the real run's image sizes.
     """
 
     effect: Literal["connectivity", "amplitude", "both", "none"] = "connectivity"
     account: Literal["locationist", "constructionist"] = "locationist"
     snr: float = Field(3.0, ge=0.0, le=100.0)
     seed: int = 0
-    resolution_mm: Literal[3, 4, 5, 6] = 4
+    grid: Literal["mni152", "spm_derivatives"] = "mni152"
+    resolution_mm: Literal[2, 3, 4, 5, 6] = 4
     module_size: int = Field(6, ge=2, le=30)
     rois_per_emotion: int = Field(4, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _grid_has_this_resolution(self) -> SimulationParams:
+        if self.grid == "spm_derivatives" and self.resolution_mm != 2:
+            raise ValueError(
+                f"simulation.grid: spm_derivatives is the SPM derivatives' 2 mm grid "
+                f"(79 x 95 x 68 voxels), not {self.resolution_mm} mm: set "
+                "simulation.resolution_mm: 2, or use grid: mni152 for 2-6 mm"
+            )
+        return self
 
 
 class PreprocessingParams(_Section):

@@ -46,6 +46,7 @@ from helpers.config import SimulationParams
 from helpers.data.atlases import Atlas, roi_assignment
 from helpers.data.datasets import derivative_relpath, events_relpath, sidecar_relpath
 from helpers.data.files import apply_umask_permissions, file_lock
+from helpers.data.grids import simulation_grid
 from helpers.features.edges import edge_position
 from helpers.simulate_accounts import plant_constructionist
 from helpers.study import EMOTIONS, N_VOLUMES, TR_SECONDS
@@ -228,13 +229,6 @@ def simulate_roi_signals(
     return SimulatedSignals(signals, truth)
 
 
-def _grid(resolution_mm: int) -> tuple[np.ndarray, tuple[int, int, int], np.ndarray]:
-    from nilearn.datasets import load_mni152_brain_mask
-
-    mask_img = load_mni152_brain_mask(resolution=resolution_mm)
-    return mask_img.affine, mask_img.shape, np.asarray(mask_img.get_fdata() > 0)
-
-
 def render_bold(
     roi_signal: np.ndarray,
     assignment: np.ndarray,
@@ -255,12 +249,14 @@ def render_bold(
     drift_basis = np.stack(
         [np.cos(2 * np.pi * t / p + rng.uniform(0, 2 * np.pi)) for p in periods], 1
     )
-    signal += (drift_basis @ rng.normal(0, 0.8, (2, n_vox))).astype(np.float32)
+    signal += drift_basis.astype(np.float32) @ rng.normal(0, 0.8, (2, n_vox)).astype(np.float32)
     # Motion-like spikes: a few volumes with a global jump.
     spikes = rng.choice(N_VOLUMES, size=3, replace=False)
     signal[spikes] += rng.normal(0, 3.0, (3, 1)).astype(np.float32)
+    signal *= np.float32(PERCENT)
+    signal += np.float32(BASELINE)
     volume = np.zeros(brain.shape + (N_VOLUMES,), dtype=np.float32)
-    volume[inside] = (BASELINE + PERCENT * signal).T
+    volume[inside] = signal.T
     return volume
 
 
@@ -285,7 +281,7 @@ def write_dataset(
             if leftover.is_dir():
                 shutil.rmtree(leftover, ignore_errors=True)
         simulated = simulate_roi_signals(emotions, atlas, sim, subjects)
-        affine, shape, brain = _grid(sim.resolution_mm)
+        affine, shape, brain = simulation_grid(sim.grid, sim.resolution_mm)
         assignment = roi_assignment(atlas, affine, shape)
         staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
         apply_umask_permissions(staging, directory=True)  # mkdtemp makes it 0700
@@ -302,6 +298,7 @@ def write_dataset(
                 target = staging / derivative_relpath(subject)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 nib.save(image, str(target))
+                del image, volume  # one subject's image in memory at a time (~760 MB at 2 mm)
             drive = pd.DataFrame(emotions, columns=list(EMOTIONS))
             drive.index.name = "volume"
             drive.to_csv(staging / "emotion_drive.tsv", sep="\t")

@@ -4,7 +4,10 @@
   coordinates ship inside nilearn, so it works offline: the default.
 * ``dosenbach160``: 160 spheres in six networks (Dosenbach et al. 2010), also shipped with nilearn.
 * ``schaefer400``: 400 parcels in Yeo's 7 networks (Schaefer et al. 2018), the paper's atlas;
-  downloaded by nilearn into the data home.
+  downloaded by nilearn into the data home. Offline, the paper authors' own 3 mm copy (pinned in
+  the registry, found in ``ALICE_MIRROR``) is used instead; its parcels are ordered by hemisphere
+  and network, so their networks follow from :data:`SCHAEFER400_NETWORK_RUNS` (labels then name
+  hemisphere, network and rank, e.g. ``7Networks_LH_Vis_3``, without the sub-region names).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import nibabel as nib
 import numpy as np
 from scipy.spatial import cKDTree
 
-from helpers.data.fetch import DataUnavailableError
+from helpers.data.fetch import DataUnavailableError, fetch
 from helpers.data.storage import get_data_home
 
 SPHERE_RADIUS_MM = {"seitzman300": 5.0, "dosenbach160": 5.0}
@@ -30,6 +33,21 @@ SCHAEFER_NETWORK_NAMES = {
     "Cont": "FrontoParietal",
     "Default": "DefaultMode",
 }
+
+SCHAEFER400_MIRROR_KEY = (
+    "emotional-decoding-2025/Schaefer2018_400Parcels_7Networks_order_FSLMNI152_3mm.nii"
+)
+SCHAEFER400_NETWORK_RUNS = {
+    "LH": (
+        ("Vis", 31), ("SomMot", 37), ("DorsAttn", 23), ("SalVentAttn", 22),
+        ("Limbic", 13), ("Cont", 22), ("Default", 52),
+    ),
+    "RH": (
+        ("Vis", 30), ("SomMot", 40), ("DorsAttn", 23), ("SalVentAttn", 25),
+        ("Limbic", 13), ("Cont", 30), ("Default", 39),
+    ),
+}  # fmt: skip
+"""Parcels per network, in label order (1-200 left, 201-400 right), of Schaefer 400 / 7 networks."""
 
 
 @dataclass(frozen=True)
@@ -134,10 +152,15 @@ def _load_schaefer400() -> Atlas:
             verbose=0,
         )
     except Exception as exc:  # noqa: BLE001 - nilearn raises several network errors
+        try:
+            return _schaefer400_from_registry()
+        except DataUnavailableError:
+            pass
         raise DataUnavailableError(
             "cannot get the Schaefer 400 atlas: nilearn could not download it "
-            f"({exc.__class__.__name__}). Connect once, or copy nilearn's schaefer_2018 folder into "
-            f"{get_data_home() / 'nilearn'}; offline, use atlas: seitzman300 (ships with nilearn)."
+            f"({exc.__class__.__name__}) and {SCHAEFER400_MIRROR_KEY} is not in ALICE_MIRROR. "
+            f"Connect once, copy nilearn's schaefer_2018 folder into {get_data_home() / 'nilearn'}, "
+            "or set ALICE_MIRROR; offline, use atlas: seitzman300 (ships with nilearn)."
         ) from None
     labels = [lab for lab in _to_str(bunch.labels) if lab.lower() != "background"]
     networks = tuple(
@@ -148,6 +171,28 @@ def _load_schaefer400() -> Atlas:
     return Atlas(
         "schaefer400", "labels", tuple(labels), networks, regions, coords, None, str(bunch.maps)
     )
+
+
+def _schaefer400_from_registry() -> Atlas:
+    """Schaefer 400 from the pinned 3 mm file of the paper's authors (cache, mirror or download)."""
+    from nilearn.plotting import find_parcellation_cut_coords  # deferred: imports matplotlib
+
+    path = fetch(SCHAEFER400_MIRROR_KEY)
+    labels, networks, regions = [], [], []
+    for hemisphere, runs in SCHAEFER400_NETWORK_RUNS.items():
+        for network, count in runs:
+            for rank in range(1, count + 1):
+                labels.append(f"7Networks_{hemisphere}_{network}_{rank}")
+                networks.append(SCHAEFER_NETWORK_NAMES[network])
+                regions.append("cortexL" if hemisphere == "LH" else "cortexR")
+    parcels = np.unique(np.asarray(nib.load(path).dataobj))
+    if parcels[parcels > 0].size != len(labels):
+        raise ValueError(f"{path} has {parcels[parcels > 0].size} parcels, expected {len(labels)}")
+    coords = np.asarray(find_parcellation_cut_coords(str(path)), dtype=float)
+    return Atlas(
+        "schaefer400", "labels", tuple(labels), tuple(networks), tuple(regions), coords, None,
+        str(path),
+    )  # fmt: skip
 
 
 def roi_assignment(atlas: Atlas, affine: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:

@@ -29,7 +29,7 @@ from helpers.decoding.results import CVResult
 from helpers.decoding.schemes import make_splitter
 from helpers.decoding.selection import CpmLesion
 from helpers.decoding.splits import WindowMeta, purge_gap_trs
-from helpers.progress import tqdm
+from helpers.progress import fold_progress, in_book_run
 from helpers.registry import model_spec
 from helpers.study import TR_SECONDS
 
@@ -335,7 +335,8 @@ def cross_validate_model(
     plan = _FoldPlan(
         model, grid, options.feature_scaling, joint, n_null, n_targets, options.blas_threads
     )
-    progress = tqdm(total=len(folds), desc=label, disable=not options.progress, leave=False)
+    # a bar when asked for; in a book run, a terminal line every few seconds of a long call
+    progress = fold_progress(len(folds), label, options.progress or in_book_run())
     if options.scheduler and lesion is None:
         # every worker builds its folds' kernels and feature-major copies from the shared arrays
         outputs = map_on_cluster(
