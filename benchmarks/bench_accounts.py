@@ -80,7 +80,8 @@ def main() -> None:
     accounts = [w for w in args.worlds if w != "null"]
     oracle = {a: oracle_r(params, args.effect, a, seeds) for a in accounts}
     for account, values in oracle.items():
-        print(f"oracle r, {account}: {np.mean(values):.3f} ({np.round(values, 3).tolist()})")
+        if values:
+            print(f"oracle r, {account}: {np.mean(values):.3f} ({np.round(values, 3).tolist()})")
     seeds = range(args.first_seed, args.first_seed + args.datasets)
     records = run_worlds(params, list(seeds), worlds=args.worlds)
     table = verdicts(records)

@@ -220,7 +220,9 @@ def interpretation_verdicts(
         "favours": conclusion(verdicts, chosen),
         "explained": chosen or "none",
     } | {f"heldout_r_{name}": test["r"] for name, test in decoding.items()}
-    tests["conclusion"] |= {f"decoding_p_{name}": test["p_value"] for name, test in decoding.items()}
+    tests["conclusion"] |= {
+        f"decoding_p_{name}": test["p_value"] for name, test in decoding.items()
+    }
     return tests
 
 

@@ -190,9 +190,7 @@ class NullDraws:
     min_shift: int = 1
 
 
-def _mean_within_fold_r(
-    y: np.ndarray, p: np.ndarray, folds: Sequence[tuple], k: int
-) -> np.ndarray:
+def _mean_within_fold_r(y: np.ndarray, p: np.ndarray, folds: Sequence[tuple], k: int) -> np.ndarray:
     """Mean over folds and each group of ``k`` targets of the within-fold r: one per group."""
     out = []
     for _, test in folds:
@@ -225,7 +223,9 @@ def decoding_test(held: Any, data: Any, draws: NullDraws, alpha: float = 0.05) -
         ``p_value`` and ``decodes`` (``p_value < alpha``).
     """
     result = held.importance.cv
-    observed = float(_mean_within_fold_r(result.y_true, result.predictions, held.folds, held.n_targets)[0])
+    observed = float(
+        _mean_within_fold_r(result.y_true, result.predictions, held.folds, held.n_targets)[0]
+    )
     if not draws.n_null or held.null_predictions is None:
         return {"r": observed, "null_r": np.empty(0), "p_value": None, "decodes": False}
     table, window_of_sample = null_window_table(
