@@ -28,7 +28,8 @@ from helpers.data.atlases import load_atlas
 from helpers.decoding.runs import RegressionRun
 from helpers.decoding.splits import WindowMeta
 from helpers.decoding.stats import clopper_pearson, fdr_bh
-from helpers.explain.accounts import account_tests, conclusion, target_correlation
+from helpers.explain.account_indices import account_tests, decoding_test, target_correlation
+from helpers.explain.accounts import conclusion, explained_features
 from helpers.explain.heldout import ExplainOptions, NullDraws, explained_model, heldout_patterns
 from helpers.explain.indices import (
     INDEX_DIRECTIONS,
@@ -159,7 +160,9 @@ def interpretation_verdicts(
     The account indices (:data:`helpers.explain.accounts.ACCOUNT_DIRECTIONS`) of the decoder of
     each feature set of ``sets`` (``dfc``, and ``roi_window`` when given), the descriptive pattern
     indices and leave-one-network-out of the DFC decoder, each against the same null-target draws,
-    and the chapter's rule (:func:`helpers.explain.accounts.conclusion`) over the kept indices.
+    and the chapter's rule (:func:`helpers.explain.accounts.conclusion`) over the
+    kept indices of the decoder that decodes best (:func:`helpers.explain.accounts.explained_features`;
+    the conclusion's record carries each decoder's held-out r and its p-value against the null).
     """
     dfc = sets["dfc"]
     data = explanation_data(dfc, params.explain.window_stride)
@@ -180,7 +183,7 @@ def interpretation_verdicts(
     observed["lono_concentration"] = float(lono_concentration(lono.to_numpy()))
     null["lono_concentration"] = lono_concentration(lono_null.to_numpy())
     correlation = target_correlation(data.y)
-    tests = {}
+    tests, decoding = {}, {}
     for features, feature_set in sets.items():
         if feature_set is dfc:
             patterns, explained = held, data
@@ -188,6 +191,7 @@ def interpretation_verdicts(
             explained = explanation_data(feature_set, params.explain.window_stride)
             roi_splitter = explanation_splitter(params, WindowMeta.from_features(explained))
             patterns = heldout_patterns(model, explained, roi_splitter, **draws)
+        decoding[features] = decoding_test(patterns, explained, draws["nulls"])
         found = account_tests(
             patterns.values, patterns.null_draws(), explained.edges, atlas.networks, correlation
         )
@@ -196,7 +200,15 @@ def interpretation_verdicts(
     for name, above in INDEX_DIRECTIONS.items():
         tests[name] = index_test(observed[name], null[name], above=above)
     verdicts = {name: test["favours"] for name, test in tests.items()}
-    tests["conclusion"] = {"p_value": None, "favours": conclusion(verdicts)}
+    chosen = explained_features(decoding)
+    tests["conclusion"] = {
+        "p_value": None,
+        "favours": conclusion(verdicts, chosen),
+        "explained": chosen or "none",
+    } | {f"heldout_r_{name}": test["r"] for name, test in decoding.items()}
+    tests["conclusion"] |= {
+        f"decoding_p_{name}": test["p_value"] for name, test in decoding.items()
+    }
     return tests
 
 

@@ -13,6 +13,7 @@ from helpers.explain.accounts import (
     account_tests,
     conclusion,
     constructionist_table,
+    explained_features,
     read_verdicts,
     roi_profiles,
     target_correlation,
@@ -20,7 +21,7 @@ from helpers.explain.accounts import (
     weak_pairs,
 )
 
-N_ROIS, K = 40, 8
+N_ROIS, K = 160, 8
 NETWORKS = [f"net{r % 4}" for r in range(N_ROIS)]
 
 
@@ -38,9 +39,9 @@ def _importance(kind: str, rng: np.random.Generator, noise: float = 0.3) -> np.n
     values = noise * rng.standard_normal((N_ROIS, K))
     for e in range(K):
         if kind == "locationist":
-            values[4 * e : 4 * e + 4, e] += 3.0
+            values[8 * e : 8 * e + 8, e] += 3.0
         elif kind == "constructionist":
-            values[:6, e] += 3.0 * np.sign(rng.standard_normal(6))
+            values[:12, e] += 3.0 * np.sign(rng.standard_normal(12))
     return values
 
 
@@ -69,6 +70,10 @@ def test_indices_tell_own_regions_from_shared_ones():
     )
     assert located["roi_specificity"] > 0.8 > 0.6 > shared["roi_specificity"]
     assert located["profile_similarity"] < 0.1 < 0.8 < shared["profile_similarity"]
+    assert located["top_roi_overlap"] == 0.0 and shared["top_roi_overlap"] > 0.3
+    # cross_share is 1 when another emotion's importance sits in an emotion's top ROIs as often
+    # as their number predicts: far below for own regions, far above for shared ones
+    assert located["cross_share"] < 0.7 < 5.0 < shared["cross_share"]
 
 
 @pytest.mark.parametrize(
@@ -88,6 +93,24 @@ def test_each_kept_index_names_the_planted_pattern_and_nothing_on_noise(kind, ex
     for name in KEPT:
         assert tests[name]["favours"] == expected, (name, tests[name])
     assert conclusion({name: t["favours"] for name, t in tests.items()}) == expected
+
+
+def test_the_conclusion_reads_the_decoder_that_decodes_best():
+    decoding = {
+        "dfc": {"r": 0.2, "decodes": True},
+        "roi_window": {"r": 0.9, "decodes": True},
+        "roi": {"r": 0.95, "decodes": False},
+    }
+    assert explained_features(decoding) == "roi_window"
+    assert explained_features({"dfc": {"r": 0.3, "decodes": False}}) is None
+    verdicts = {
+        "cross_share (roi_window)": "constructionist",
+        "roi_specificity (dfc)": "locationist",
+    }
+    assert conclusion(verdicts, "roi_window") == "constructionist"
+    assert conclusion(verdicts, "dfc") == "locationist"
+    assert conclusion(verdicts, None) == "inconclusive"
+    assert conclusion(verdicts) == "inconclusive"  # every kept index counts: they disagree
 
 
 def test_the_conclusion_rule_counts_kept_indices_only():

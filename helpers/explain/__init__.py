@@ -7,7 +7,9 @@
 * :mod:`~helpers.explain.graphs`: importance graphs (spanning trees, degree, modularity...);
 * :mod:`~helpers.explain.recovery`: recovery of the planted edges (simulated data);
 * :mod:`~helpers.explain.indices`: pattern statistics (entropy, overlap, lesions) and null tests;
-* :mod:`~helpers.explain.accounts`: the indices that tell the accounts apart, and the conclusion.
+* :mod:`~helpers.explain.account_indices`: the indices that tell the accounts apart, and whether
+  the explained decoder decodes;
+* :mod:`~helpers.explain.accounts`: which indices count, the conclusion and the verdict table.
 """
 
 __all__ = [

@@ -8,25 +8,16 @@ worlds: :mod:`helpers.simulate_accounts`).
 
 Emotion ratings co-occur (joy with trust, fear with surprise), so a decoder of joy also leans on
 the regions of trust; read naively, the overlap of decoders measures co-occurring targets, not
-shared substrate. Every index here is therefore read on the *weakly co-occurring* pairs of emotions
-only (|correlation of the ratings| at most its median over pairs), where a locationist brain has
-nothing to share. Each emotion's importance is summarised per ROI (shares over its top edges), and
-the indices read the ROI x emotion profile:
+shared substrate. The indices (:mod:`helpers.explain.account_indices`) are therefore read on the
+*weakly co-occurring* pairs of emotions only, against decoders of null targets that keep the
+ratings' co-occurrence. Which indices have the power to name an account is measured on planted
+worlds by the calibration (chapter 08's verdict table); the others are shown as descriptive and
+never enter :func:`conclusion`.
 
-* ``roi_specificity``: for an emotion's top ROIs, the share of importance that is the emotion's own
-  rather than a weakly co-occurring emotion's (high: locationist);
-* ``profile_similarity``: the correlation, over ROIs, between the profiles of weakly co-occurring
-  emotions (high: constructionist);
-* ``shared_network_share``: the share of each emotion's importance in the networks important for
-  every emotion (high: constructionist). Descriptive only: on the calibration design it read
-  "constructionist" on 3 of 15 locationist datasets and on 2 of 15 null ones.
-
-Each is tested against the same index for decoders of null targets (phase randomisations with
-the ratings' spectrum and co-occurrence, through the same folds): a decoder of noise spreads its
-importance without regard to either account, so an account's signature moves an index to one side
-of it and the other account's to the other. Which side means which, and whether an index has the
-power to say it, is measured on planted worlds by the calibration (chapter 08's verdict table);
-indices without that power are shown as descriptive and never enter :func:`conclusion`.
+The conclusion reads the indices of one decoder: the feature set whose decoder predicts held-out
+windows better than its null draws, the best of those by held-out r (:func:`explained_features`,
+chosen by the held-out score, never by a planted truth). An account is concluded when at least
+one kept index of that decoder names it and none names the other.
 """
 
 from __future__ import annotations
@@ -36,37 +27,30 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from helpers.decoding.stats import verdict
-from helpers.explain.indices import index_test, network_shares, node_strength, top_edge_masks
+from helpers.explain.account_indices import (
+    ACCOUNT_DIRECTIONS,
+    PROFILE_EDGE_FRACTION,
+    SHARED_NETWORKS,
+    TOP_ROI_FRACTION,
+    account_indices,
+    account_tests,
+    roi_profiles,
+    target_correlation,
+    weak_pairs,
+)
 
 VERDICTS = ("locationist", "constructionist", "inconclusive")
 
-TOP_ROI_FRACTION = 0.05
-"""Share of the atlas's ROIs counted as an emotion's top ROIs (8 of 160, 15 of 300)."""
-
-SHARED_NETWORKS = 2
-"""How many networks count as important for every emotion (those with the largest smallest share)."""
-
-PROFILE_EDGE_FRACTION = 0.002
-"""Share of edges that make an emotion's ROI profile: a few dozen of the strongest edges (25 of
-Dosenbach's 12,720, 90 of Seitzman's 44,850), so the profile says where the decoder's few
-important edges sit rather than where its noise does."""
-
-ACCOUNT_DIRECTIONS = {
-    "roi_specificity": "locationist",
-    "profile_similarity": "constructionist",
-    "shared_network_share": "constructionist",
-}
-"""Each account index with the account a value *above* the null favours."""
-
-KEPT = ("roi_specificity", "profile_similarity")
-"""The account indices that enter the conclusion: on the calibration's worlds each named the
-planted account (``roi_specificity`` the locationist one, ``profile_similarity`` the
-constructionist one) and rarely the other; ``shared_network_share`` named the wrong account on
-locationist worlds and is shown only."""
+KEPT = ("roi_specificity", "top_roi_overlap", "cross_share", "profile_similarity")
+"""The account indices that enter the conclusion. On the amplitude-coded worlds of the calibration
+design (benchmarks/bench_accounts.py, 40 test datasets per world) ``roi_specificity`` and
+``top_roi_overlap`` name the locationist account on 75-78% of locationist datasets,
+``cross_share`` and ``profile_similarity`` the constructionist one on 62-68% of constructionist
+datasets, none names the wrong account, and all stay inconclusive on at least 88% of null ones;
+``shared_network_share`` named the wrong account on locationist worlds and is shown only."""
 
 DESCRIPTIVE = (
     "shared_network_share",
@@ -82,95 +66,53 @@ accounts apart (the overlap indices read co-occurring ratings as a shared core, 
 edge reads the kind of code, not where it sits)."""
 
 
-# ------------------------------------------------------------------------------- ROI profiles
-def target_correlation(targets: np.ndarray) -> np.ndarray:
-    """Correlation matrix (K, K) of the emotion targets (windows x K): how the ratings co-occur."""
-    targets = np.asarray(targets, dtype=float)
-    if targets.ndim != 2 or targets.shape[1] < 2:
-        raise ValueError(f"targets must be (n_windows, n_emotions >= 2); got {targets.shape}")
-    return np.corrcoef(targets, rowvar=False)
-
-
-def weak_pairs(correlation: np.ndarray) -> np.ndarray:
-    """Boolean (K, K): the pairs of distinct emotions whose ratings co-occur least.
-
-    A pair is weak when its |correlation| is at most the median over all pairs: the half of the
-    pairs on which co-occurring ratings cannot pass for shared substrate.
-    """
-    correlation = np.abs(np.asarray(correlation, dtype=float))
-    k = len(correlation)
-    off = ~np.eye(k, dtype=bool)
-    return off & (correlation <= np.median(correlation[np.triu_indices(k, 1)]))
-
-
-def roi_profiles(
-    importance: np.ndarray, edges: np.ndarray | None, n_rois: int, fraction: float
-) -> np.ndarray:
-    """Each emotion's share of importance per ROI: (n_rois, K), columns summing to one.
-
-    Edge importance counts through each emotion's top ``fraction`` edges by |importance| (over all
-    edges, every ROI's hundreds of unimportant edges would wash out where the important ones sit);
-    ROI features (``edges=None``) count directly.
-    """
-    values = np.abs(np.asarray(importance, dtype=float))
-    if edges is not None:
-        values = np.where(top_edge_masks(values, fraction), values, 0.0)
-    strength = node_strength(values, edges, n_rois)
-    total = strength.sum(axis=0)
-    return strength / np.where(total > 0, total, 1.0)
-
-
-def account_indices(
-    profile: np.ndarray, roi_networks: Sequence[str], weak: np.ndarray
-) -> dict[str, float]:
-    """The account indices of one ROI x emotion profile, read on weakly co-occurring pairs."""
-    profile = np.asarray(profile, dtype=float)
-    n_rois, k = profile.shape
-    n_top = max(1, int(np.ceil(TOP_ROI_FRACTION * n_rois)))
-    top = np.argsort(-profile, axis=0, kind="stable")[:n_top]
-    own = np.array([profile[top[:, e], e].sum() for e in range(k)])
-    # held[e, f]: the share of f's importance that sits in e's top ROIs
-    held = np.stack([profile[top[:, e]].sum(axis=0) for e in range(k)])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        selectivity = own[:, None] / (own[:, None] + held)
-        similarity = np.corrcoef(profile, rowvar=False)
-    shares = network_shares(profile, roi_networks).to_numpy()
-    shared = np.argsort(-shares.min(axis=1), kind="stable")[:SHARED_NETWORKS]
-    return {
-        "roi_specificity": float(np.nanmean(selectivity[weak])),
-        "profile_similarity": float(np.nanmean(similarity[weak])),
-        "shared_network_share": float(shares[shared].sum(axis=0).mean()),
-    }
-
-
-def account_tests(
-    importance: np.ndarray,
-    null_draws: Any,
-    edges: np.ndarray | None,
-    roi_networks: Sequence[str],
-    correlation: np.ndarray,
-    fraction: float = PROFILE_EDGE_FRACTION,
-) -> dict[str, dict[str, Any]]:
-    """Every account index of ``importance`` against the same index of each null draw."""
-    where = (edges, len(roi_networks), fraction)
-    weak = weak_pairs(correlation)
-    observed = account_indices(roi_profiles(importance, *where), roi_networks, weak)
-    null = pd.DataFrame(
-        [account_indices(roi_profiles(draw, *where), roi_networks, weak) for draw in null_draws]
-    )
-    return {
-        name: index_test(observed[name], null[name].to_numpy(), above=above)
-        | {"null": null[name].to_numpy()}
-        for name, above in ACCOUNT_DIRECTIONS.items()
-    }
-
-
 # ---------------------------------------------------------------------------------- conclusion
-def conclusion(verdicts: Mapping[str, str]) -> str:
-    """The chapter's one rule: an account when at least one kept index names it and no kept index
-    names the other; ``inconclusive`` otherwise. ``verdicts`` maps index names, optionally with a
-    feature-set suffix (``"roi_specificity (dfc)"``), to verdicts; descriptive indices never count."""
-    named = [v for name, v in verdicts.items() if name.split(" (")[0] in KEPT]
+def explained_features(decoding: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The feature set whose decoder the conclusion reads, chosen by held-out score.
+
+    Parameters
+    ----------
+    decoding
+        Per feature set, :func:`helpers.explain.account_indices.decoding_test`'s result.
+
+    Returns
+    -------
+    str or None
+        The feature set with the highest held-out r among those whose decoder beats its null
+        draws; ``None`` when none does (nothing to explain: the conclusion is inconclusive).
+    """
+    decoding_sets = {name: test["r"] for name, test in decoding.items() if test.get("decodes")}
+    if not decoding_sets:
+        return None
+    return max(decoding_sets, key=decoding_sets.get)
+
+
+def conclusion(verdicts: Mapping[str, str], features: str | None = "any") -> str:
+    """The chapter's one rule over the kept indices of one decoder.
+
+    Parameters
+    ----------
+    verdicts
+        Index names, with a feature-set suffix (``"roi_specificity (dfc)"``) or without, mapped to
+        verdicts; descriptive indices never count.
+    features
+        The explained feature set (:func:`explained_features`): only its kept indices count;
+        ``None`` (no decoder decodes) gives ``inconclusive``; ``"any"`` counts every kept index.
+
+    Returns
+    -------
+    str
+        An account when at least one counted index names it and none names the other;
+        ``inconclusive`` otherwise.
+    """
+    if features is None:
+        return "inconclusive"
+
+    def counts(name: str) -> bool:
+        base, _, rest = name.partition(" (")
+        return base in KEPT and (features == "any" or rest.rstrip(")") == features)
+
+    named = [v for name, v in verdicts.items() if counts(name)]
     for account, other in (("locationist", "constructionist"), ("constructionist", "locationist")):
         if account in named and other not in named:
             return account
@@ -243,6 +185,14 @@ def verdict_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------- final table
 PREDICTIONS = {
+    "top_roi_overlap": (
+        "weakly co-occurring emotions share fewer top ROIs than the null's",
+        "weakly co-occurring emotions share more top ROIs than the null's",
+    ),
+    "cross_share": (
+        "little of another emotion's importance in an emotion's top ROIs (below null)",
+        "other emotions' importance sits in an emotion's top ROIs too (above null)",
+    ),
     "roi_specificity": (
         "an emotion's top ROIs carry that emotion alone (specificity above null)",
         "the top ROIs serve every emotion (specificity below null)",
@@ -329,6 +279,7 @@ __all__ = [
     "account_indices",
     "account_tests",
     "conclusion",
+    "explained_features",
     "comparison_test",
     "read_verdicts",
     "verdict_table",
