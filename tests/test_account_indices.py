@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from helpers.explain.account_indices import NullDraws, decoding_test
+from helpers.explain.account_indices import decoding_test
+from helpers.explain.heldout import NullDraws
 from helpers.features import FeatureSet
 
 N, K, N_NULL = 200, 8, 60

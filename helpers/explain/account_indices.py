@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.decoding.nulls import null_window_table
+from helpers.explain.heldout import NullDraws
 from helpers.explain.indices import index_test, network_shares, node_strength, top_edge_masks
 
 TOP_ROI_FRACTION = 0.05
