@@ -49,7 +49,13 @@ def terminal_line(text: str) -> bool:
 
 
 def announce(text: str) -> None:
-    """Print ``text`` (into the notebook) and, in a book run, on the runner's terminal too."""
+    """Print ``text`` (into the notebook) and, in a book run, on the runner's terminal too.
+
+    Parameters
+    ----------
+    text : str
+        One line to show.
+    """
     print(text)
     if in_book_run():
         terminal_line(f"[alice] {text}")

@@ -47,14 +47,10 @@ PENDING = {
     # helpers/decoding/stats.py
     "helpers.decoding.stats.verdict",
     # helpers/explain/accounts.py
-    "helpers.explain.accounts.account_tests",
     "helpers.explain.accounts.comparison_test",
-    "helpers.explain.accounts.conclusion",
     "helpers.explain.accounts.constructionist_table",
     "helpers.explain.accounts.read_verdicts",
-    "helpers.explain.accounts.target_correlation",
     "helpers.explain.accounts.verdict_table",
-    "helpers.explain.accounts.weak_pairs",
     # helpers/explain/indices.py
     "helpers.explain.indices.empirical_p",
     "helpers.explain.indices.index_test",

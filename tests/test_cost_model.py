@@ -30,16 +30,16 @@ def _features(n_subjects: int = 6, n_features: int = 30, name: str = "dfc") -> F
     starts = np.arange(0, N_TRS - LENGTH + 1, 2)
     subjects = [f"sub-{k:02d}" for k in range(1, n_subjects + 1)]
     y = np.tile(np.stack([tr_targets[s : s + LENGTH].mean(0) for s in starts]), (n_subjects, 1))
-    return FeatureSet.from_arrays(
+    features = FeatureSet.from_arrays(
         rng.standard_normal((len(y), n_features)).astype(np.float32),
         y,
         np.repeat(subjects, len(starts)),
         np.tile(starts, n_subjects),
-        np.tile(starts, n_subjects) + LENGTH,
-        name=name,
         tr_targets=tr_targets,
         window={"length": LENGTH},
     )
+    features.name = name
+    return features
 
 
 def _options(**changes) -> CVOptions:

@@ -255,7 +255,18 @@ class CostEstimate:
         return table.sort_values("seconds", ascending=False, ignore_index=True)
 
     def text(self, longest: int = 5) -> str:
-        """The estimate in words: the total, the design's size and the longest parts."""
+        """The estimate in words: the total, the design's size and the longest parts.
+
+        Parameters
+        ----------
+        longest : int
+            How many of the longest parts to list.
+
+        Returns
+        -------
+        str
+            One line for the total, one per listed part.
+        """
         folds = max((d.n_folds for d in self.designs), default=0)
         draws = max((d.n_null for d in self.designs), default=0)
         samples = max((d.n_samples for d in self.designs), default=0)
@@ -303,6 +314,11 @@ def regression_chapter_cost(
         The chapter's feature sets.
     truth : dict, optional
         The simulated dataset's ground truth (adds the oracle).
+
+    Returns
+    -------
+    CostEstimate
+        One part per cross-validation, plus the chapter's fixed cost.
     """
     from helpers.decoding.oracle import planted_summary  # deferred: only for simulated data
 

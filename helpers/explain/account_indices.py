@@ -57,7 +57,18 @@ ACCOUNT_DIRECTIONS = {
 
 
 def target_correlation(targets: np.ndarray) -> np.ndarray:
-    """Correlation matrix (K, K) of the emotion targets (windows x K): how the ratings co-occur."""
+    """Correlation matrix of the emotion targets: how the ratings co-occur.
+
+    Parameters
+    ----------
+    targets : numpy.ndarray
+        (n_windows, K) emotion targets, K >= 2.
+
+    Returns
+    -------
+    numpy.ndarray
+        (K, K) Pearson correlations.
+    """
     targets = np.asarray(targets, dtype=float)
     if targets.ndim != 2 or targets.shape[1] < 2:
         raise ValueError(f"targets must be (n_windows, n_emotions >= 2); got {targets.shape}")
@@ -69,6 +80,16 @@ def weak_pairs(correlation: np.ndarray) -> np.ndarray:
 
     A pair is weak when its |correlation| is at most the median over all pairs: the half of the
     pairs on which co-occurring ratings cannot pass for shared substrate.
+
+    Parameters
+    ----------
+    correlation : numpy.ndarray
+        (K, K) correlations of the emotion targets (:func:`target_correlation`).
+
+    Returns
+    -------
+    numpy.ndarray
+        (K, K) bool, symmetric, False on the diagonal.
     """
     correlation = np.abs(np.asarray(correlation, dtype=float))
     k = len(correlation)
