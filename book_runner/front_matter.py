@@ -195,18 +195,24 @@ def _explanations(results: dict[str, Any]) -> str:
 def _interpretation(results: dict[str, Any]) -> str:
     """The chapter's conclusion from its kept indices, beside the planted account on simulated data.
 
-    Descriptive indices are counted apart: they are shown in the chapter but never decide.
+    Descriptive indices are counted apart: they are shown in the chapter but never decide. When
+    the chapter names the decoder its conclusion reads (``explained_features``), only that
+    decoder's kept indices are counted.
     """
     conclusion = results.get("conclusion")
     rows = _get(results, "table")
     if not conclusion:
         raise MissingResult("`conclusion`")
+    explained = results.get("explained_features")
     kept = [r for r in rows if r.get("role") == "in the conclusion"]
+    if explained and explained != "none":
+        kept = [r for r in kept if str(r.get("index", "")).endswith(f"({explained})")]
     named = [r["favours"] for r in kept if r.get("favours") not in (None, "inconclusive")]
+    of_decoder = f" of the {explained} decoder" if explained and explained != "none" else ""
     verdict = (
         "inconclusive (no kept index names an account)"
         if conclusion == "inconclusive"
-        else f"{conclusion} ({len(named)} of {len(kept)} kept indices name it)"
+        else f"{conclusion} ({len(named)} of {len(kept)} kept indices{of_decoder} name it)"
     )
     planted = results.get("planted_account")
     source = (

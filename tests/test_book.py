@@ -515,6 +515,19 @@ def test_interpretation_row_gives_the_conclusion_beside_the_planted_account(tmp_
     text = render_findings(results, ["06_interpretation"])
     assert "concludes locationist (1 of 2 kept indices name it)" in text
     assert "the planted account is locationist" in text
+    by_decoder = [
+        {"index": "roi_specificity (dfc)", "role": "in the conclusion", "favours": "locationist"},
+        {"index": "cross_share (dfc)", "role": "in the conclusion", "favours": "inconclusive"},
+        {
+            "index": "cross_share (roi_window)",
+            "role": "in the conclusion",
+            "favours": "locationist",
+        },
+    ]
+    document = {"conclusion": "locationist", "explained_features": "dfc", "table": by_decoder}
+    _write(results, "06_interpretation", document)
+    text = render_findings(results, ["06_interpretation"])
+    assert "concludes locationist (1 of 2 kept indices of the dfc decoder name it)" in text
     _write(results, "06_interpretation", {"conclusion": "inconclusive", "table": table})
     text = render_findings(results, ["06_interpretation"])
     assert "concludes inconclusive" in text and "chapter 08's verdict table" in text
