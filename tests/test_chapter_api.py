@@ -45,7 +45,6 @@ PENDING = {
     "helpers.decoding.crossval.CVOptions.replace",
     "helpers.decoding.crossval.cross_validate_model",
     # helpers/decoding/stats.py
-    "helpers.decoding.stats.verdict",
     # helpers/explain/accounts.py
     "helpers.explain.accounts.comparison_test",
     "helpers.explain.accounts.constructionist_table",

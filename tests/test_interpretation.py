@@ -14,7 +14,7 @@ from helpers.config import SimulationParams
 from helpers.decoding.folds import FoldContext, FoldInput, fit_predict_fold
 from helpers.decoding.models import ModelGrid
 from helpers.decoding.splits import LeaveOneSubjectOut
-from helpers.decoding.stats import verdict
+from helpers.decoding.stats import VerdictLabels, verdict
 from helpers.explain.accounts import constructionist_table
 from helpers.explain.graphs import top_edge_indices
 from helpers.explain.heldout import NullDraws, heldout_patterns
@@ -173,11 +173,11 @@ def test_p_values_verdicts_and_table():
     null = np.arange(99, dtype=float)
     assert empirical_p(200.0, null) == pytest.approx(1 / 100)
     assert empirical_p(-1.0, null, tail="less") == pytest.approx(1 / 100)
-    accounts = {"positive": "constructionist", "negative": "locationist"}
-    assert verdict(0.2, 0.01, **accounts) == "constructionist"
-    assert verdict(-0.2, 0.01, **accounts) == "locationist"
-    assert verdict(0.2, 0.4, **accounts) == "inconclusive"
-    assert verdict(0.2, 1 / 6, **accounts) == "inconclusive"  # 5 null draws cannot reach 0.05
+    accounts = VerdictLabels("constructionist", "locationist")
+    assert verdict(0.2, 0.01, accounts) == "constructionist"
+    assert verdict(-0.2, 0.01, accounts) == "locationist"
+    assert verdict(0.2, 0.4, accounts) == "inconclusive"
+    assert verdict(0.2, 1 / 6, accounts) == "inconclusive"  # 5 null draws cannot reach 0.05
     table = constructionist_table(
         {"mean_jaccard": {"observed": 0.3, "p_value": 0.02, "favours": "constructionist"}}
     )

@@ -20,7 +20,7 @@ import pytest
 from book_runner.sweep import DONE_FILE, ERROR_FILE, gather, load_sweep, run_sweep
 from helpers.config import load_params
 from helpers.decoding.sensitivity import sensitivity_scores
-from helpers.decoding.stats import verdict
+from helpers.decoding.stats import VerdictLabels, verdict
 from helpers.parameter_grid import SweepError, combination_id, expand_dotted, expand_grid
 from helpers.parameter_sections import SweepParams
 from helpers.study import EMOTIONS, N_VOLUMES
@@ -322,14 +322,13 @@ def test_sensitivity_scores_mark_untestable_combinations_and_reject_looped_keys(
 
 
 def test_one_verdict_rule_that_can_abstain():
-    labels = {"positive": "DFC > ROI", "negative": "ROI > DFC", "neither": "no difference"}
-    assert verdict(0.1, 0.01, **labels) == "DFC > ROI"
-    assert verdict(-0.1, 0.01, **labels) == "ROI > DFC"
-    assert verdict(0.1, 0.2, **labels) == "no difference"  # not significant
-    assert (
-        verdict(0.1, 0.01, ci_low=-0.01, ci_high=0.2, **labels) == "no difference"
-    )  # interval covers 0
-    assert verdict(0.1, None, **labels) == "no difference"  # no test, no verdict
+    labels = VerdictLabels("DFC > ROI", "ROI > DFC", "no difference")
+    assert verdict(0.1, 0.01, labels) == "DFC > ROI"
+    assert verdict(-0.1, 0.01, labels) == "ROI > DFC"
+    assert verdict(0.1, 0.2, labels) == "no difference"  # not significant
+    assert verdict(0.1, 0.01, labels, interval=(-0.01, 0.2)) == "no difference"  # covers 0
+    assert verdict(0.1, 0.01, labels, interval=(0.01, 0.2)) == "DFC > ROI"
+    assert verdict(0.1, None, labels) == "no difference"  # no test, no verdict
 
 
 def test_a_killed_sweep_leaves_no_combination_or_kernel_running(tmp_path):

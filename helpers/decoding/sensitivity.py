@@ -13,7 +13,7 @@ from scipy import stats as scipy_stats
 from helpers.config import ParameterError, Params, deep_merge, params_from_dict
 from helpers.decoding.crossval import CVOptions, cross_validate_model
 from helpers.decoding.kernels import FoldKernels, linear_gram
-from helpers.decoding.stats import joint_permutation_test, verdict
+from helpers.decoding.stats import VerdictLabels, joint_permutation_test, verdict
 from helpers.features import build_feature_sets
 from helpers.parameter_grid import SweepError, _value_text, expand_dotted, expand_grid
 from helpers.parameter_sections import SweepParams
@@ -200,8 +200,8 @@ def _delta_scores(dfc: Any, roi: Any, cv: str) -> dict[str, Any]:
     if cv in LESSON_SPLITS:
         label = "lesson (leaky split)"
     else:
-        labels = {"positive": "DFC > ROI", "negative": "ROI > DFC", "neither": "no difference"}
-        label = verdict(joint["delta_r"], joint["p_value"], **labels)
+        labels = VerdictLabels("DFC > ROI", "ROI > DFC", "no difference")
+        label = verdict(joint["delta_r"], joint["p_value"], labels)
     return {
         "r_dfc": float(per_subject["dfc"].mean()),
         "r_roi": float(per_subject["roi"].mean()),

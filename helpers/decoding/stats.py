@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import product
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -110,28 +111,52 @@ def joint_permutation_test(
     }
 
 
+class VerdictLabels(NamedTuple):
+    """What a verdict says when the effect is above zero, below zero, or neither."""
+
+    positive: str
+    negative: str
+    neither: str = "inconclusive"
+
+
 def verdict(
     effect: float,
     p_value: float | None,
+    labels: VerdictLabels,
     *,
-    positive: str,
-    negative: str,
-    neither: str = "inconclusive",
-    ci_low: float | None = None,
-    ci_high: float | None = None,
+    interval: tuple[float, float] | None = None,
     alpha: float = 0.05,
 ) -> str:
-    """Which way an effect points, or ``neither`` when the data cannot say.
+    """Which way an effect points, or ``labels.neither`` when the data cannot say.
 
     The one rule behind every verdict of the book: ``positive`` (``negative``) when the two-sided
     test rejects at ``alpha`` and the effect is above (below) zero and, when an interval is given,
     the interval excludes zero; otherwise ``neither``. A test that cannot reach ``alpha`` (too few
     null draws), a missing p-value or an interval covering zero all give ``neither``: absence of
     evidence is never read as support.
+
+    Parameters
+    ----------
+    effect : float
+        The signed effect (e.g. DFC minus ROI mean r).
+    p_value : float or None
+        Its two-sided p-value; ``None`` when there was no test.
+    labels : VerdictLabels
+        The words for above zero, below zero and neither.
+    interval : (float, float), optional
+        A confidence interval of the effect; one that covers zero gives ``neither``.
+    alpha : float
+        The test's level.
+
+    Returns
+    -------
+    str
+        One of ``labels``.
     """
+    positive, negative, neither = labels
     if p_value is None or not np.isfinite(p_value) or not np.isfinite(effect) or p_value >= alpha:
         return neither
-    if ci_low is not None and ci_high is not None and ci_low <= 0 <= ci_high:
+    if interval is not None and interval[0] <= 0 <= interval[1]:
         return neither
     if effect > 0:
         return positive

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.decoding.stats import verdict
+from helpers.decoding.stats import VerdictLabels, verdict
 from helpers.explain.account_indices import (
     ACCOUNT_DIRECTIONS,
     PROFILE_EDGE_FRACTION,
@@ -141,10 +141,8 @@ def comparison_test(comparison: Mapping[str, Any], level_z: float = 1.96) -> dic
         "favours": verdict(
             float(delta),
             float(p),
-            positive="constructionist",
-            negative="locationist",
-            ci_low=low,
-            ci_high=high,
+            VerdictLabels("constructionist", "locationist"),
+            interval=(low, high),
         ),
     }
 

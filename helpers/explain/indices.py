@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from helpers.decoding.stats import verdict
+from helpers.decoding.stats import VerdictLabels, verdict
 
 
 # ----------------------------------------------------------------------------- null p-values
@@ -284,7 +284,7 @@ def index_test(
         "p_value": p,
         "n_null": int(null.size),
         "favours": verdict(
-            effect, p, positive=above, negative=below, ci_low=low, ci_high=high, alpha=alpha
+            effect, p, VerdictLabels(above, below), interval=(low, high), alpha=alpha
         ),
     }
 
