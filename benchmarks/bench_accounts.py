@@ -58,7 +58,7 @@ def oracle_r(params, effect: str, account: str, seeds: range) -> list[float]:
     """The oracle's mean held-out r on ``seeds`` datasets of one world (ridge only, few nulls)."""
     out = []
     for seed in seeds:
-        design = design_params(params, effect, seed, models=["ridge"], n_permutations=20)
+        design = design_params(params, effect, seed, {"models": ["ridge"], "n_permutations": 20})
         simulation = design.simulation.model_copy(update={"account": account})
         run = simulated_run(design.model_copy(update={"simulation": simulation}))
         scores = run.results[("oracle", "planted", "loso_blocked")].scores()

@@ -23,7 +23,7 @@ from book_runner.chapters import ROOT
 from book_runner.process_pool import worker_pool
 from book_runner.reproducibility import git_commit
 from book_runner.sweep.runner import open_executor
-from helpers.calibration import run_datasets, summarise
+from helpers.calibration import JobExecution, run_datasets, summarise
 from helpers.calibration_records import (
     CalibrationRecordsError,
     DatasetRecords,
@@ -161,18 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             began = time.perf_counter()
             todo = len(jobs) - len(done) + len(world_jobs) - len(finished_worlds)
             with _executor(args, todo=todo) as executor:
-                records = run_datasets(
-                    params, seeds, executor=executor, done=done, on_dataset=record
-                )
-                table = verdicts(
-                    run_worlds(
-                        params,
-                        seeds,
-                        executor=executor,
-                        done=finished_worlds,
-                        on_world=record_world,
-                    )
-                )
+                datasets = JobExecution(executor, done=done, on_done=record)
+                records = run_datasets(params, seeds, execution=datasets)
+                worlds = JobExecution(executor, done=finished_worlds, on_done=record_world)
+                table = verdicts(run_worlds(params, seeds, execution=worlds))
             document = calibration_document(
                 records,
                 params,

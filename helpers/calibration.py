@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,16 +48,41 @@ from helpers.simulate import SIMULATED_STIMULUS_ONSET_S, simulate_roi_level
 ALPHA = 0.05
 
 
+DESIGN_CHANGES = ("snr", "models", "features", "n_permutations")
+"""What a caller may change in one dataset's calibration design (:func:`design_params`)."""
+
+
 def design_params(
-    params: Params,
-    effect: str,
-    seed: int,
-    snr: float | None = None,
-    models: Sequence[str] | None = None,
-    features: Sequence[str] = ("roi_window", "dfc"),
-    n_permutations: int | None = None,
+    params: Params, effect: str, seed: int, changes: Mapping[str, Any] | None = None
 ) -> Params:
-    """The calibration design of ``params`` for one simulated dataset."""
+    """The calibration design of ``params`` for one simulated dataset.
+
+    Parameters
+    ----------
+    params : Params
+        The parameter set; its ``calibration`` section names the design.
+    effect : str
+        The simulated effect (``none``, ``connectivity``, ``amplitude``, ``both``).
+    seed : int
+        The dataset's simulation seed.
+    changes : mapping, optional
+        Departures from the design, among :data:`DESIGN_CHANGES`: ``snr``, ``models``,
+        ``features`` (default ROI windows and DFC) and ``n_permutations``.
+
+    Returns
+    -------
+    Params
+        The design's parameters, validated.
+    """
+    changes = dict(changes or {})
+    unknown = sorted(set(changes) - set(DESIGN_CHANGES))
+    if unknown:
+        raise ValueError(
+            f"unknown design change(s) {unknown}; allowed: {', '.join(DESIGN_CHANGES)}"
+        )
+    snr, models = changes.get("snr"), changes.get("models")
+    features = changes.get("features", ("roi_window", "dfc"))
+    n_permutations = changes.get("n_permutations")
     design = params.calibration
     raw = params.model_dump(mode="json")
     raw.update(
@@ -212,48 +238,87 @@ def interpretation_verdicts(
     return tests
 
 
+Job = tuple[str, int]
+"""One simulated dataset: its kind (an effect, or a world) and its seed."""
+
+
+@dataclass
+class JobExecution:
+    """Where the calibration's datasets run and what happens as each one finishes.
+
+    ``executor`` runs them on workers (this process when absent); ``done`` holds datasets an
+    interrupted run already computed, which are not computed again; ``on_done(kind, seed,
+    records)`` is called as each dataset finishes, so a caller can persist it at once.
+    """
+
+    executor: cf.Executor | None = None
+    progress: bool = True
+    done: Mapping[Job, list[dict[str, Any]]] | None = None
+    on_done: Callable[[str, int, list[dict[str, Any]]], None] | None = None
+
+
 def run_datasets(
     params: Params,
     seeds: Sequence[int],
     effects: Iterable[str] = ("none", "connectivity"),
-    executor: cf.Executor | None = None,
-    progress: bool = True,
-    done: Mapping[tuple[str, int], list[dict[str, Any]]] | None = None,
-    on_dataset: Callable[[str, int, list[dict[str, Any]]], None] | None = None,
+    execution: JobExecution | None = None,
 ) -> pd.DataFrame:
-    """All tests on every (effect, seed), locally in this process or through ``executor``.
+    """All tests on every (effect, seed), locally in this process or on ``execution.executor``.
 
-    ``done`` holds datasets already computed (by an interrupted run): they are not recomputed.
-    ``on_dataset(effect, seed, records)`` is called as each dataset finishes, so a caller can
-    persist it at once. The records come in the order of ``effects`` and ``seeds`` whatever the
-    order in which workers finish, so a resumed run returns exactly what an uninterrupted one does.
+    Parameters
+    ----------
+    params : Params
+        The parameter set whose calibration design is run.
+    seeds : sequence of int
+        One dataset per seed and effect.
+    effects : iterable of str
+        ``none`` (null) and the planted codes.
+    execution : JobExecution, optional
+        Workers, datasets already done and what to do as each finishes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per test, in the order of ``effects`` and ``seeds`` whatever the order in which
+        workers finish, so a resumed run returns exactly what an uninterrupted one does.
     """
     jobs = [(effect, int(seed)) for effect in effects for seed in seeds]
-    return run_jobs(
-        dataset_tests, params, jobs, executor, progress, done, on_dataset, desc="calibration"
-    )
-
-
-Job = tuple[str, int]
-"""One simulated dataset: its kind (an effect, or a world) and its seed."""
+    return run_jobs(dataset_tests, params, jobs, execution or JobExecution(), "calibration")
 
 
 def run_jobs(
     compute: Callable[[Params, str, int], list[dict[str, Any]]],
     params: Params,
     jobs: Sequence[Job],
-    executor: cf.Executor | None,
-    progress: bool,
-    done: Mapping[Job, list[dict[str, Any]]] | None,
-    on_done: Callable[[str, int, list[dict[str, Any]]], None] | None,
+    execution: JobExecution,
     desc: str,
 ) -> pd.DataFrame:
-    """``compute(params, kind, seed)`` for every job not in ``done``, here or through ``executor``.
+    """``compute(params, kind, seed)`` for every job not done, here or on the executor.
 
-    ``on_done(kind, seed, records)`` runs as each job finishes (to persist it); the records come
-    in job order whatever the order workers finish in, so a resumed run returns what an
-    uninterrupted one does. On an error (Ctrl-C included) the jobs not yet started are cancelled.
+    The records come in job order whatever the order workers finish in, so a resumed run returns
+    what an uninterrupted one does. On an error (Ctrl-C included) the jobs not yet started are
+    cancelled.
+
+    Parameters
+    ----------
+    compute : callable
+        ``compute(params, kind, seed)`` -> the dataset's records.
+    params : Params
+        Passed to ``compute``.
+    jobs : sequence of (str, int)
+        The (kind, seed) datasets, in the order of the result.
+    execution : JobExecution
+        Workers, datasets already done and what to do as each finishes.
+    desc : str
+        The progress bar's label.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every job's records, in job order.
     """
+    executor, progress = execution.executor, execution.progress
+    done, on_done = execution.done, execution.on_done
     results: dict[Job, list[dict[str, Any]]] = {
         job: list(done[job]) for job in jobs if done and job in done
     }
@@ -333,14 +398,9 @@ def power_curve(
     """
     rows = []
     for snr in snrs:
+        changes = {"snr": snr, "models": models, "features": ("dfc",)}
         design = design_params(
-            params,
-            "connectivity",
-            seed,
-            snr=snr,
-            models=models,
-            features=("dfc",),
-            n_permutations=n_permutations,
+            params, "connectivity", seed, changes | {"n_permutations": n_permutations}
         )
         run = simulated_run(design)
         for (model, features, _), result in run.results.items():

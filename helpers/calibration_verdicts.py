@@ -9,14 +9,13 @@ often each verdict came out, the chapter's conclusion included.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
 
 from helpers.annotation.targets import emotion_targets
-from helpers.calibration import design_params, interpretation_verdicts, run_jobs
+from helpers.calibration import JobExecution, design_params, interpretation_verdicts, run_jobs
 from helpers.config import Params
 from helpers.data.atlases import load_atlas
 from helpers.explain.heldout import explained_model
@@ -39,7 +38,7 @@ def world_verdicts(params: Params, world: str, seed: int) -> list[dict[str, Any]
     account = WORLDS[world]
     planted = params.simulation.effect if params.simulation.effect != "none" else "connectivity"
     effect = "none" if world == "null" else planted
-    design = design_params(params, effect, seed, models=params.models)
+    design = design_params(params, effect, seed, {"models": params.models})
     design = design.model_copy(
         update={"simulation": design.simulation.model_copy(update={"account": account})}
     )
@@ -60,20 +59,29 @@ def run_worlds(
     params: Params,
     seeds: Sequence[int],
     worlds: Iterable[str] = tuple(WORLDS),
-    executor: cf.Executor | None = None,
-    progress: bool = True,
-    done: Mapping[tuple[str, int], list[dict[str, Any]]] | None = None,
-    on_world: Callable[[str, int, list[dict[str, Any]]], None] | None = None,
+    execution: JobExecution | None = None,
 ) -> pd.DataFrame:
-    """:func:`world_verdicts` on every (world, seed), locally or through ``executor``.
+    """:func:`world_verdicts` on every (world, seed), locally or on ``execution.executor``.
 
-    As :func:`helpers.calibration.run_datasets`: ``done`` holds (world, seed) datasets an
-    interrupted run finished, ``on_world(world, seed, records)`` is called as each one finishes
-    (to persist it), and the records come in job order, so a resumed run returns what an
-    uninterrupted one does.
+    Parameters
+    ----------
+    params : Params
+        The parameter set whose calibration design is run.
+    seeds : sequence of int
+        One dataset per seed and world.
+    worlds : iterable of str
+        Names of :data:`WORLDS`.
+    execution : JobExecution, optional
+        Workers, (world, seed) datasets an interrupted run finished, and what to do as each
+        finishes (to persist it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The verdict records in job order, so a resumed run returns what an uninterrupted one does.
     """
     jobs = [(world, int(seed)) for world in worlds for seed in seeds]
-    return run_jobs(world_verdicts, params, jobs, executor, progress, done, on_world, "verdicts")
+    return run_jobs(world_verdicts, params, jobs, execution or JobExecution(), "verdicts")
 
 
 def verdicts(records: pd.DataFrame) -> pd.DataFrame:

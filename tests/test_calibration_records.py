@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import ROOT
 
-from helpers.calibration import run_datasets
+from helpers.calibration import JobExecution, run_datasets
 from helpers.calibration_records import (
     FORMAT,
     CalibrationRecordsError,
@@ -133,14 +133,10 @@ def test_run_datasets_skips_what_is_done_and_reports_in_a_fixed_order(monkeypatc
     executor = _DoneExecutor()
     seen = []
     done = {("none", 1): [{"test": "t", "effect": "none", "seed": 1, "p_value": 0.9}]}
-    records = run_datasets(
-        None,
-        [1, 2],
-        executor=executor,
-        progress=False,
-        done=done,
-        on_dataset=lambda effect, seed, rows: seen.append((effect, seed)),
+    execution = JobExecution(
+        executor, False, done, on_done=lambda effect, seed, rows: seen.append((effect, seed))
     )
+    records = run_datasets(None, [1, 2], execution=execution)
     assert ("none", 1) not in executor.submitted and sorted(seen) == sorted(executor.submitted)
     assert list(zip(records.effect, records.seed)) == [
         ("none", 1),

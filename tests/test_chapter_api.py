@@ -35,10 +35,8 @@ CHAPTERS = sorted((ROOT / "notebooks").glob("0*.md"))
 PENDING = {
     # helpers/calibration.py
     "helpers.calibration.power_curve",
-    "helpers.calibration.run_datasets",
     "helpers.calibration.summarise",
     # helpers/calibration_verdicts.py
-    "helpers.calibration_verdicts.run_worlds",
     "helpers.calibration_verdicts.verdicts",
     # helpers/decoding/crossval.py
     "helpers.decoding.crossval.CVOptions.from_params",
