@@ -352,7 +352,23 @@ def binomial_interval(successes: int, trials: int, level: float = 0.95) -> tuple
 
 
 def summarise(records: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
-    """Per test: false-positive rate on null datasets (with its interval) and power on planted ones."""
+    """Per test: false-positive rate on null datasets (with its interval) and power on planted ones.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        One row per tested unit: columns ``test``, ``effect`` (``"none"`` on null datasets),
+        ``seed`` and ``p_value``, optionally ``favours`` (the verdict).
+    alpha : float, optional
+        Significance level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per test: ``test``, ``n_datasets``, ``n_units``, ``false_positive_rate``,
+        ``ci_low``, ``ci_high`` (Clopper-Pearson), ``power``, ``calibrated`` (the interval reaches
+        ``alpha``) and ``verdict_rate`` (share of null units with a verdict).
+    """
     rows = []
     for test, group in records.groupby("test", sort=False):
         null = group[group.effect == "none"]
@@ -395,6 +411,26 @@ def power_curve(
     One connectivity-coded dataset per SNR (the same seed, so only the strength changes), in the
     calibration design on DFC only: the oracle, each of ``models``, and the share of emotions whose
     FDR-adjusted p-value is below 0.05 (``n_permutations`` draws: p can reach 0.01).
+
+    Parameters
+    ----------
+    params : Params
+        The parameter set whose calibration design is run.
+    snrs : sequence of float
+        The simulated signal-to-noise ratios, one dataset each.
+    seed : int
+        Seed of every dataset.
+    models : sequence of str, optional
+        The models fitted besides the oracle.
+    n_permutations : int, optional
+        Permutation draws of each test.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (SNR, model): ``snr``, ``model``, ``features`` (``"dfc"`` or ``"planted"`` for
+        the oracle), ``r`` (the last row of the scores, the mean over emotions) and
+        ``share_detected`` (None without p-values).
     """
     rows = []
     for snr in snrs:

@@ -89,6 +89,17 @@ def verdicts(records: pd.DataFrame) -> pd.DataFrame:
 
     Records ``{index, world, planted, n_datasets, share_constructionist, share_locationist,
     share_inconclusive}``, the chapter's conclusion included as ``index: "conclusion"``.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        The verdict records of :func:`run_worlds`: columns ``index``, ``world``, ``seed`` and
+        ``favours``, optionally ``planted``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (index, world[, planted]) with ``n_datasets`` and the three verdict shares.
     """
     rows = []
     keys = ["index", "world"] + (["planted"] if "planted" in records else [])

@@ -32,37 +32,7 @@ CHAPTERS = sorted((ROOT / "notebooks").glob("0*.md"))
 # Functions the chapters call whose modules are being rewritten elsewhere; their docstrings get
 # their sections when that work lands, and this set is then emptied. Qualified names are
 # ``module.qualname`` of the object's definition (not the name it is re-exported under).
-PENDING = {
-    # helpers/calibration.py
-    "helpers.calibration.power_curve",
-    "helpers.calibration.summarise",
-    # helpers/calibration_verdicts.py
-    "helpers.calibration_verdicts.verdicts",
-    # helpers/decoding/crossval.py
-    "helpers.decoding.crossval.CVOptions.from_params",
-    "helpers.decoding.crossval.CVOptions.replace",
-    "helpers.decoding.crossval.cross_validate_model",
-    # helpers/decoding/stats.py
-    # helpers/explain/accounts.py
-    "helpers.explain.accounts.comparison_test",
-    "helpers.explain.accounts.constructionist_table",
-    "helpers.explain.accounts.read_verdicts",
-    "helpers.explain.accounts.verdict_table",
-    # helpers/explain/indices.py
-    "helpers.explain.indices.empirical_p",
-    "helpers.explain.indices.index_test",
-    "helpers.explain.indices.keep_top_edges",
-    "helpers.explain.indices.lesion_index",
-    "helpers.explain.indices.lesion_summary",
-    "helpers.explain.indices.lono_concentration",
-    "helpers.explain.indices.network_entropy",
-    "helpers.explain.indices.network_entropy_label_null",
-    "helpers.explain.indices.network_shares",
-    "helpers.explain.indices.node_strength",
-    "helpers.explain.indices.null_pattern_indices",
-    "helpers.explain.indices.overlap_indices",
-    "helpers.explain.indices.pattern_indices",
-}
+PENDING: set[str] = set()
 
 _SECTION = re.compile(r"^(?P<title>[A-Z][A-Za-z ]+)\n-{3,}$", re.M)
 _PARAMETER = re.compile(r"^(?P<names>\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)*)\s*(?::.*)?$")

@@ -97,7 +97,23 @@ class CVOptions:
 
     @classmethod
     def from_params(cls, params: Any, cv: str | None = None, **changes: Any) -> "CVOptions":
-        """The options of a parameter set (``params.cv``, ``params.cv_options``, nulls, seed)."""
+        """The options of a parameter set (``params.cv``, ``params.cv_options``, nulls, seed).
+
+        Parameters
+        ----------
+        params : Params
+            The parameter set (``cv``, ``cv_options``, ``window.length``, ``n_permutations``,
+            ``null_method``, ``seed``).
+        cv : str, optional
+            Scheme overriding ``params.cv``.
+        **changes : Any
+            Fields set after reading ``params``.
+
+        Returns
+        -------
+        CVOptions
+            The options.
+        """
         fold = params.cv_options
         options = cls(
             cv=cv or params.cv,
@@ -123,6 +139,18 @@ class CVOptions:
             raise ValueError(f"fold_workers must be at least 1, got {self.fold_workers}")
 
     def replace(self, **changes: Any) -> "CVOptions":
+        """A copy with some fields changed.
+
+        Parameters
+        ----------
+        **changes : Any
+            New values of fields, by name.
+
+        Returns
+        -------
+        CVOptions
+            The changed copy (this one is left as it is).
+        """
         return replace(self, **changes)
 
     def splitter_for(self, features: Any) -> Any:
@@ -261,14 +289,26 @@ def cross_validate_model(
 
     Parameters
     ----------
-    features : a :class:`helpers.features.FeatureSet` (``FeatureSet.from_arrays`` wraps plain arrays);
-        its ``tr_targets`` are needed for null draws.
-    model : a model name of the registry (:mod:`helpers.registry`).
-    options : the split, tuning, nulls and arithmetic (:class:`CVOptions`).
-    kernels : each fold's linear kernel, shared between calls on the same features and folds
-        (:class:`helpers.decoding.kernels.FoldKernels`), so several kernel models pay for it once.
-    lesion : CPM only: features never selected and a cache of rankings shared by several calls on
-        the same features, folds and null draws (:class:`helpers.decoding.selection.CpmLesion`).
+    features : helpers.features.FeatureSet
+        The samples (``FeatureSet.from_arrays`` wraps plain arrays); its ``tr_targets`` are needed
+        for null draws.
+    model : str
+        A model name of the registry (:mod:`helpers.registry`).
+    options : CVOptions, optional
+        The split, tuning, nulls and arithmetic; the defaults when None.
+    kernels : helpers.decoding.kernels.FoldKernels, optional
+        Each fold's linear kernel, shared between calls on the same features and folds, so several
+        kernel models pay for it once.
+    lesion : helpers.decoding.selection.CpmLesion, optional
+        CPM only: features never selected and a cache of rankings shared by several calls on the
+        same features, folds and null draws.
+
+    Returns
+    -------
+    helpers.decoding.results.CVResult
+        The held-out predictions (n_samples, n_targets), folds and chosen hyperparameters, with
+        ``null_r`` and ``null_r2`` (n_null, n_targets) when null draws were asked for and
+        ``seconds`` the wall time.
     """
     options = options or CVOptions()
     began = time.perf_counter()

@@ -124,6 +124,20 @@ def comparison_test(comparison: Mapping[str, Any], level_z: float = 1.96) -> dic
 
     ``comparison`` is :meth:`helpers.decoding.runs.RegressionRun.compare`'s result. The interval is
     the observed difference plus or minus ``level_z`` standard deviations of its null.
+
+    Parameters
+    ----------
+    comparison : mapping of str to Any
+        ``delta_r`` (DFC minus ROI held-out r), ``p_value``, ``null_sd`` and ``n_draws``.
+    level_z : float, optional
+        Half-width of the interval in null standard deviations.
+
+    Returns
+    -------
+    dict of str to Any
+        ``observed``, ``null_mean`` (0), ``effect``, ``ci_low``, ``ci_high``, ``p_value``,
+        ``n_null`` and ``favours`` (constructionist above zero); only ``observed`` (NaN),
+        ``p_value`` (None) and ``favours`` (``inconclusive``) without a difference or p-value.
     """
     delta, p = comparison.get("delta_r"), comparison.get("p_value")
     if delta is None or p is None:
@@ -152,7 +166,18 @@ def comparison_test(comparison: Mapping[str, Any], level_z: float = 1.96) -> dic
 
 # ------------------------------------------------------------------------------ verdict table
 def read_verdicts(path: Path) -> list[dict[str, Any]] | None:
-    """The ``verdicts`` records of a calibration results file, or ``None`` when it has none yet."""
+    """The ``verdicts`` records of a calibration results file, or ``None`` when it has none yet.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The calibration results file (JSON); it need not exist.
+
+    Returns
+    -------
+    list of dict or None
+        The records; ``None`` when the file is missing or has no records.
+    """
     path = Path(path)
     if not path.is_file():
         return None
@@ -168,7 +193,20 @@ def read_verdicts(path: Path) -> list[dict[str, Any]] | None:
 
 def verdict_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """The confusion table: per index, the share of each verdict in each world (rows: index and
-    world; columns: the three verdicts and the number of datasets)."""
+    world; columns: the three verdicts and the number of datasets).
+
+    Parameters
+    ----------
+    records : sequence of mapping
+        Records with ``index``, ``world``, ``n_datasets`` and ``share_<verdict>`` for each of
+        :data:`VERDICTS` (see :func:`helpers.calibration_verdicts.verdicts`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (index, world), worlds in the order null, locationist, constructionist; columns
+        ``locationist``, ``constructionist``, ``inconclusive`` and ``n_datasets``.
+    """
     table = pd.DataFrame(list(records))
     needed = {"index", "world", "n_datasets"} | {f"share_{v}" for v in VERDICTS}
     if table.empty or not needed <= set(table.columns):
@@ -239,6 +277,18 @@ def constructionist_table(indices: Mapping[str, Mapping[str, Any]]) -> pd.DataFr
     "p_value": p, "favours": "locationist" | "constructionist" | "inconclusive"}`` (see
     :func:`helpers.decoding.stats.verdict`), optionally with the ``null_mean``, ``effect``,
     ``ci_low`` and ``ci_high`` of :func:`index_test`.
+
+    Parameters
+    ----------
+    indices : mapping of str to mapping
+        Each index's result, keyed by index name (optionally with the feature set).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per index: ``index``, ``role``, ``locationist predicts``, ``constructionist
+        predicts``, ``data show``, ``null mean``, ``effect``, ``ci_low``, ``ci_high``, ``null p``
+        and ``favours``.
     """
     rows = []
     for name, result in indices.items():

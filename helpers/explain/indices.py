@@ -25,7 +25,22 @@ from helpers.decoding.stats import VerdictLabels, verdict
 def empirical_p(
     observed: float | np.ndarray, null: np.ndarray, tail: str = "greater"
 ) -> np.ndarray:
-    """``(1 + #null at least as extreme) / (1 + n_null)`` along the first axis of ``null``."""
+    """``(1 + #null at least as extreme) / (1 + n_null)`` along the first axis of ``null``.
+
+    Parameters
+    ----------
+    observed : float or numpy.ndarray
+        The observed value(s), broadcast against ``null[i]``.
+    null : numpy.ndarray
+        (n_null, ...) null draws.
+    tail : {"greater", "less"}, optional
+        Which values count as at least as extreme: those above or those below ``observed``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The p-value(s), shaped like ``observed``; NaN when there are no null draws.
+    """
     null = np.asarray(null, dtype=float)
     observed = np.asarray(observed, dtype=float)
     if null.shape[0] == 0:
@@ -49,7 +64,22 @@ def two_sided_p(observed: float, null: np.ndarray) -> float:
 
 
 def node_strength(importance: np.ndarray, edges: np.ndarray | None, n_rois: int) -> np.ndarray:
-    """Sum of ``|importance|`` over each ROI's edges: (n_rois, n_targets). ROI features: ``|importance|``."""
+    """Sum of ``|importance|`` over each ROI's edges: (n_rois, n_targets). ROI features: ``|importance|``.
+
+    Parameters
+    ----------
+    importance : numpy.ndarray
+        (n_features,) or (n_features, n_targets) importances, one row per edge or per ROI.
+    edges : numpy.ndarray or None
+        (n_edges, 2) ROI indices of each edge's two ends; None when the features are ROIs.
+    n_rois : int
+        Number of ROIs.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_rois, n_targets) node strength.
+    """
     values = np.abs(np.asarray(importance, dtype=float))
     if values.ndim == 1:
         values = values[:, None]
@@ -72,6 +102,18 @@ def keep_top_edges(importance: np.ndarray, fraction: float) -> np.ndarray:
     Summed over all edges, every ROI's strength is dominated by its hundreds of unimportant edges
     and any concentration is washed out; on the thresholded graph (the one the chapter draws) the
     strength says where the important edges sit.
+
+    Parameters
+    ----------
+    importance : numpy.ndarray
+        (n_edges,) or (n_edges, n_targets) edge importances.
+    fraction : float
+        Share of edges kept per target (at least one edge).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_edges, n_targets) ``|importance|``, zero outside each target's top edges.
     """
     values = np.abs(np.asarray(importance, dtype=float))
     if values.ndim == 1:
@@ -88,6 +130,21 @@ def network_shares(
 
     Using the mean (not the sum) makes a network's share independent of how many ROIs it has, so
     uniform importance gives equal shares and normalised entropy 1.
+
+    Parameters
+    ----------
+    strength : numpy.ndarray
+        (n_rois, n_targets) node strength (see :func:`node_strength`).
+    roi_networks : sequence of str
+        (n_rois,) network of each ROI.
+    names : sequence of str, optional
+        Networks to report, in order; by default those of ``roi_networks`` in order of appearance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_networks, n_targets) shares indexed by network, each column summing to 1 (0 when the
+        target has no strength).
     """
     networks = np.asarray(roi_networks, dtype=str)
     names = list(names) if names is not None else list(dict.fromkeys(networks.tolist()))
@@ -113,7 +170,20 @@ def _entropy_of_groups(strength: np.ndarray, codes: np.ndarray, n_groups: int) -
 
 
 def network_entropy(strength: np.ndarray, roi_networks: Sequence[str]) -> np.ndarray:
-    """Normalised Shannon entropy (0..1) of importance over networks, per target (see network_shares)."""
+    """Normalised Shannon entropy (0..1) of importance over networks, per target (see network_shares).
+
+    Parameters
+    ----------
+    strength : numpy.ndarray
+        (n_rois, n_targets) node strength (see :func:`node_strength`).
+    roi_networks : sequence of str
+        (n_rois,) network of each ROI; at least two networks.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_targets,) entropy divided by ``log(n_networks)``.
+    """
     networks = np.asarray(roi_networks, dtype=str)
     _, codes = np.unique(networks, return_inverse=True)
     n_groups = int(codes.max()) + 1
@@ -125,7 +195,24 @@ def network_entropy(strength: np.ndarray, roi_networks: Sequence[str]) -> np.nda
 def network_entropy_label_null(
     strength: np.ndarray, roi_networks: Sequence[str], n_shuffles: int, seed: int = 0
 ) -> np.ndarray:
-    """Entropies after shuffling which ROI belongs to which network (sizes kept): (n_shuffles, K)."""
+    """Entropies after shuffling which ROI belongs to which network (sizes kept): (n_shuffles, K).
+
+    Parameters
+    ----------
+    strength : numpy.ndarray
+        (n_rois, K) node strength, K targets (see :func:`node_strength`).
+    roi_networks : sequence of str
+        (n_rois,) network of each ROI.
+    n_shuffles : int
+        Number of label shuffles.
+    seed : int, optional
+        Seed of the shuffles.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_shuffles, K) normalised entropies (see :func:`network_entropy`).
+    """
     networks = np.asarray(roi_networks, dtype=str)
     _, codes = np.unique(networks, return_inverse=True)
     rng = np.random.default_rng(seed)
@@ -171,6 +258,20 @@ def overlap_indices(
     ``shared_core``: share of the union of top edges that is top for at least two emotions;
     ``specific``: mean share of an emotion's top edges that no other emotion has in its top set.
     ``masks`` (from :func:`top_edge_masks`) may be passed when already computed.
+
+    Parameters
+    ----------
+    importance : numpy.ndarray
+        (n_edges, n_emotions) edge importances, at least two emotions.
+    fraction : float
+        Share of edges in each emotion's top set.
+    masks : numpy.ndarray, optional
+        (n_edges, n_emotions) boolean top-edge sets; computed from ``importance`` when None.
+
+    Returns
+    -------
+    dict of str to float
+        ``mean_jaccard``, ``shared_core`` and ``specific``.
     """
     importance = np.asarray(importance, dtype=float)
     k = importance.shape[1]
@@ -216,6 +317,24 @@ def pattern_indices(
     ``network_entropy``: mean over emotions of the normalised entropy of the top-``fraction``
     edges' strength over networks; ``mean_jaccard`` and ``shared_core``: see
     :func:`overlap_indices`.
+
+    Parameters
+    ----------
+    importance : numpy.ndarray
+        (n_edges, n_emotions) edge importances.
+    edges : numpy.ndarray
+        (n_edges, 2) ROI indices of each edge's two ends.
+    n_rois : int
+        Number of ROIs.
+    roi_networks : sequence of str
+        (n_rois,) network of each ROI.
+    fraction : float
+        Share of edges in each emotion's top set.
+
+    Returns
+    -------
+    dict of str to float
+        ``network_entropy``, ``mean_jaccard`` and ``shared_core``.
     """
     importance = np.asarray(importance, dtype=float)
     top = top_edge_masks(importance, fraction)
@@ -235,7 +354,26 @@ def null_pattern_indices(
     roi_networks: Sequence[str],
     fraction: float,
 ) -> pd.DataFrame:
-    """:func:`pattern_indices` of every null draw's importance: one row per draw."""
+    """:func:`pattern_indices` of every null draw's importance: one row per draw.
+
+    Parameters
+    ----------
+    draws : iterable of numpy.ndarray
+        Each null draw's (n_edges, n_emotions) edge importances.
+    edges : numpy.ndarray
+        (n_edges, 2) ROI indices of each edge's two ends.
+    n_rois : int
+        Number of ROIs.
+    roi_networks : sequence of str
+        (n_rois,) network of each ROI.
+    fraction : float
+        Share of edges in each emotion's top set.
+
+    Returns
+    -------
+    pandas.DataFrame
+        (n_draws, 3) columns ``network_entropy``, ``mean_jaccard`` and ``shared_core``.
+    """
     rows = [pattern_indices(d, edges, n_rois, roi_networks, fraction) for d in draws]
     return pd.DataFrame(rows, columns=["network_entropy", "mean_jaccard", "shared_core"])
 
@@ -257,6 +395,25 @@ def index_test(
     range. ``above`` is the account a value above the null favours (the other one is favoured
     below); :func:`helpers.decoding.stats.verdict` decides, and says ``inconclusive`` when the test
     does not reject.
+
+    Parameters
+    ----------
+    observed : float
+        The index on the real targets.
+    null : numpy.ndarray
+        (n_null,) the index on null draws; non-finite draws are dropped (at least 2 must remain).
+    above : {"constructionist", "locationist"}
+        The account a value above the null favours.
+    level : float, optional
+        Coverage of the interval.
+    alpha : float, optional
+        Significance level of the verdict.
+
+    Returns
+    -------
+    dict of str to Any
+        ``observed``, ``null_mean``, ``null_sd``, ``effect``, ``z``, ``ci_low``, ``ci_high``,
+        ``p_value``, ``n_null`` and ``favours`` (the verdict).
     """
     if above not in ("constructionist", "locationist"):
         raise ValueError(f"above must be 'constructionist' or 'locationist', got {above!r}")
@@ -297,6 +454,16 @@ def lono_concentration(drops: np.ndarray) -> np.ndarray:
     n_networks`` an even spread; 0 when no removal hurts, so no network carries any loss. A value,
     not NaN, in that case keeps the decoder of the real targets and those of null targets
     comparable: a decoder of no signal often loses nothing to any lesion.
+
+    Parameters
+    ----------
+    drops : numpy.ndarray
+        (..., n_networks) drop in held-out r when each network is left out.
+
+    Returns
+    -------
+    numpy.ndarray
+        (...) concentration in [0, 1].
     """
     loss = np.clip(np.asarray(drops, dtype=float), 0.0, None)
     total = loss.sum(axis=-1)
@@ -311,6 +478,20 @@ def lesion_index(drops: pd.DataFrame, null_drops: pd.DataFrame) -> tuple[float, 
     deviations of the same statistic for random lesions of its size; the index is the largest of
     these over lesions. Its null takes, draw by draw, the same maximum over the random lesions, so
     testing several lesions does not inflate the false-positive rate.
+
+    Parameters
+    ----------
+    drops : pandas.DataFrame
+        Named lesions' drops: columns ``lesion``, ``emotion`` and ``drop`` (held-out r); rows with
+        ``emotion == "mean"`` are ignored.
+    null_drops : pandas.DataFrame
+        Random lesions' drops, the same columns plus ``draw``; ``lesion`` names the lesion each
+        random set stands in for (at least 2 draws per lesion).
+
+    Returns
+    -------
+    tuple of (float, numpy.ndarray)
+        The index and its (n_draws,) null.
     """
     observed, null = [], []
     for lesion, group in drops[drops.emotion != "mean"].groupby("lesion", sort=False):
@@ -340,7 +521,22 @@ def random_roi_sets(
 def lesion_summary(drops: pd.DataFrame, null_drops: pd.DataFrame) -> pd.DataFrame:
     """Each named lesion's mean drop in r (over emotions) and its largest single-emotion drop, with
     p-values against random lesions of the same size (``null_drops`` has a ``lesion`` column naming
-    the real lesion each random set stands in for)."""
+    the real lesion each random set stands in for).
+
+    Parameters
+    ----------
+    drops : pandas.DataFrame
+        Named lesions' drops: columns ``lesion``, ``emotion``, ``drop`` (held-out r) and
+        ``n_features``; rows with ``emotion == "mean"`` are ignored.
+    null_drops : pandas.DataFrame
+        Random lesions' drops: columns ``lesion``, ``emotion``, ``drop`` and ``draw``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per named lesion: ``lesion``, ``n_features``, ``mean_drop``, ``null_mean_drop``,
+        ``p_mean_drop``, ``max_drop``, ``max_drop_emotion`` and ``p_max_drop``.
+    """
     rows = []
     for lesion, group in drops[drops.emotion != "mean"].groupby("lesion", sort=False):
         null = null_drops[(null_drops.lesion == lesion) & (null_drops.emotion != "mean")]
