@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 
 from helpers.annotation.targets import emotion_targets
-from helpers.calibration import JobExecution, design_params, interpretation_verdicts, run_jobs
+from helpers.calibration import design_params, interpretation_verdicts
+from helpers.calibration_jobs import JobExecution, run_jobs
 from helpers.config import Params
 from helpers.data.atlases import load_atlas
 from helpers.explain.heldout import explained_model

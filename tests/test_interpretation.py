@@ -22,8 +22,6 @@ from helpers.explain.indices import (
     INDEX_DIRECTIONS,
     empirical_p,
     index_test,
-    lesion_index,
-    lono_concentration,
     network_entropy,
     network_entropy_label_null,
     node_strength,
@@ -32,6 +30,7 @@ from helpers.explain.indices import (
     pattern_indices,
     top_edge_masks,
 )
+from helpers.explain.lesion_indices import lesion_index, lono_concentration
 from helpers.explain.patterns import activation_pattern
 from helpers.explain.recovery import (
     candidate_edge_masks,

@@ -3,7 +3,8 @@
 * :mod:`~helpers.explain.inputs`: the samples, folds and feature blocks an explanation runs on;
 * :mod:`~helpers.explain.patterns`: activation patterns (Haufe et al. 2014);
 * :mod:`~helpers.explain.permutation`: grouped permutation importance on held-out folds;
-* :mod:`~helpers.explain.lesions`: virtual lesions and leave-one-network-out;
+* :mod:`~helpers.explain.lesions`: virtual lesions and leave-one-network-out, summarised by
+  :mod:`~helpers.explain.lesion_indices`;
 * :mod:`~helpers.explain.graphs`: importance graphs (spanning trees, degree, modularity...);
 * :mod:`~helpers.explain.recovery`: recovery of the planted edges (simulated data);
 * :mod:`~helpers.explain.indices`: pattern statistics (entropy, overlap, lesions) and null tests;
@@ -18,6 +19,7 @@ __all__ = [
     "heldout",
     "indices",
     "inputs",
+    "lesion_indices",
     "lesions",
     "patterns",
     "permutation",

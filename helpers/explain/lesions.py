@@ -23,8 +23,8 @@ from helpers.decoding.selection import (
     CpmLesion,
 )
 from helpers.explain.heldout import ExplainOptions, NullDraws
-from helpers.explain.indices import random_roi_sets
 from helpers.explain.inputs import roi_set_block
+from helpers.explain.lesion_indices import random_roi_sets
 from helpers.explain.patterns import _small_blas
 from helpers.features import FeatureSet
 from helpers.progress import tqdm
