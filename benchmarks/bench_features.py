@@ -3,7 +3,7 @@
 Paper scale is 26 subjects x 372 volumes x 400 ROIs (Schaefer 400), 12-TR windows every volume:
 361 windows x 79,800 edges per subject, 3.0 GB of float32 features in all.
 
-The project's :func:`helpers.features.sliding_window_connectivity` fills one preallocated float32
+The project's :func:`helpers.features.windowed_connectivity` fills one preallocated float32
 matrix subject by subject; the growth of the process's peak resident memory during that run
 (``ru_maxrss`` against the resident size just before) is compared with the size of that output.
 (tracemalloc would see the same buffers but slows this code about threefold, so it would distort
@@ -27,7 +27,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from helpers.features import n_edges, sliding_window_connectivity, window_starts
+from helpers.features import RunWindows, n_edges, window_starts, windowed_connectivity
 
 SPEED_TARGET = 3.0
 MEMORY_TARGET = 1.5
@@ -93,9 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     cpu = time.process_time()
     features = np.empty((args.subjects * n_windows, n_pairs), dtype=np.float32)
     for k, x in enumerate(runs):
-        sliding_window_connectivity(
-            x, args.length, args.step, out=features[k * n_windows : (k + 1) * n_windows]
-        )
+        rows = features[k * n_windows : (k + 1) * n_windows]
+        windowed_connectivity(x, RunWindows(args.length, args.step, out=rows))
     project_wall = time.perf_counter() - wall
     project_cpu = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - resident_before
@@ -113,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     with threadpool_limits(limits=1, user_api="blas"):
         for k in range(n_ref):
             wall, cpu = time.perf_counter(), time.process_time()
-            sliding_window_connectivity(runs[k], args.length, args.step, out=scratch)
+            windowed_connectivity(runs[k], RunWindows(args.length, args.step, out=scratch))
             paired["project_wall"] += time.perf_counter() - wall
             paired["project_cpu"] += time.process_time() - cpu
             wall, cpu = time.perf_counter(), time.process_time()
@@ -138,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{reference_cpu:8.1f} s CPU{extrapolated}"
     )
     print(
-        f"sliding_window_connectivity, all subjects:         {project_wall:8.1f} s wall, {project_cpu:8.1f} s CPU"
+        f"windowed_connectivity, all subjects:               {project_wall:8.1f} s wall, {project_cpu:8.1f} s CPU"
     )
     print(
         f"paired on {n_ref} subjects: project {paired['project_wall']:.1f} s wall / {paired['project_cpu']:.1f} s CPU, "

@@ -194,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         help="subjects held out together in the full design (26 subjects: 5 groups x 5 blocks)",
     )
     parser.add_argument(
+        "--kernel-subjects-per-fold",
+        type=int,
+        default=1,
+        help="subjects held out together by the kernel models' folds (paper-rehearsal.yml: 4)",
+    )
+    parser.add_argument(
         "--skip-kernel-models",
         action="store_true",
         help="run only the simulation, the features and the selection models",
@@ -209,10 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     from helpers.decoding.splits import LeaveOneSubjectOutBlocked, WindowMeta
     from helpers.features import (
         FeatureSet,
+        RunWindows,
         n_edges,
-        sliding_window_connectivity,
         window_average,
         window_starts,
+        windowed_connectivity,
     )
     from helpers.simulate import simulate_roi_signals
     from helpers.study import EMOTIONS
@@ -246,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows = slice(k * n_windows, (k + 1) * n_windows)
                 series = signals[subject]
                 series = (series - series.mean(axis=0)) / series.std(axis=0)
-                sliding_window_connectivity(series, args.length, starts=starts, out=dfc[rows])
+                windowed_connectivity(series, RunWindows(args.length, starts=starts, out=dfc[rows]))
                 amplitude[rows] = window_average(series, starts, args.length)
             row["note"] += f"; DFC matrix {dfc.nbytes / 2**30:.2f} GB"
         targets = window_average(drive, starts, args.length)
@@ -314,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             n_blocks=args.n_blocks,
             window_length=args.length,
             pairing=args.pairing,
+            subjects_per_fold=args.kernel_subjects_per_fold,
             seed=args.seed,
         )
         folds = splitter.get_n_splits()

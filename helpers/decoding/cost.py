@@ -3,9 +3,11 @@
 A model's time on one design is a sum of terms, each the count of operations of one scaling law
 times a constant in seconds per operation measured on a reference machine:
 
-* kernel ridge (``ridge``, ``kernel_ridge_linear``, ``kernel_ridge_rbf``): one eigendecomposition
-  of the training kernel per outer and inner fold (``n_train^3``, per RBF width), then every target
-  column, real and null, through the hat matrix of every penalty (``n_train^2`` per column);
+* kernel ridge (``ridge``, ``kernel_ridge_linear``, ``kernel_ridge_rbf``): one Cholesky
+  factorisation of the training kernel per penalty, outer and inner fold (``n_train^3``, per RBF
+  width; one eigendecomposition instead for grids of more than
+  :data:`~helpers.decoding.kernels.CHOLESKY_MAX_PENALTIES` penalties), then every target column,
+  real and null, through the hat matrix of every penalty (``n_train^2`` per column);
 * support vector regression: one dual fit per emotion, penalty and fold (``n_train^2``), refitted
   for every null draw it takes;
 * column models (``cpm``, ``ridge_screened``, the oracle): the features summed per window once
@@ -40,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.decoding.crossval import CVOptions, n_null_draws
+from helpers.decoding.kernels import CHOLESKY_MAX_PENALTIES
 from helpers.decoding.models import ModelGrid
 from helpers.decoding.splits import WindowMeta
 from helpers.registry import ORACLE, model_spec
@@ -51,10 +54,14 @@ from helpers.registry import ORACLE, model_spec
 # on at most 1,000 features), one BLAS thread, this 2-core machine shared with other work (load
 # average 3-7), 2026-12-03; the column models (cpm, ridge_screened, oracle) re-measured the same
 # day with their per-window and per-strength terms (``--models cpm ridge_screened``).
+# The kernel models' ``factor`` constant (a Cholesky factorisation of a copy of ``K + a I`` and
+# its solve, per ``n^3``) was measured directly at n = 2,000-4,000 with one BLAS thread
+# (1.19e-11 to 1.33e-11), since these designs are too small to pin an ``n^3`` term down; ``eig``
+# applies only to grids of more than CHOLESKY_MAX_PENALTIES penalties.
 # Re-measure with ``python benchmarks/bench_cost_model.py --slow --write``.
 SECONDS_PER_OPERATION: dict[str, dict[str, float]] = {
-    "ridge": {"apply": 1.483e-13, "eig": 2.855e-10, "fits": 0.003182, "outputs": 2.263e-07},
-    "kernel_ridge_rbf": {"apply": 2.857e-12, "eig": 2.224e-10, "fits": 0.001506, "outputs": 4.48e-07},
+    "ridge": {"apply": 1.483e-13, "eig": 2.855e-10, "factor": 1.2e-11, "fits": 0.003182, "outputs": 2.263e-07},
+    "kernel_ridge_rbf": {"apply": 2.857e-12, "eig": 2.224e-10, "factor": 1.2e-11, "fits": 0.001506, "outputs": 4.48e-7},
     "cpm": {"columns": 1.014e-10, "fits": 0.001194, "outputs": 1.611e-06, "strengths": 1.845e-08, "sums": 9.551e-09},
     "svr_rbf": {"dual": 3.166e-09, "fits": 0.0003208},
     "svr_linear": {"dual": 1.666e-08, "fits": 0.0009249},
@@ -63,7 +70,7 @@ SECONDS_PER_OPERATION: dict[str, dict[str, float]] = {
     "random_forest": {"fits": 0.1215, "trees": 2.809e-08},
     "elastic_net": {"descent": 4.401e-08, "fits": 0.004878},
     "ridge_screened": {"columns": 5.583e-09, "eig": 1.688e-10, "fits": 0.001842, "sums": 4.001e-09},
-    "kernel_ridge_linear": {"eig": 2.37e-10, "fits": 0.001786, "outputs": 2.813e-07},
+    "kernel_ridge_linear": {"eig": 2.37e-10, "factor": 1.2e-11, "fits": 0.001786, "outputs": 2.813e-07},
     "oracle": {"columns": 2.98e-09, "fits": 0.0004237},
 }  # fmt: skip
 """model -> term -> seconds per operation (see :func:`operation_counts`)."""
@@ -140,11 +147,15 @@ def _model_counts(design: CVDesign, grid: ModelGrid) -> dict[str, float]:
     widths = len(grid.gamma_factors) if spec.kernel == "rbf" else 1
     if spec.engine == "kernel_ridge":
         alphas = len(grid.relative_alphas)
-        return {
-            "eig": folds * widths * n**3 * _inner(k, 3),
+        counts = {
             "apply": folds * widths * alphas * columns * n**2 * _inner(k, 2),
             "fits": folds * widths * (1 + k),
         }
+        if alphas <= CHOLESKY_MAX_PENALTIES:  # one factorisation per penalty (penalised_solver)
+            counts["factor"] = folds * widths * alphas * n**3 * _inner(k, 3)
+        else:
+            counts["eig"] = folds * widths * n**3 * _inner(k, 3)
+        return counts
     if spec.engine == "svr":
         fits = folds * widths * len(grid.svr_C) * (1 + k) * refits * design.n_targets
         return {

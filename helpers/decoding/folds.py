@@ -1,6 +1,7 @@
 """One outer fold of nested cross-validation: tune on the inner folds, fit, predict the test samples.
 
-Kernel ridge picks (RBF width, penalty) per target from one eigendecomposition per width; with
+Kernel ridge picks (RBF width, penalty) per target from one Cholesky factorisation per width and
+penalty (an eigendecomposition for long grids: :func:`helpers.decoding.kernels.penalised_solver`); with
 window-level null targets it also predicts every null draw at the cost of a few matrix products,
 since its predictions are a linear map of the training targets. SVR picks ``C`` per target on a
 precomputed kernel. Other models go through ``GridSearchCV`` on the inner folds. Penalties are in
@@ -20,10 +21,10 @@ from sklearn.svm import SVR
 
 from helpers.decoding.correlations import FeatureMajor, TargetColumns
 from helpers.decoding.kernels import (
-    KernelSpectrum,
     centre_kernel,
     fold_linear_kernel,
     median_heuristic_gamma,
+    penalised_solver,
     squared_distances,
 )
 from helpers.decoding.models import ModelGrid, estimator_param_grid, make_estimator
@@ -165,22 +166,26 @@ class _KernelRidgeTuning:
         if null_windows is not None:
             windows, n_win = fold.window_of_sample, null_windows.shape[0]
             Q = np.zeros((len(self.settings), n_win, n_win))
+        n_targets = Y_tr.shape[1]
         for v, (_, K) in enumerate(self.variants):
             alphas, rows = self._alphas(v), slice(v * n_alpha, (v + 1) * n_alpha)
             for it, iv in fold.inner:
                 K_in, K_ev = _inner_blocks(K, it, iv, self.linear)
-                spectrum = KernelSpectrum(K_in)
+                solver = penalised_solver(K_in, len(alphas))
                 y_mean = Y_tr[it].mean(axis=0)
-                preds = spectrum.predict(K_ev, Y_tr[it] - y_mean, alphas) + y_mean
+                right = [Y_tr[it] - y_mean]
+                if Q is not None:  # the window design goes through the same solves as the targets
+                    E_in = _window_design(windows[fold.train[it]], n_win)
+                    weights = E_in.mean(axis=0)
+                    right.append(E_in - weights)
+                fitted = solver.predict(K_ev, np.hstack(right), alphas)
+                preds = fitted[:, :, :n_targets] + y_mean
                 sse[rows] += ((preds - Y_tr[iv]) ** 2).sum(axis=1)
                 if Q is None:
                     continue
-                E_in = _window_design(windows[fold.train[it]], n_win)
-                weights = E_in.mean(axis=0)
                 E_val = _window_design(windows[fold.train[iv]], n_win)
-                left, projected = spectrum.hat_factors(K_ev, E_in - weights)
-                for j, a in enumerate(alphas):
-                    R = E_val - (left @ (projected / (spectrum.eigvals + a)[:, None]) + weights)
+                for j in range(len(alphas)):
+                    R = E_val - (fitted[j, :, n_targets:] + weights)
                     Q[v * n_alpha + j] += R.T @ R
         return sse, Q
 
@@ -208,21 +213,19 @@ class _KernelRidgeTuning:
             ]
             if not used:
                 continue
-            spectrum = KernelSpectrum(K[:n_tr, :n_tr])
+            solver = penalised_solver(K[:n_tr, :n_tr], len(used))
             K_te = K[n_tr:, :n_tr]
-            if T is not None:
-                left, projected = spectrum.hat_factors(K_te, E_tr - weights_tr)
             for s in used:
                 a = self.settings[s][1]
                 cols = np.flatnonzero(best == s)
-                if len(cols):
-                    fitted = spectrum.predict(K_te, Y_tr[:, cols] - y_mean[cols], np.array([a]))
-                    test_pred[:, cols] = fitted[0] + y_mean[cols]
-                if T is None:
-                    continue
-                ncols = np.flatnonzero(null_best == s)
+                ncols = np.array([], dtype=int) if T is None else np.flatnonzero(null_best == s)
+                right = [Y_tr[:, cols] - y_mean[cols]]
                 if len(ncols):
-                    M = left @ (projected / (spectrum.eigvals + a)[:, None]) + weights_tr
+                    right.append(E_tr - weights_tr)
+                fitted = solver.predict(K_te, np.hstack(right), np.array([a]))[0]
+                test_pred[:, cols] = fitted[:, : len(cols)] + y_mean[cols]
+                if len(ncols):
+                    M = fitted[:, len(cols) :] + weights_tr
                     null_pred[:, ncols] = M.astype(np.float32) @ T[:, ncols]
         return test_pred, null_pred
 

@@ -89,6 +89,43 @@ class KernelSpectrum:
         return K_eval @ self.eigvecs, self.eigvecs.T @ right
 
 
+CHOLESKY_MAX_PENALTIES = 10
+"""Up to this many penalties, one Cholesky factorisation of ``K + a I`` per penalty is cheaper than
+one eigendecomposition of ``K`` (measured on this 2-core machine: at n = 4,000 the
+eigendecomposition costs as much as about 18 factorisations)."""
+
+
+class PenaltyFactors:
+    """Kernel ridge for a few penalties: one Cholesky factorisation of ``K + a I`` per penalty.
+
+    Same answers as :class:`KernelSpectrum` (to rounding) at a fraction of its cost when the grid of
+    penalties is short, as the book's is (six): a factorisation is ``n^3 / 3`` operations, an
+    eigendecomposition with its vectors several ``n^3``.
+    """
+
+    def __init__(self, K_train: np.ndarray) -> None:
+        self.K_train = K_train
+
+    def predict(self, K_eval: np.ndarray, Y_centered: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+        """Predictions ``(n_alphas, n_eval, n_targets)`` of ``K_eval (K + a I)^-1 Y`` for each ``a``."""
+        n = self.K_train.shape[0]
+        out = []
+        for a in np.atleast_1d(alphas):
+            shifted = np.array(self.K_train, dtype=np.float64, order="F")
+            shifted.flat[:: n + 1] += a
+            factor = linalg.cho_factor(shifted, lower=True, overwrite_a=True, check_finite=False)
+            out.append(K_eval @ linalg.cho_solve(factor, Y_centered, check_finite=False))
+            del shifted, factor
+        return np.stack(out)
+
+
+def penalised_solver(K_train: np.ndarray, n_penalties: int) -> KernelSpectrum | PenaltyFactors:
+    """The cheaper way to solve ``(K + a I) x = y`` for ``n_penalties`` penalties ``a``."""
+    if n_penalties <= CHOLESKY_MAX_PENALTIES:
+        return PenaltyFactors(K_train)
+    return KernelSpectrum(K_train)
+
+
 def kernel_ridge_predict(
     K_train: np.ndarray, K_eval: np.ndarray, Y: np.ndarray, alpha: float
 ) -> np.ndarray:
