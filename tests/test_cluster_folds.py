@@ -93,3 +93,23 @@ def test_the_scheduler_is_validated_and_left_out_of_the_digest():
     on_cluster = load_params(quick, {"cv_options": {"scheduler": "tcp://10.0.0.5:8786"}})
     assert on_cluster.digest() == load_params(quick).digest()
     assert CVOptions.from_params(on_cluster).scheduler == "tcp://10.0.0.5:8786"
+
+
+def test_a_kernel_model_sends_the_gram_matrix_and_no_feature_columns(monkeypatch):
+    from helpers.decoding import outer_folds
+
+    sent = {}
+    original = outer_folds.map_on_cluster
+
+    def spy(function, tasks, shared, scheduler, workers=2, on_done=None):
+        sent["X"], sent["gram"] = shared[0], shared[3]
+        return original(function, tasks, shared, scheduler, workers, on_done)
+
+    monkeypatch.setattr(outer_folds, "map_on_cluster", spy)
+    features = _planted_features()
+    options = CVOptions(n_blocks=2, subjects_per_fold=2, hrf_span_s=0.0, inner_splits=2)
+    here = cross_validate_model(features, "kernel_ridge_rbf", options)
+    there = cross_validate_model(features, "kernel_ridge_rbf", options.replace(scheduler="local"))
+    assert sent["X"].shape == (features.n_samples, 0)
+    assert sent["gram"].shape == (features.n_samples, features.n_samples)
+    np.testing.assert_allclose(there.predictions, here.predictions, rtol=1e-6, atol=1e-9)

@@ -11,20 +11,18 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from helpers.decoding.correlations import FeatureMajor
-from helpers.decoding.distributed import map_on_cluster
-from helpers.decoding.folds import FoldContext, FoldInput, FoldOutput, fit_predict_fold
+from helpers.decoding.folds import FoldInput
 from helpers.decoding.kernels import FoldKernels
 from helpers.decoding.metrics import fold_mean_r, r2_columns
 from helpers.decoding.models import ModelGrid
 from helpers.decoding.nulls import null_window_table
+from helpers.decoding.outer_folds import FoldArrays, FoldPlan, folds_here, folds_on_cluster
 from helpers.decoding.results import CVResult
 from helpers.decoding.schemes import make_splitter
 from helpers.decoding.selection import CpmLesion
@@ -174,109 +172,6 @@ def n_null_draws(model: str, options: CVOptions) -> int:
     return options.n_permutations if cap is None else min(options.n_permutations, cap)
 
 
-@dataclass(frozen=True)
-class _FoldPlan:
-    """What the outer folds of one call share, so that a fold runs the same here or on a worker."""
-
-    model: str
-    grid: ModelGrid
-    feature_scaling: str
-    joint: bool  # null targets predicted alongside the real ones (hat matrix, column models)
-    n_null: int
-    n_targets: int
-    blas_threads: int | None
-
-
-def _run_fold(
-    plan: _FoldPlan,
-    fold: FoldInput,
-    X: np.ndarray,
-    Y: np.ndarray,
-    null_windows: np.ndarray | None,
-    K_lin: np.ndarray | None = None,
-    by_feature: FeatureMajor | None = None,
-    lesion: CpmLesion | None = None,
-) -> FoldOutput:
-    """One outer fold: tune and fit on the real targets, then predict the null draws.
-
-    Models without a shortcut refit once per null draw (at most the refit cap), inside the fold.
-    """
-    context = FoldContext(
-        K_lin, plan.feature_scaling, null_windows if plan.joint else None, by_feature, lesion
-    )
-    out = fit_predict_fold(plan.model, X, Y, fold, plan.grid, context)
-    if plan.n_null and not plan.joint:
-        Y_null = null_windows[fold.window_of_sample]
-        with threadpool_limits(limits=plan.blas_threads):
-            if model_spec(plan.model).kernel_model:
-                refit = fit_predict_fold(
-                    plan.model, X, Y_null, fold, plan.grid, FoldContext(K_lin, plan.feature_scaling)
-                )
-                out.null_predictions = refit.predictions
-            else:
-                width = plan.n_targets
-                columns = [
-                    fit_predict_fold(
-                        plan.model, X, Y_null[:, j * width : (j + 1) * width], fold, plan.grid
-                    ).predictions
-                    for j in range(plan.n_null)
-                ]
-                out.null_predictions = np.concatenate(columns, axis=1)
-    return out
-
-
-def _fold_on_worker(
-    task: tuple[_FoldPlan, FoldInput],
-    X: np.ndarray,
-    Y: np.ndarray,
-    null_windows: np.ndarray | None,
-) -> FoldOutput:
-    """A fold on a Dask worker: one BLAS thread, its own kernel (see :mod:`.distributed`)."""
-    plan, fold = task
-    with threadpool_limits(limits=1):
-        return _run_fold(plan, fold, X, Y, null_windows)
-
-
-def _folds_here(
-    plan: _FoldPlan,
-    options: CVOptions,
-    fold_inputs: list[FoldInput],
-    X: np.ndarray,
-    Y: np.ndarray,
-    null_windows: np.ndarray | None,
-    kernels: FoldKernels | None,
-    by_feature: FeatureMajor | None,
-    lesion: CpmLesion | None,
-    progress: Any,
-) -> list[FoldOutput]:
-    """The folds in this process: column models side by side in threads, others in turn.
-
-    Column models spend their time in numpy and BLAS calls that release the GIL, so their folds
-    run side by side with one BLAS thread each; other models run folds in turn with their BLAS
-    threads.
-    """
-
-    def fit_fold(k: int) -> FoldOutput:
-        K_lin = kernels.full(k) if kernels is not None else None
-        return _run_fold(plan, fold_inputs[k], X, Y, null_windows, K_lin, by_feature, lesion)
-
-    column_model = model_spec(plan.model).column_model
-    workers = min(options.fold_workers, len(fold_inputs)) if column_model else 1
-    outputs = []
-    if workers > 1:
-        with threadpool_limits(limits=1), ThreadPoolExecutor(workers) as pool:
-            for out in pool.map(fit_fold, range(len(fold_inputs))):
-                outputs.append(out)
-                progress.update()
-        return outputs
-    threads = None if column_model else options.blas_threads
-    for k in range(len(fold_inputs)):
-        with threadpool_limits(limits=threads):
-            outputs.append(fit_fold(k))
-        progress.update()
-    return outputs
-
-
 def cross_validate_model(
     features: Any,
     model: str,
@@ -372,24 +267,16 @@ def cross_validate_model(
         for train, test in folds
     ]  # fmt: skip
 
-    plan = _FoldPlan(
+    plan = FoldPlan(
         model, grid, options.feature_scaling, joint, n_null, n_targets, options.blas_threads
     )
+    arrays = FoldArrays(X, Y, null_windows, kernels if needs_kernel else None, by_feature, lesion)
     # a bar when asked for; in a book run, a terminal line every few seconds of a long call
     progress = fold_progress(len(folds), label, options.progress or in_book_run())
     if options.scheduler and lesion is None:
-        # every worker builds its folds' kernels and feature-major copies from the shared arrays
-        outputs = map_on_cluster(
-            _fold_on_worker,
-            [(plan, fold) for fold in fold_inputs],
-            [X, Y, null_windows],
-            options.scheduler,
-            workers=options.fold_workers,
-            on_done=progress.update,
-        )
+        outputs = folds_on_cluster(plan, options, fold_inputs, arrays, progress)
     else:
-        outputs = _folds_here(plan, options, fold_inputs, X, Y, null_windows,
-                              kernels if needs_kernel else None, by_feature, lesion, progress)  # fmt: skip
+        outputs = folds_here(plan, options, fold_inputs, arrays, progress)
     progress.close()
     for out, fold in zip(outputs, fold_inputs, strict=True):
         predictions[fold.test] = out.predictions

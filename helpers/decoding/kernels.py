@@ -174,6 +174,14 @@ class FoldKernels:
             self._full[k] = self._fold_kernel(self.X, k, self._gram)
         return self._full[k]
 
+    def gram(self) -> np.ndarray:
+        """The Gram matrix over all samples that every fold's kernel is cut from (``center`` only)."""
+        if self.feature_scaling != "center":
+            raise ValueError("only centred features share one Gram matrix; this has 'standard'")
+        if self._gram is None:
+            self._gram = linear_gram(self.X)
+        return self._gram
+
     def block(self, k: int, columns: np.ndarray) -> np.ndarray:
         return self._fold_kernel(self.X[:, columns], k, None)
 
