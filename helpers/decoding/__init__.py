@@ -4,8 +4,10 @@
   and :mod:`~helpers.decoding.schemes` to build the one a parameter set names;
 * :mod:`~helpers.decoding.models`, :mod:`~helpers.decoding.kernels`, :mod:`~helpers.decoding.folds`:
   the models and the fast fold engine that tunes them inside training folds;
-  :mod:`~helpers.decoding.selection` (CPM, screening) on :mod:`~helpers.decoding.correlations`;
-* :mod:`~helpers.decoding.crossval`: :func:`cross_validate_model`, scored in
+  :mod:`~helpers.decoding.selection` (CPM) and :mod:`~helpers.decoding.screening` on
+  :mod:`~helpers.decoding.correlations`;
+* :mod:`~helpers.decoding.crossval`: :func:`cross_validate_model`, its outer folds run here or on a
+  Dask cluster by :mod:`~helpers.decoding.outer_folds`, scored in
   :mod:`~helpers.decoding.metrics` and kept in :class:`~helpers.decoding.results.CVResult`;
 * :mod:`~helpers.decoding.nulls`, :mod:`~helpers.decoding.stats`: null targets, p-values, FDR;
 * :mod:`~helpers.decoding.sensitivity`: the same comparison over a grid of parameter sets;

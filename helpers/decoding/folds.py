@@ -28,7 +28,8 @@ from helpers.decoding.kernels import (
     squared_distances,
 )
 from helpers.decoding.models import ModelGrid, estimator_param_grid, make_estimator
-from helpers.decoding.selection import CpmLesion, cpm_fold, screened_ridge_fold
+from helpers.decoding.screening import screened_ridge_fold
+from helpers.decoding.selection import CpmLesion, cpm_fold
 from helpers.decoding.splits import FoldInput
 from helpers.registry import model_spec
 

@@ -7,7 +7,8 @@
   :mod:`~helpers.explain.lesion_indices`;
 * :mod:`~helpers.explain.graphs`: importance graphs (spanning trees, degree, modularity...);
 * :mod:`~helpers.explain.recovery`: recovery of the planted edges (simulated data);
-* :mod:`~helpers.explain.indices`: pattern statistics (entropy, overlap, lesions) and null tests;
+* :mod:`~helpers.explain.indices`: pattern statistics (entropy, overlap, lesions) and null tests,
+  the network shares and entropy from :mod:`~helpers.explain.network_indices`;
 * :mod:`~helpers.explain.account_indices`: the indices that tell the accounts apart, and whether
   the explained decoder decodes;
 * :mod:`~helpers.explain.accounts`: which indices count, the conclusion and the verdict table.
@@ -21,6 +22,7 @@ __all__ = [
     "inputs",
     "lesion_indices",
     "lesions",
+    "network_indices",
     "patterns",
     "permutation",
     "recovery",
