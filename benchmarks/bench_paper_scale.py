@@ -103,7 +103,9 @@ class StageTimer:
         before = _resident_bytes()
         row: dict[str, Any] = {"stage": name, "note": note}
         print(
-            f"[{time.strftime('%H:%M:%S')}] {name} ... (load average {load_average()})", flush=True
+            f"[{time.strftime('%H:%M:%S')}] {name} ... (load average {load_average()})"
+            + (f"; {note}" if "estimate" in note else ""),
+            flush=True,
         )
         started = time.perf_counter()
         yield row
@@ -153,6 +155,14 @@ def _cv_summary(result: Any) -> str:
     if result.null_r is not None:
         text += f", p(mean r) {mean['p_value']:.4f}, {len(result.null_r)} nulls"
     return text
+
+
+def _estimated(features: Any, model: str, options: Any) -> str:
+    """The cost model's estimate of a stage, said before it runs (helpers.decoding.cost)."""
+    from helpers.decoding.cost import cv_design, duration_text, estimate_seconds
+
+    seconds = estimate_seconds(cv_design(features, model, options))
+    return f"cost model's estimate {duration_text(seconds)} ({seconds:.0f} s)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -366,21 +376,23 @@ def main(argv: list[str] | None = None) -> int:
         roi_set, roi_kernels = kernel_only("roi_window", gram_roi)
         results: dict[str, Any] = {}
         for model in args.models:
-            with timer.stage(model, "DFC") as row:
+            with timer.stage(model, f"DFC; {_estimated(dfc_set, model, options)}") as row:
                 results[model] = cross_validate_model(dfc_set, model, options, kernels=dfc_kernels)
                 row["note"] += f"; {_cv_summary(results[model])}"
+        null_options = options.replace(n_permutations=args.permutations)
         with timer.stage(
-            "kernel_ridge_rbf+null", f"DFC, {args.permutations} {args.null_method} nulls"
+            "kernel_ridge_rbf+null",
+            f"DFC, {args.permutations} {args.null_method} nulls; "
+            + _estimated(dfc_set, "kernel_ridge_rbf", null_options),
         ) as row:
             null_result = cross_validate_model(
-                dfc_set,
-                "kernel_ridge_rbf",
-                options.replace(n_permutations=args.permutations),
-                kernels=dfc_kernels,
+                dfc_set, "kernel_ridge_rbf", null_options, kernels=dfc_kernels
             )
             row["note"] += f"; {_cv_summary(null_result)}"
         with timer.stage(
-            "ridge ROI", "window-averaged ROI amplitude, for the DFC-vs-ROI contrast"
+            "ridge ROI",
+            "window-averaged ROI amplitude, for the DFC-vs-ROI contrast; "
+            + _estimated(roi_set, "ridge", options),
         ) as row:
             roi_result = cross_validate_model(roi_set, "ridge", options, kernels=roi_kernels)
             row["note"] += f"; {_cv_summary(roi_result)}"

@@ -174,12 +174,12 @@ class _KernelRidgeTuning:
                 K_in, K_ev = _inner_blocks(K, it, iv, self.linear)
                 solver = penalised_solver(K_in, len(alphas))
                 y_mean = Y_tr[it].mean(axis=0)
-                right = [Y_tr[it] - y_mean]
+                right = Y_tr[it] - y_mean
                 if Q is not None:  # the window design goes through the same solves as the targets
                     E_in = _window_design(windows[fold.train[it]], n_win)
                     weights = E_in.mean(axis=0)
-                    right.append(E_in - weights)
-                fitted = solver.predict(K_ev, np.hstack(right), alphas)
+                    right = np.hstack([right, E_in - weights])
+                fitted = solver.predict(K_ev, right, alphas)
                 preds = fitted[:, :, :n_targets] + y_mean
                 sse[rows] += ((preds - Y_tr[iv]) ** 2).sum(axis=1)
                 if Q is None:
@@ -220,9 +220,7 @@ class _KernelRidgeTuning:
                 a = self.settings[s][1]
                 cols = np.flatnonzero(best == s)
                 ncols = np.array([], dtype=int) if T is None else np.flatnonzero(null_best == s)
-                right = [Y_tr[:, cols] - y_mean[cols]]
-                if len(ncols):
-                    right.append(E_tr - weights_tr)
+                right = [Y_tr[:, cols] - y_mean[cols]] + ([E_tr - weights_tr] if len(ncols) else [])
                 fitted = solver.predict(K_te, np.hstack(right), np.array([a]))[0]
                 test_pred[:, cols] = fitted[:, : len(cols)] + y_mean[cols]
                 if len(ncols):
