@@ -111,9 +111,11 @@ class PenaltyFactors:
         n = self.K_train.shape[0]
         out = []
         for a in np.atleast_1d(alphas):
-            shifted = np.array(self.K_train, dtype=np.float64, order="F")
+            # a C-ordered copy, handed to LAPACK as its transpose: the same symmetric matrix in
+            # Fortran order, without the slow transposing copy LAPACK would otherwise make
+            shifted = np.array(self.K_train, dtype=np.float64, order="C")
             shifted.flat[:: n + 1] += a
-            factor = linalg.cho_factor(shifted, lower=True, overwrite_a=True, check_finite=False)
+            factor = linalg.cho_factor(shifted.T, lower=True, overwrite_a=True, check_finite=False)
             out.append(K_eval @ linalg.cho_solve(factor, Y_centered, check_finite=False))
             del shifted, factor
         return np.stack(out)
