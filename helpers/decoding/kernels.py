@@ -169,11 +169,16 @@ class FoldKernels:
         return fold_linear_kernel(X, train, test, self.feature_scaling, gram)
 
     def full(self, k: int) -> np.ndarray:
-        """Fold ``k``'s kernel; with ``center`` scaling every fold is cut from one Gram matrix."""
-        if k not in self._full:
-            if self.feature_scaling == "center" and self._gram is None:
-                self._gram = linear_gram(self.X)
-            self._full[k] = self._fold_kernel(self.X, k, self._gram)
+        """Fold ``k``'s kernel; with ``center`` scaling every fold is cut from one Gram matrix.
+
+        Cut kernels are not kept (cutting and centring is ``n^2``, and 30 folds of 5,500 samples
+        would hold 7 GB); kernels built from standardised features are, since each costs ``n^2 p``.
+        """
+        if k in self._full:
+            return self._full[k]
+        if self.feature_scaling == "center":
+            return self._fold_kernel(self.X, k, self.gram())
+        self._full[k] = self._fold_kernel(self.X, k, None)
         return self._full[k]
 
     def gram(self) -> np.ndarray:
