@@ -160,3 +160,11 @@ def test_fold_lines_go_to_the_terminal_only_in_a_book_run(monkeypatch):
     assert "left" in lines[0] and lines[-1].endswith("done")
     progress.announce("estimated 3 s")
     assert lines[-1] == "[alice] estimated 3 s"
+
+
+def test_factorisations_are_counted_on_the_designs_own_inner_training_sets():
+    assumed = operation_counts(CVDesign("ridge", 400, 50, 300.0, 10, 3, 8, 0))
+    blocked = operation_counts(CVDesign("ridge", 400, 50, 300.0, 10, 3, 8, 0, inner_fraction=0.3))
+    ratio = (1 + 3 * 0.3**3) / (1 + 3 * (2 / 3) ** 3)
+    assert blocked["factor"] / assumed["factor"] == pytest.approx(ratio)
+    assert blocked["apply"] == assumed["apply"]  # fitted terms keep the law they were fitted with

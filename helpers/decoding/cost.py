@@ -105,11 +105,24 @@ class CVDesign:
     n_null: int = 0
     label: str = ""
     n_windows: float = 0.0  # mean distinct windows per training set (0: as many as samples)
+    inner_fraction: float = 0.0  # mean inner training set / outer (0: (k - 1) / k)
 
 
 def _inner(k: int, power: float) -> float:
     """Outer plus inner folds' share of a ``n_train ** power`` law."""
     return 1.0 + k * ((k - 1) / k) ** power if k > 1 else 1.0
+
+
+def _inner_measured(design: CVDesign, power: float) -> float:
+    """:func:`_inner` with the design's own inner training sets, for terms measured directly.
+
+    Blocked inner folds hold out subjects and story blocks at once, so an inner training set is
+    far smaller than ``(k - 1) / k`` of the outer one; the fitted constants absorbed that, the
+    directly measured ``factor`` constant must not.
+    """
+    if design.inner_fraction <= 0:
+        return _inner(design.inner_splits, power)
+    return 1.0 + design.inner_splits * design.inner_fraction**power
 
 
 def operation_counts(design: CVDesign, grid: ModelGrid | None = None) -> dict[str, float]:
@@ -152,7 +165,7 @@ def _model_counts(design: CVDesign, grid: ModelGrid) -> dict[str, float]:
             "fits": folds * widths * (1 + k),
         }
         if alphas <= CHOLESKY_MAX_PENALTIES:  # one factorisation per penalty (penalised_solver)
-            counts["factor"] = folds * widths * alphas * n**3 * _inner(k, 3)
+            counts["factor"] = folds * widths * alphas * n**3 * _inner_measured(design, 3)
         else:
             counts["eig"] = folds * widths * n**3 * _inner(k, 3)
         return counts
@@ -231,16 +244,25 @@ def cv_design(features: Any, model: str, options: CVOptions, label: str = "") ->
         A name for tables.
     """
     model_spec(model)
-    folds = list(options.splitter_for(features).split(features.X))
+    splitter = options.splitter_for(features)
+    folds = list(splitter.split(features.X))
     train = float(np.mean([len(tr) for tr, _ in folds])) if folds else 0.0
     starts = np.asarray(WindowMeta.from_features(features).start)
     windows = float(np.mean([len(np.unique(starts[tr])) for tr, _ in folds])) if folds else 0.0
+    try:
+        inner = [
+            np.mean([len(it) for it, _ in splitter.inner(tr, options.inner_splits).split()])
+            / len(tr)
+            for tr, _ in folds
+        ]
+    except ValueError:  # a design too small for its inner folds: counted with (k - 1) / k
+        inner = []
     n_null = n_null_draws(model, options) if options.n_permutations > 0 else 0
     n_targets = int(np.shape(features.y)[1]) if np.ndim(features.y) > 1 else 1
     return CVDesign(
         model, int(features.n_samples), int(features.n_features), train, len(folds),
         options.inner_splits, n_targets, n_null, label or f"{model} {features.name} {options.cv}",
-        windows,
+        windows, float(np.mean(inner)) if inner else 0.0,
     )  # fmt: skip
 
 
