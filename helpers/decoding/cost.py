@@ -108,21 +108,14 @@ class CVDesign:
     inner_fraction: float = 0.0  # mean inner training set / outer (0: (k - 1) / k)
 
 
-def _inner(k: int, power: float) -> float:
-    """Outer plus inner folds' share of a ``n_train ** power`` law."""
-    return 1.0 + k * ((k - 1) / k) ** power if k > 1 else 1.0
+def _inner(k: int, power: float, fraction: float = 0.0) -> float:
+    """Outer plus inner folds' share of a ``n_train ** power`` law.
 
-
-def _inner_measured(design: CVDesign, power: float) -> float:
-    """:func:`_inner` with the design's own inner training sets, for terms measured directly.
-
-    Blocked inner folds hold out subjects and story blocks at once, so an inner training set is
-    far smaller than ``(k - 1) / k`` of the outer one; the fitted constants absorbed that, the
-    directly measured ``factor`` constant must not.
+    ``fraction`` is the inner training set over the outer one (0: ``(k - 1) / k``). Blocked inner
+    folds hold out subjects and story blocks at once, so theirs is far smaller; the fitted
+    constants absorbed that, the directly measured ``factor`` constant must not.
     """
-    if design.inner_fraction <= 0:
-        return _inner(design.inner_splits, power)
-    return 1.0 + design.inner_splits * design.inner_fraction**power
+    return 1.0 + k * (fraction or (k - 1) / k) ** power if k > 1 else 1.0
 
 
 def operation_counts(design: CVDesign, grid: ModelGrid | None = None) -> dict[str, float]:
@@ -165,7 +158,7 @@ def _model_counts(design: CVDesign, grid: ModelGrid) -> dict[str, float]:
             "fits": folds * widths * (1 + k),
         }
         if alphas <= CHOLESKY_MAX_PENALTIES:  # one factorisation per penalty (penalised_solver)
-            counts["factor"] = folds * widths * alphas * n**3 * _inner_measured(design, 3)
+            counts["factor"] = folds * widths * alphas * n**3 * _inner(k, 3, design.inner_fraction)
         else:
             counts["eig"] = folds * widths * n**3 * _inner(k, 3)
         return counts
