@@ -77,16 +77,19 @@ class KernelSpectrum:
         eigvals, eigvecs = linalg.eigh(K_train, driver="evd", check_finite=False)
         self.eigvals = np.maximum(eigvals, 0.0)
         self.eigvecs = eigvecs
+        self._left: tuple[np.ndarray, np.ndarray] | None = None  # (K_eval, K_eval @ eigvecs)
 
     def predict(self, K_eval: np.ndarray, Y_centered: np.ndarray, alphas: np.ndarray) -> np.ndarray:
-        """Predictions ``(n_alphas, n_eval, n_targets)`` of ``K_eval (K + a I)^-1 Y`` for each ``a``."""
-        projected = self.eigvecs.T @ Y_centered
-        left = K_eval @ self.eigvecs
-        return np.stack([left @ (projected / (self.eigvals + a)[:, None]) for a in alphas])
+        """Predictions ``(n_alphas, n_eval, n_targets)`` of ``K_eval (K + a I)^-1 Y`` for each ``a``.
 
-    def hat_factors(self, K_eval: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(K_eval U, U^T right)``; the map for penalty ``a`` is ``left / (lam + a) @ projected``."""
-        return K_eval @ self.eigvecs, self.eigvecs.T @ right
+        ``K_eval @ eigvecs`` is kept for the next call with the same ``K_eval`` (a refit calls once
+        per chosen penalty).
+        """
+        projected = self.eigvecs.T @ Y_centered
+        if self._left is None or self._left[0] is not K_eval:
+            self._left = (K_eval, K_eval @ self.eigvecs)
+        left = self._left[1]
+        return np.stack([left @ (projected / (self.eigvals + a)[:, None]) for a in alphas])
 
 
 CHOLESKY_MAX_PENALTIES = 10
@@ -209,8 +212,10 @@ class FoldKernels:
         return lesioned
 
     def cache(self) -> dict[int, np.ndarray]:
-        """Every fold's kernel, computed now."""
-        return {k: self.full(k) for k in range(len(self.folds))}
+        """Every fold's kernel, computed now and kept (for callers that read each fold many times)."""
+        for k in range(len(self.folds)):
+            self._full[k] = self.full(k)
+        return dict(self._full)
 
 
 def _fold_scaling(
