@@ -67,3 +67,10 @@ def test_cross_validation_and_every_null_draw_agree_between_solvers(model, monke
     assert factored.chosen == spectral.chosen
     np.testing.assert_allclose(factored.predictions, spectral.predictions, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(factored.null_r, spectral.null_r, rtol=1e-5, atol=1e-6)
+
+
+def test_a_grid_without_positive_penalties_is_refused_in_one_line():
+    from helpers.decoding.models import ModelGrid
+
+    with pytest.raises(ValueError, match="relative_alphas must be positive"):
+        ModelGrid(relative_alphas=(0.0, 1.0))

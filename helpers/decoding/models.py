@@ -45,6 +45,13 @@ class ModelGrid:
     cpm_edges: tuple[int, ...] = (5, 10, 20, 40, 80)
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if not self.relative_alphas or min(self.relative_alphas) <= 0:
+            raise ValueError(
+                f"ModelGrid.relative_alphas must be positive penalties (kernel ridge factorises "
+                f"K + aI), got {self.relative_alphas}; e.g. (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)"
+            )
+
 
 def check_model_name(name: str) -> str:
     """``name`` if the registry knows it (the oracle included), else a ValueError listing the models."""
