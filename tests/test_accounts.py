@@ -104,7 +104,7 @@ def test_the_conclusion_reads_the_decoder_that_decodes_best():
     assert explained_features(decoding) == "roi_window"
     assert explained_features({"dfc": {"r": 0.3, "decodes": False}}) is None
     verdicts = {
-        "cross_share (roi_window)": "constructionist",
+        "profile_similarity (roi_window)": "constructionist",
         "roi_specificity (dfc)": "locationist",
     }
     assert conclusion(verdicts, "roi_window") == "constructionist"

@@ -1,9 +1,8 @@
 """The interpretation chapter's kept indices on small simulated worlds where the answer is known.
 
 One dataset per world on the calibration design of ``params/quick.yml`` (6 subjects, Dosenbach
-atlas, 100 null draws): the null world and amplitude-coded planted ones (on this design the
-connectivity-coded worlds' conclusion is right too rarely to pin one dataset), with development
-seeds of the benchmark (benchmarks/bench_accounts.py). The verdicts are not right on every
+atlas, 100 null draws): the null world and planted ones of both codes, with development seeds of
+the benchmark (benchmarks/bench_accounts.py). The verdicts are not right on every
 dataset (the benchmark measures how often they are), so these pin one dataset each and check the
 whole chain, simulation to conclusion, on it.
 """
@@ -39,7 +38,9 @@ def _verdicts(world: str, seed: int, effect: str) -> tuple[dict[str, str], str]:
     [
         ("null", 5000, "connectivity", "inconclusive"),
         ("locationist", 5001, "amplitude", "locationist"),
-        ("constructionist", 5012, "amplitude", "constructionist"),
+        ("constructionist", 5001, "amplitude", "constructionist"),
+        ("locationist", 5011, "connectivity", "locationist"),
+        ("constructionist", 5001, "connectivity", "constructionist"),
     ],
 )
 def test_kept_indices_name_the_planted_account(mirror, world, seed, effect, expected):
