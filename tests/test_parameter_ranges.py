@@ -14,6 +14,7 @@ from test_book import ROOT
 
 from helpers.config import ParameterError, load_params
 from helpers.decoding.schemes import make_splitter
+from helpers.decoding.sensitivity import combination_params
 from helpers.explain.inputs import explanation_splitter
 from helpers.preflight import _layout, check_fold_designs
 
@@ -94,3 +95,35 @@ def test_designs_that_cannot_be_built_are_named_at_load(overrides, named):
 def test_the_shipped_parameter_files_pass():
     for path in sorted((ROOT / "params").glob("*.yml")):
         check_fold_designs(load_params(path), path.name)
+
+
+SWEPT = {
+    "window.length": [2, 3, 6, 12, 60, 200, 400],
+    "window.step": [0, 1, 4, 30],
+    "window.shape": ["rectangular", "tapered", "gaussian"],
+    "cv_options.subjects_per_fold": [1, 2, 4, 26],
+    "atlas": ["dosenbach160", "seitzman300", "nowhere"],
+}
+
+
+def test_every_combination_of_a_sweep_grid_that_loads_can_be_built():
+    """Chapter 07's grid: refused at load in one line, or every combination has its parameters."""
+    rng = np.random.default_rng(20261204)
+    accepted = refused = 0
+    for _ in range(60):
+        keys = rng.choice(list(SWEPT), size=int(rng.integers(1, 3)), replace=False)
+        grid = {
+            key: [SWEPT[key][int(i)] for i in rng.choice(len(SWEPT[key]), 2, replace=False)]
+            for key in keys
+        }
+        try:
+            params = load_params(QUICK, {"sweep": {"grid": grid, "combinations": []}})
+        except ParameterError as error:
+            assert "\n" not in str(error) and "sweep.grid" in str(error)
+            refused += 1
+            continue
+        accepted += 1
+        combos = combination_params(params, params.sweep)
+        assert len(combos) == np.prod([len(v) for v in params.sweep.grid.values()])
+        assert all(set(grid) <= set(values) for values, _ in combos)
+    assert accepted >= 10 and refused >= 10

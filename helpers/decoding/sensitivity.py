@@ -43,6 +43,46 @@ def _resolved_value(params: Mapping[str, Any], dotted: str) -> Any:
     return node if isinstance(node, (int, float, str, bool)) or node is None else _value_text(node)
 
 
+def combination_params(base_params: Params, sweep: SweepParams) -> list[tuple[dict, Params]]:
+    """Each combination of ``sweep``'s direct grid, with the parameters it is run with.
+
+    ``sweep.fixed`` goes on top of ``base_params``, then the combination's values; the feature sets
+    are the sweep's ROI features and DFC. Everything is built before any combination runs, so a
+    value the parameter checks refuse stops the grid at once with a :class:`SweepError` naming it.
+
+    Parameters
+    ----------
+    base_params : Params
+        The parameters every combination starts from.
+    sweep : SweepParams
+        The grid, its extra combinations, the fixed values and the ROI features.
+
+    Returns
+    -------
+    list of (dict, Params)
+        The combination's dotted values and its parameters, in grid order.
+    """
+    combos = expand_grid(sweep.grid, sweep.combinations)
+    looped = [k for values in combos for k in values if k.split(".")[0] in DIRECT_GRID_KEYS_LOOPED]
+    if looped:
+        raise SweepError(
+            f"the direct grid varies {looped[0]!r}; pass models and cv schemes as the 'models' and "
+            "'cvs' arguments (they share features), and the feature sets are fixed to ROI and DFC"
+        )
+    if sweep.roi_features not in ("roi", "roi_window"):
+        raise SweepError(f"roi_features must be 'roi' or 'roi_window', got {sweep.roi_features!r}")
+    base = deep_merge(base_params.model_dump(mode="json"), expand_dotted(dict(sweep.fixed or {})))
+    base["features"] = [sweep.roi_features, "dfc"]
+    out = []
+    for values in combos:
+        try:
+            merged = deep_merge(base, expand_dotted(values))
+            out.append((values, params_from_dict(merged, source=f"combination {values}")))
+        except ParameterError as exc:
+            raise SweepError(str(exc)) from None
+    return out
+
+
 LESSON_SPLITS = ("random", "loso")
 """Splits that leak on a story every subject heard: their scores are shown as lessons, never as verdicts."""
 
@@ -102,29 +142,12 @@ def sensitivity_scores(
 
     sweep = sweep or base_params.sweep
     models, cvs, roi_features = sweep.models, sweep.cv, sweep.roi_features
-    combos = expand_grid(sweep.grid, sweep.combinations)
-    swept_keys = list(dict.fromkeys(k for values in combos for k in values))
-    looped = [k for k in swept_keys if k.split(".")[0] in DIRECT_GRID_KEYS_LOOPED]
-    if looped:
-        raise SweepError(
-            f"the direct grid varies {looped[0]!r}; pass models and cv schemes as the 'models' and "
-            "'cvs' arguments (they share features), and the feature sets are fixed to ROI and DFC"
-        )
-    if roi_features not in ("roi", "roi_window"):
-        raise SweepError(f"roi_features must be 'roi' or 'roi_window', got {roi_features!r}")
-    base = base_params.model_dump(mode="json")
-    base = deep_merge(base, expand_dotted(dict(sweep.fixed or {})))
-    base["features"] = [roi_features, "dfc"]
+    combos = combination_params(base_params, sweep)
+    swept_keys = list(dict.fromkeys(k for values, _ in combos for k in values))
     roi_cache: dict[str, Any] = {}
     rows = []
-    for values in tqdm(combos, desc="sensitivity", disable=not progress):
+    for _values, params in tqdm(combos, desc="sensitivity", disable=not progress):
         began = time.perf_counter()
-        try:
-            params = params_from_dict(
-                deep_merge(base, expand_dotted(values)), source=f"combination {values}"
-            )
-        except ParameterError as exc:
-            raise SweepError(str(exc)) from None
         key = params.digest(
             "dataset", "subjects", "bids_root", "atlas", "simulation", "preprocessing", "annotation"
         )

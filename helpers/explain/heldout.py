@@ -5,9 +5,10 @@ has already seen. The held-out pattern of an outer fold is the covariance of the
 features with the model's predictions for them (Haufe et al. 2014 on new data), per standard
 deviation of those predictions; the patterns of all outer folds are averaged.
 
-The same quantity for null targets (circular shifts of the emotion series) costs almost nothing
-for the models with a shortcut: kernel ridge predicts every null column through its hat matrix and
-CPM fits every null column in one pass over the same training correlations (see
+The same quantity for null targets (phase randomisations of the emotion series by default, or
+circular shifts: ``null_method``) costs almost nothing for the models with a shortcut: kernel
+ridge predicts every null column through its hat matrix and CPM fits every null column in one
+pass over the same training correlations (see
 :func:`helpers.decoding.folds.fit_predict_fold`), so each fold yields the held-out predictions of
 all null draws at once and their patterns are one product ``X_test^T P_null``. Other models refit
 per draw.
