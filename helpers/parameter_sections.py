@@ -162,6 +162,10 @@ class CVParams(_Section):
     ``feature_scaling``: ``center`` centres features on each training fold (kernels then come from one
     Gram per feature set); ``standard`` also divides by the training standard deviation (one Gram per
     fold: exact StandardScaler, slower for 44,850 edges).
+    ``refit_null_draws``: the null draws of the models without a shortcut (lasso, SVR, random
+    forest, least squares), each one a full refit: 0 (the default) marks them descriptive (scores,
+    no p-value); n > 0 tests them on the same design with n draws, p-values no smaller than
+    1 / (n + 1). Kernel ridge, ridge and CPM always take every one of ``n_permutations``.
     """
 
     n_blocks: int = Field(5, ge=2, le=50)
@@ -172,6 +176,7 @@ class CVParams(_Section):
     pairing: Literal["all", "rotation"] = "all"
     random_splits: int = Field(1, ge=1, le=10)
     feature_scaling: Literal["standard", "center"] = "center"
+    refit_null_draws: int = Field(0, ge=0, le=100_000)
     scheduler: str | None = Field(
         None,
         pattern=r"^(local|(tcp|tls|ucx|inproc)://\S+)$",

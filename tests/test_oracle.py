@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from conftest import ROOT
 
@@ -66,3 +67,38 @@ def test_a_run_without_the_planted_features_has_no_oracle_and_says_why(mirror) -
         params, build_feature_sets(params, data, targets, use_cache=False), data.truth
     )
     assert run.oracle("loso_blocked") is None and "dfc" in run.oracle_missing
+
+
+@pytest.mark.parametrize("refits", [0, 3])
+def test_models_without_a_shortcut_are_descriptive_unless_refitted_nulls_are_asked(
+    mirror, refits
+) -> None:
+    from helpers.decoding.runs import RegressionRun
+
+    params = load_params(
+        ROOT / "params" / "quick.yml",
+        {
+            "features": ["roi_window"],
+            "window": {"step": 8},
+            "models": ["ridge", "lasso"],
+            "n_permutations": 20,
+            "cv_options": {"refit_null_draws": refits},
+        },
+    )
+    targets = emotion_targets(params, stimulus_onset=SIMULATED_STIMULUS_ONSET_S)
+    data = simulate_roi_level(
+        targets.to_numpy(), load_atlas(params.atlas), params.simulation, params.subject_ids()
+    )
+    run = RegressionRun(params, build_feature_sets(params, data, targets, use_cache=False))
+    for model in params.models:
+        run.evaluate(model, "roi_window", params.cv)
+    rows = run.summary(params.cv).set_index("model")
+    assert rows.loc["ridge", "inference"] == "every null draw"
+    assert rows.loc["ridge", "p_floor"] == pytest.approx(1 / 21)
+    if refits:
+        assert rows.loc["lasso", "inference"] == "3 refitted null draws"
+        assert rows.loc["lasso", "p_floor"] == pytest.approx(1 / 4)
+        assert 0 < rows.loc["lasso", "p_mean"] <= 1
+    else:
+        assert rows.loc["lasso", "inference"] == "descriptive"
+        assert rows.loc["lasso", "p_floor"] is None or pd.isna(rows.loc["lasso", "p_floor"])

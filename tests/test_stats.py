@@ -196,3 +196,16 @@ def test_null_needs_the_tr_level_targets(null_data) -> None:
     )
     with pytest.raises(ValueError, match="TR-level targets"):
         cross_validate_model(bare, "ridge", CVOptions(splitter=splitter, n_permutations=5))
+
+
+def test_a_constant_prediction_scores_zero_in_its_fold_so_null_draws_always_have_a_score():
+    from helpers.decoding.metrics import fold_mean_r
+
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((40, 2))
+    folds = [(np.arange(20, 40), np.arange(20)), (np.arange(20), np.arange(20, 40))]
+    p = y.copy()
+    p[:20, 0] = 3.0  # the first fold predicts a constant for the first target
+    r = fold_mean_r(y, p, folds)
+    np.testing.assert_allclose(r, [0.5, 1.0])
+    assert fold_mean_r(y, np.zeros_like(y), folds).tolist() == [0.0, 0.0]

@@ -326,8 +326,9 @@ def regression_chapter_cost(
     """What chapter 04 will spend after its features are built, part by part.
 
     Mirrors the chapter's calls: every model of ``params.models`` on every feature set under
-    ``params.cv`` with ``params.n_permutations`` null draws (refitted models take none, as
-    :class:`helpers.decoding.runs.RegressionRun` runs them), the oracle on simulated data, the
+    ``params.cv`` with ``params.n_permutations`` null draws (refitted models take
+    ``cv_options.refit_null_draws``, as :class:`helpers.decoding.runs.RegressionRun` runs them),
+    the oracle on simulated data, the
     plain scikit-learn ridge and the engine's ridge on one feature set, the random split beside the
     honest one, one linear Gram matrix per feature set, and the chapter's fixed cost (figures,
     small demonstrations).
@@ -349,7 +350,9 @@ def regression_chapter_cost(
     from helpers.decoding.oracle import planted_summary  # deferred: only for simulated data
 
     estimate = CostEstimate()
-    options = CVOptions.from_params(params, max_refit_permutations=0)
+    options = CVOptions.from_params(
+        params, max_refit_permutations=params.cv_options.refit_null_draws
+    )
     for name, features in feature_sets.items():
         n, p = float(features.n_samples), float(features.n_features)
         estimate.add(f"linear kernel of {name}", _gram_seconds(n, p))

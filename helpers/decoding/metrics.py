@@ -34,17 +34,22 @@ def r2_columns(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 def fold_mean_r(
     y_true: np.ndarray, predictions: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]]
 ) -> np.ndarray:
-    """Mean over folds of the Pearson r of each column inside the fold's tested samples."""
+    """Mean over folds of the Pearson r of each column inside the fold's tested samples.
+
+    A prediction that is constant over a fold (a lasso shrunk to its intercept, a CPM that kept
+    no edge) scores r = 0 there: it carries no information about the fold's targets. Dropping
+    such folds instead would leave a null draw whose model always predicts a constant without a
+    score, and a permutation p-value would count it as below every observation.
+    """
     per_fold = []
     for _, test in folds:
         test = np.asarray(test)
         test = test[~np.isnan(predictions[test, 0])]
         if len(test) > 2:
-            per_fold.append(
-                pearson_columns(
-                    y_true[test].astype(np.float64), predictions[test].astype(np.float64)
-                )
-            )
+            y, p = y_true[test].astype(np.float64), predictions[test].astype(np.float64)
+            r = pearson_columns(y, p)
+            constant = np.ptp(p, axis=0) == 0
+            per_fold.append(np.where(constant & (np.ptp(y, axis=0) > 0), 0.0, r))
     if not per_fold:
         return np.full(y_true.shape[1], np.nan)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():

@@ -25,6 +25,14 @@ from helpers.registry import ORACLE, model_spec
 Key = tuple[str, str, str]  # (model, features, cv)
 
 
+def _inference(model: str, draws: int) -> str:
+    if not draws:
+        return "descriptive"
+    return (
+        "every null draw" if model_spec(model).every_null_draw else f"{draws} refitted null draws"
+    )
+
+
 class RegressionRun:
     """Cross-validates models on the feature sets of one parameter set, sharing fold kernels."""
 
@@ -33,12 +41,16 @@ class RegressionRun:
         params: Any,
         feature_sets: Mapping[str, FeatureSet],
         truth: dict | None = None,
-        max_refit_permutations: int = 0,
+        max_refit_permutations: int | None = None,
     ) -> None:
         self.params = params
         self.sets = dict(feature_sets)
         self.truth = truth
-        self.max_refit_permutations = max_refit_permutations
+        self.max_refit_permutations = (
+            params.cv_options.refit_null_draws
+            if max_refit_permutations is None
+            else max_refit_permutations
+        )
         self.results: dict[Key, CVResult] = {}
         self.oracle_missing = (
             ""  # why there is no oracle, when the truth exists but its features do not
@@ -154,7 +166,9 @@ class RegressionRun:
         """Mean scores per (model, features) with the share of the oracle and FDR survivors per family.
 
         An FDR family is one model on one feature set over the emotions; ``p floor`` is the smallest
-        p-value its null draws allow (``1 / (draws + 1)``, empty without nulls: descriptive only).
+        p-value its null draws allow (``1 / (draws + 1)``, empty without nulls); ``inference`` says
+        how it is tested: ``every null draw``, ``N refitted null draws`` (``cv_options.
+        refit_null_draws``) or ``descriptive`` (no null draws: a score, never a finding).
 
         Parameters
         ----------
@@ -165,7 +179,7 @@ class RegressionRun:
         -------
         pandas.DataFrame
             One row per (model, features): ``r``, ``r2``, ``r_pooled``, ``share_of_oracle``,
-            ``p_mean``, ``fdr_survivors``, ``family_size`` and ``p_floor``.
+            ``p_mean``, ``fdr_survivors``, ``family_size``, ``p_floor`` and ``inference``.
         """
         table = self.scores(cv)
         per_emotion = table[table.emotion != "mean"]
@@ -189,6 +203,7 @@ class RegressionRun:
                     "fdr_survivors": int((family.p_fdr < 0.05).sum()) if draws else None,
                     "family_size": len(family),
                     "p_floor": 1.0 / (draws + 1) if draws else None,
+                    "inference": _inference(model, draws),
                 }
             )
         return pd.DataFrame(rows)
