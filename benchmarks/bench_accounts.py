@@ -11,8 +11,34 @@ Measured on params/quick.yml (Dosenbach 160, 6 subjects, CPM explained, 100 null
 conclusion reads the kept indices of the feature set whose decoder beats its null draws with the
 best held-out r). The rule and the indices were chosen on development seeds 5000-5019 (20 datasets
 per world); the shares below come from the disjoint test seeds 6000-6039, 40 datasets per world
-(``--datasets 40 --oracle-datasets 0 --first-seed 6000``; about 25 minutes per effect on 2 busy
-cores). Correct / wrong-account share:
+(``--datasets 40 --oracle-datasets 5 --first-seed 6000``; 18 minutes per effect, the two effects
+side by side on 2 cores). Correct / wrong-account share, with the 32-ROI constructionist
+connectivity pool and the three kept indices (``roi_specificity``, ``top_roi_overlap``,
+``profile_similarity``), measured 2026-12-04:
+
+* oracle mean r (5 datasets): connectivity, locationist 0.453 and constructionist 0.420;
+  amplitude 0.973 and 0.955. CPM's held-out r on DFC (development seeds): 0.39 and 0.31.
+* null worlds: conclusion 100% inconclusive with either code; the kept DFC indices are
+  inconclusive on 87.5-95% (``profile_similarity (dfc)`` 87.5%), the ROI decoder's on 97.5-100%.
+* connectivity-coded, constructionist: conclusion 80% / 0% (``roi_specificity`` 70%,
+  ``top_roi_overlap`` 68%, ``profile_similarity`` 80%, each with 0% wrong).
+* connectivity-coded, locationist: conclusion 48% / 7.5% (``roi_specificity`` 48% / 5%;
+  ``top_roi_overlap`` names the wrong account on 7.5%). In two of the three wrong datasets every
+  DFC index says "constructionist": the decoders of two weakly co-occurring emotions share top
+  ROIs there, which the weak-pair restriction does not prevent.
+* amplitude-coded, locationist: conclusion 88% / 0%; constructionist: 65% / 0% (``cross_share
+  (roi_window)``, descriptive, reaches 75% / 0% there).
+
+Before the pool was enlarged (16 ROIs, 120 pairs carrying every emotion), CPM decoded the
+constructionist connectivity world on about 60% of datasets with half the locationist world's
+held-out r, and the conclusion was right on 12% of them. Also tried on the development seeds
+and dropped: a constructionist world in which each emotion couples its own groups of four pool
+ROIs (edge-disjoint across emotions; CPM's r fell to 0.05, since every pool ROI still carries all
+eight drivers), patterns that unmix the emotions (the covariance of the features with all eight
+predictions times the inverse covariance of the predictions; noisier, every index lost power), and
+top-ROI overlap against ROI-shuffled profiles (it read a shared core into 4 of 20 locationist
+datasets and into every null dataset whose decoder passed its null). Earlier measurements, with four kept
+indices (``cross_share`` included) and the 16-ROI pool:
 
 * null world: conclusion 100% inconclusive; every kept index inconclusive on 88-100%
   (``profile_similarity (dfc)`` 88%, ``cross_share (dfc)`` 90%, the ROI decoder's 98-100%).

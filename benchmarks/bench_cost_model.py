@@ -10,6 +10,8 @@ features' construction are timed and fitted the same way. ``--write`` prints the
 Python to paste into the module.
 
 Run: ``python benchmarks/bench_cost_model.py`` (about 10 minutes on 2 cores).
+``--estimate params/paper-rehearsal.yml`` prints chapter 04's estimate for a parameter file from
+its design's geometry alone, in seconds.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from scipy.optimize import nnls
 from helpers.annotation.targets import emotion_targets
 from helpers.config import load_params
 from helpers.data.atlases import load_atlas
-from helpers.decoding.cost import cv_design, operation_counts
+from helpers.decoding.cost import cv_design, operation_counts, regression_chapter_cost
 from helpers.decoding.kernels import linear_gram
 from helpers.decoding.oracle import planted_summary
 from helpers.decoding.runs import RegressionRun
-from helpers.features import build_feature_sets
+from helpers.features import FeatureSet, build_feature_sets
 from helpers.pipeline import simulation_drive
+from helpers.preflight import _layout
 from helpers.registry import ORACLE
 from helpers.simulate import simulate_roi_level
 
@@ -130,6 +133,34 @@ def fit_constants(rows: list[dict]) -> dict[str, dict[str, float]]:
     return constants
 
 
+def estimate_from_geometry(path: str):
+    """Chapter 04's estimate for a parameter file from its design's geometry alone.
+
+    The feature sets are zero-stride arrays of the right shape (no memory, no data): the samples
+    the windows and subjects give, the DFC edges of the atlas, its ROIs and network pairs.
+    """
+    params = load_params(path)
+    meta = _layout(params, 1)
+    n_rois = load_atlas(params.atlas).n_rois
+    n_networks = len(load_atlas(params.atlas).network_names())
+    widths = {
+        "roi_window": n_rois,
+        "roi": n_rois,
+        "dfc": n_rois * (n_rois - 1) // 2,
+        "dfc_networks": n_networks * (n_networks + 1) // 2,
+    }
+    y = np.zeros((len(meta.subject), 8))
+    sets = {}
+    for name in params.features:
+        X = np.broadcast_to(np.float32(0), (len(y), widths[name]))
+        features = FeatureSet.from_arrays(
+            X, y, meta.subject, meta.start, window={"length": params.window.length}
+        )
+        features.name = name
+        sets[name] = features
+    return regression_chapter_cost(params, sets)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="*", default=list(FAST_MODELS))
@@ -143,7 +174,13 @@ def main() -> None:
     )
     parser.add_argument("--json", help="write the measurements here")
     parser.add_argument("--write", action="store_true", help="print the constants as Python")
+    parser.add_argument(
+        "--estimate", metavar="PARAMS", help="only print chapter 04's estimate for a parameter file"
+    )
     args = parser.parse_args()
+    if args.estimate:
+        print(estimate_from_geometry(args.estimate).text(8))
+        return
     models = tuple(args.models) + (SLOW_MODELS if args.slow else ())
     rows = measure(models, tuple(args.draws), args.primal_limit)
     if args.json:

@@ -168,3 +168,28 @@ def test_factorisations_are_counted_on_the_designs_own_inner_training_sets():
     ratio = (1 + 3 * 0.3**3) / (1 + 3 * (2 / 3) ** 3)
     assert blocked["factor"] / assumed["factor"] == pytest.approx(ratio)
     assert blocked["apply"] == assumed["apply"]  # fitted terms keep the law they were fitted with
+
+
+def test_blas_threads_speed_up_the_dense_terms_only():
+    from helpers.decoding.blas import (
+        PARALLEL_FRACTION,
+        blas_threads,
+        fraction_from_speedup,
+        thread_speedup,
+    )
+
+    assert thread_speedup("factor", 1) == 1.0
+    share = PARALLEL_FRACTION["factor"]
+    assert thread_speedup("factor", 2) == pytest.approx(1 / ((1 - share) + share / 2))
+    assert fraction_from_speedup(thread_speedup("eig", 2)) == pytest.approx(
+        PARALLEL_FRACTION["eig"]
+    )
+    assert thread_speedup("fits", 2) == 1.0  # Python overheads run on one thread
+    assert 1 <= blas_threads()
+    with pytest.raises(ValueError, match="at least 1"):
+        thread_speedup("factor", 0)
+    kernel = CVDesign("kernel_ridge_rbf", 4000, 50, 3000.0, 10, 3, 8, 100)
+    one, two = estimate_seconds(kernel, threads=1), estimate_seconds(kernel, threads=2)
+    assert one / 2 < two < one
+    column = CVDesign("cpm", 4000, 5000, 3000.0, 10, 3, 8, 100)
+    assert estimate_seconds(column, threads=2) == estimate_seconds(column, threads=1)

@@ -25,22 +25,25 @@ Inner folds train on ``(k - 1) / k`` of the outer training set, so their share o
 (:func:`helpers.decoding.crossval.n_null_draws`): every draw for the models with a shortcut, at
 most the refit cap for the others. Constants: :data:`SECONDS_PER_OPERATION`.
 
-Checked against chapter 04's own time on the shared 2-core machine: ``quick.yml`` estimated 73 s,
-measured 45 s and 74 s in two runs (1.6 and 1.0); ``default.yml`` estimated 4.9 min, measured
-3.3 min (1.5). ``paper-rehearsal.yml`` is estimated at 34 hours, most of it random forest, lasso
-and least squares refitted on 79,800 DFC edges.
+Dense terms are divided by their speed-up on the process's BLAS threads
+(:mod:`helpers.decoding.blas`). Checked on the shared 2-core machine with two threads:
+``quick.yml``'s chapter 04 estimated 69 s, measured 45 s and 74 s (1.5 and 0.9); ``default.yml``
+4.6 min against 3.3 min (1.4); the full design's ridge 121 s against 143 s and RBF kernel ridge
+with 1,000 nulls 11.4 against 14.2 min (0.85, 0.80). ``paper-rehearsal.yml`` is estimated at 46
+hours, 44 of them random forest, lasso and least squares on 79,800 DFC edges.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from helpers.decoding.blas import thread_speedup
+from helpers.decoding.cost_estimate import CostEstimate, duration_text
 from helpers.decoding.crossval import CVOptions, n_null_draws
 from helpers.decoding.kernels import CHOLESKY_MAX_PENALTIES
 from helpers.decoding.models import ModelGrid
@@ -204,8 +207,13 @@ def _features_tried(max_features: Any, p: float) -> float:
     return float(max_features if max_features is not None else p)
 
 
-def estimate_seconds(design: CVDesign, grid: ModelGrid | None = None) -> float:
-    """Seconds ``design`` will take on the reference machine (one BLAS thread).
+def estimate_seconds(
+    design: CVDesign, grid: ModelGrid | None = None, threads: int | None = None
+) -> float:
+    """Seconds ``design`` will take on the reference machine with ``threads`` BLAS threads.
+
+    Each dense term is divided by its speed-up on ``threads`` BLAS threads (default: the
+    process's own; :func:`~helpers.decoding.blas.thread_speedup`).
 
     Raises
     ------
@@ -219,7 +227,12 @@ def estimate_seconds(design: CVDesign, grid: ModelGrid | None = None) -> float:
             f"no measured cost constants for model {design.model!r}; measured: "
             f"{', '.join(sorted(SECONDS_PER_OPERATION))}. Run benchmarks/bench_cost_model.py"
         )
-    return float(sum(constants.get(term, 0.0) * count for term, count in counts.items()))
+    return float(
+        sum(
+            constants.get(term, 0.0) * count / thread_speedup(term, threads)
+            for term, count in counts.items()
+        )
+    )
 
 
 def cv_design(features: Any, model: str, options: CVOptions, label: str = "") -> CVDesign:
@@ -259,65 +272,8 @@ def cv_design(features: Any, model: str, options: CVOptions, label: str = "") ->
     )  # fmt: skip
 
 
-@dataclass
-class CostEstimate:
-    """Estimated seconds of the parts of a chapter, in the order it runs them."""
-
-    parts: list[tuple[str, float]] = field(default_factory=list)
-    designs: list[CVDesign] = field(default_factory=list)
-
-    @property
-    def seconds(self) -> float:
-        return float(sum(seconds for _, seconds in self.parts))
-
-    def add(self, label: str, seconds: float, design: CVDesign | None = None) -> None:
-        self.parts.append((label, float(seconds)))
-        if design is not None:
-            self.designs.append(design)
-
-    def table(self) -> pd.DataFrame:
-        """One row per part: its label and estimated seconds, the longest first."""
-        table = pd.DataFrame(self.parts, columns=["part", "seconds"])
-        return table.sort_values("seconds", ascending=False, ignore_index=True)
-
-    def text(self, longest: int = 5) -> str:
-        """The estimate in words: the total, the design's size and the longest parts.
-
-        Parameters
-        ----------
-        longest : int
-            How many of the longest parts to list.
-
-        Returns
-        -------
-        str
-            One line for the total, one per listed part.
-        """
-        folds = max((d.n_folds for d in self.designs), default=0)
-        draws = max((d.n_null for d in self.designs), default=0)
-        samples = max((d.n_samples for d in self.designs), default=0)
-        features = max((d.n_features for d in self.designs), default=0)
-        lines = [
-            f"estimated {duration_text(self.seconds)} for {len(self.designs)} cross-validations "
-            f"(up to {samples:,} samples, {features:,} features, {folds} outer folds, "
-            f"{draws:,} null draws)"
-        ]
-        for label, seconds in self.table().head(longest).itertuples(index=False):
-            lines.append(f"  {label}: {duration_text(seconds)}")
-        return "\n".join(lines)
-
-
 def _gram_seconds(n: float, p: float) -> float:
-    return PER_CHAPTER["gram_call"] + PER_CHAPTER["gram"] * n * n * p
-
-
-def duration_text(seconds: float) -> str:
-    """``42 s``, ``3.5 min`` or ``2.1 h``."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+    return PER_CHAPTER["gram_call"] + PER_CHAPTER["gram"] * n * n * p / thread_speedup("gram")
 
 
 def regression_chapter_cost(
@@ -374,7 +330,9 @@ def regression_chapter_cost(
     design = cv_design(reference, "ridge", one_alpha, "plain and engine ridge, one penalty")
     n, p = float(design.n_samples), float(design.n_features)
     # scikit-learn computes each fold's kernel in float64 (about twice the float32 Gram's time)
-    plain = 2 * PER_CHAPTER["gram"] * design.n_folds * design.n_train * n * p
+    plain = (
+        2 * PER_CHAPTER["gram"] * design.n_folds * design.n_train * n * p / thread_speedup("gram")
+    )
     estimate.add(design.label, plain + 2 * estimate_seconds(design) + _gram_seconds(n, p), design)
     replication = "ridge" if "ridge" in params.models else params.models[0]
     for cv in ("random", "loso_blocked"):

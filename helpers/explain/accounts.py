@@ -50,7 +50,10 @@ design (benchmarks/bench_accounts.py, whose docstring has the shares measured on
 named the planted account on a share of planted datasets of both codes, named the wrong one on at
 most 1 in 20, and stayed inconclusive on null ones. ``cross_share`` named the constructionist
 account on 3 of 20 connectivity-coded locationist datasets and ``shared_network_share`` on
-locationist worlds too; both are shown only."""
+locationist worlds too; both are shown only. On the test seeds (40 datasets per world) the
+conclusion is right on 80% (connectivity) and 65% (amplitude) of constructionist datasets, 48% and
+88% of locationist ones, wrong on 7.5% of connectivity-coded locationist ones, and inconclusive on
+every null one."""
 
 DESCRIPTIVE = (
     "cross_share",
