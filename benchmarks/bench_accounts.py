@@ -29,6 +29,13 @@ connectivity pool and the three kept indices (``roi_specificity``, ``top_roi_ove
 * amplitude-coded, locationist: conclusion 88% / 0%; constructionist: 65% / 0% (``cross_share
   (roi_window)``, descriptive, reaches 75% / 0% there).
 
+Against SNR (connectivity, ``--snr``, 20 datasets per planted world, test seeds 6000-6019), the
+conclusion's correct / wrong-account share: SNR 2: locationist 20% / 0%, constructionist 55% /
+0%; SNR 3 (above, 40 datasets): 48% / 7.5% and 80% / 0%; SNR 5: 50% / 5% and 90% / 0%. The
+constructionist conclusion first reaches 80% at SNR 3. The locationist one levels off near 50%
+from SNR 3 on: what limits it is not the signal's strength but the DFC decoders' reading of
+specificity (their top ROIs mix in the modules of co-occurring emotions).
+
 Before the pool was enlarged (16 ROIs, 120 pairs carrying every emotion), CPM decoded the
 constructionist connectivity world on about 60% of datasets with half the locationist world's
 held-out r, and the conclusion was right on 12% of them. Also tried on the development seeds
