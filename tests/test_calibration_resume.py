@@ -63,6 +63,9 @@ def _start_and_wait(out: Path, at_least: int) -> tuple[subprocess.Popen, list[ps
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # our own group: the test can always clean up after itself
+        # a shell that starts pytest in the background makes it ignore SIGINT, and children
+        # inherit that: restore the default so Ctrl-C reaches the command as from a terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     workers: list[psutil.Process] = []
     deadline = time.monotonic() + 240
