@@ -29,6 +29,13 @@ connectivity pool and the three kept indices (``roi_specificity``, ``top_roi_ove
 * amplitude-coded, locationist: conclusion 88% / 0%; constructionist: 65% / 0% (``cross_share
   (roi_window)``, descriptive, reaches 75% / 0% there).
 
+``cross_share`` then entered the conclusion for ROI-amplitude decoders only (it named the wrong
+account for DFC decoders, never for ROI ones): on the development records it raises the
+amplitude-coded constructionist conclusion from 75% to 80% and changes nothing else. Confirmed on
+fresh seeds 7000-7039 (40 datasets per world), with / without it: amplitude, constructionist 75%
+/ 60%, locationist 95% either way; connectivity unchanged, constructionist 85%, locationist 30%
+with 7.5% wrong; every null world 100% inconclusive.
+
 Against SNR (connectivity, ``--snr``, 20 datasets per planted world, test seeds 6000-6019), the
 conclusion's correct / wrong-account share: SNR 2: locationist 20% / 0%, constructionist 55% /
 0%; SNR 3 (above, 40 datasets): 48% / 7.5% and 80% / 0%; SNR 5: 50% / 5% and 90% / 0%. The

@@ -166,3 +166,13 @@ def test_verdicts_count_each_verdict_per_index_and_world(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="not a calibration results file"):
         read_verdicts(tmp_path / "bad.json")
+
+
+def test_cross_share_counts_for_roi_decoders_only():
+    from helpers.explain.accounts import is_kept
+
+    assert is_kept("cross_share (roi_window)") and not is_kept("cross_share (dfc)")
+    assert is_kept("roi_specificity (dfc)") and not is_kept("mean_jaccard")
+    verdicts = {"cross_share (dfc)": "constructionist", "cross_share (roi_window)": "locationist"}
+    assert conclusion(verdicts, "dfc") == "inconclusive"
+    assert conclusion(verdicts, "roi_window") == "locationist"

@@ -15,7 +15,7 @@ import pytest
 
 from helpers.calibration_verdicts import world_verdicts
 from helpers.config import load_params
-from helpers.explain.accounts import KEPT
+from helpers.explain.accounts import is_kept
 
 QUICK = Path(__file__).resolve().parents[1] / "params" / "quick.yml"
 
@@ -29,7 +29,8 @@ def _verdicts(world: str, seed: int, effect: str) -> tuple[dict[str, str], str]:
     explained = found["conclusion"]["explained"]
     if explained == "none":  # no decoder beats its null draws
         return {}, found["conclusion"]["favours"]
-    kept = {name: found[f"{name} ({explained})"]["favours"] for name in KEPT}
+    suffix = f" ({explained})"
+    kept = {n: row["favours"] for n, row in found.items() if n.endswith(suffix) and is_kept(n)}
     return kept, found["conclusion"]["favours"]
 
 
