@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.decoding.blas import thread_speedup
+from helpers.decoding.blas import blas_threads, thread_speedup
 from helpers.decoding.cost_estimate import CostEstimate, duration_text
 from helpers.decoding.crossval import CVOptions, n_null_draws
 from helpers.decoding.kernels import CHOLESKY_MAX_PENALTIES
@@ -227,6 +227,7 @@ def estimate_seconds(
             f"no measured cost constants for model {design.model!r}; measured: "
             f"{', '.join(sorted(SECONDS_PER_OPERATION))}. Run benchmarks/bench_cost_model.py"
         )
+    threads = blas_threads() if threads is None else threads  # read the BLAS pools once
     return float(
         sum(
             constants.get(term, 0.0) * count / thread_speedup(term, threads)
